@@ -1,0 +1,70 @@
+"""The app factory."""
+
+from pathlib import Path
+
+from flask import Flask
+from flask import redirect
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import auth
+from core import cli
+from core import db
+from core import queue
+from core import security
+from core import shell
+from core.config import load_config
+from core.plugins import hooks
+from core.plugins import make_plugin_manager
+from core.tabs import collect_tabs
+from core.tabs import visible_tabs
+from core.templating import init_templating
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None, plugins=()):
+    """Build the app: settings, database, plugins, queue, auth, shell, then plugin blueprints.
+
+    ``config`` overrides settings (tests); ``plugins`` are extra plugin objects to register.
+    """
+    config = dict(config or {})
+    app = Flask(
+        "activity_stream",
+        root_path=str(ROOT),
+        instance_path=config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
+        template_folder="templates",
+        static_folder="static",
+    )
+    load_config(app, config)
+    if app.config["TRUSTED_PROXIES"]:
+        count = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    Htmx(app)
+    db.init_app(app)
+    disabled = {name.strip() for name in app.config["PLUGINS_DISABLED"].split(",") if name}
+    app.extensions["plugin_manager"] = make_plugin_manager(plugins, disabled)
+    queue.init_app(app)
+    auth.init_app(app)
+    # The stream gate runs before the CSRF check, so a signed-out POST is sent to sign in.
+    app.before_request(shell.guard_stream)
+    security.init_app(app)
+    init_templating(app)
+    app.register_blueprint(shell.bp)
+    app.add_url_rule("/", "home", home)
+    hooks(app).register_blueprints(app=app)
+    collect_tabs(app)
+    cli.init_app(app)
+    hooks(app).startup(app=app)
+    return app
+
+
+@login_required
+def home():
+    """Send the viewer to the stream when they may see it, else to their profile."""
+    if visible_tabs(current_user):
+        return redirect(url_for("stream.index"))
+    return redirect(url_for("auth.profile"))

@@ -1,0 +1,84 @@
+"""The app's own ``flask`` commands: ``db``, ``users`` and ``demo``."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core import migrations
+from core.db import database
+from core.people import User
+from core.people import create_user
+from core.plugins import hooks
+
+db_cli = AppGroup("db", help="Create and upgrade the database schema.")
+users_cli = AppGroup("users", help="Manage the people who may sign in.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply every pending migration."""
+    applied = migrations.upgrade(current_app)
+    for name in applied:
+        click.echo(f"applied {name}")
+    click.echo(f"database is up to date ({len(applied)} migration(s) applied)")
+
+
+@db_cli.command("status")
+def db_status():
+    """List the migrations not yet applied."""
+    waiting = migrations.pending(current_app)
+    for migration in waiting:
+        click.echo(f"pending {migration.name}")
+    click.echo(f"{len(waiting)} pending migration(s)")
+
+
+@users_cli.command("create")
+@click.option("--name", required=True, help="Full name shown in the stream.")
+@click.option("--email", required=True, help="Email used to sign in.")
+@click.option("--role", "role_name", default="Super Admin", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--time-zone", default="UTC", show_default=True)
+def users_create(name, email, role_name, password, time_zone):
+    """Create a user (by default the Super Admin of a new install)."""
+    if len(password) < 8:
+        raise click.BadParameter("must be at least 8 characters", param_hint="--password")
+    try:
+        with database.atomic():
+            user = create_user(name, email, role_name, password=password, time_zone=time_zone)
+    except ValueError as error:
+        field, _, message = str(error).partition(": ")
+        raise click.BadParameter(message, param_hint=f"--{field.replace('_', '-')}") from None
+    click.echo(f"created {user.email} ({user.role.name})")
+
+
+@users_cli.command("sign-out-everywhere")
+@click.argument("email")
+def users_sign_out_everywhere(email):
+    """Revoke every session of the user with EMAIL."""
+    changed = User.update(session_generation=User.session_generation + 1).where(
+        User.email == email.strip().lower()
+    ).execute()
+    if not changed:
+        raise click.BadParameter(f"no user with email {email}", param_hint="EMAIL")
+    click.echo(f"every session of {email} is revoked")
+
+
+@click.command("demo")
+def demo():
+    """Seed demo people, teams and every plugin's demo history; safe to run twice."""
+    from core.demo import seed_people
+
+    if migrations.pending(current_app):
+        raise click.UsageError("the database is not up to date: run `flask db upgrade` first")
+    with database.atomic():
+        seed_people()
+    hooks(current_app).seed_demo()
+    click.echo("demo data is ready")
+
+
+def init_app(app):
+    """Add core's commands and every plugin's to ``app.cli``."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo)
+    hooks(app).register_commands(cli=app.cli)

@@ -1,0 +1,96 @@
+"""Load and check the app's settings: defaults, then ``ACTIVITY_STREAM_*`` variables.
+
+Every setting that can be wrong is checked here, at start-up, so that a bad deployment stops
+with a message naming the variable instead of failing on the first request.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "ACTIVITY_STREAM"
+
+DEFAULTS = {
+    "DATABASE_URL": None,  # None: a SQLite file in the instance folder
+    "HUEY_URL": None,  # None: a SqliteHuey file in the instance folder
+    "HUEY_IMMEDIATE": False,
+    "SMTP_URL": None,  # None: keep mail in the local outbox only
+    "SECRET_KEY": None,  # None: generated once and kept in the instance folder
+    "TRUSTED_PROXIES": 0,
+    "PLUGINS_DISABLED": "",  # comma-separated names of built-in plugins to leave out
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def load_config(app, overrides=None):
+    """Fill ``app.config`` from defaults, the environment and ``overrides``, then check it."""
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env(ENV_PREFIX)
+    if overrides:
+        app.config.update(overrides)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config = app.config
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'activity_stream.db'}"
+    if not config["HUEY_URL"]:
+        config["HUEY_URL"] = f"sqlite:///{instance / 'huey.db'}"
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _instance_secret(instance)
+    _check(config)
+
+
+def _name(key):
+    return f"{ENV_PREFIX}_{key}"
+
+
+def _check(config):
+    database = _url(config, "DATABASE_URL", {"sqlite", "postgresql", "postgres"})
+    if database.scheme == "sqlite" and not database.path.strip("/"):
+        raise ConfigError(f"{_name('DATABASE_URL')}: a SQLite URL needs a file path")
+    _url(config, "HUEY_URL", {"sqlite", "redis", "memory"})
+    if config["SMTP_URL"]:
+        smtp = _url(config, "SMTP_URL", {"smtp", "smtps"})
+        if not smtp.hostname:
+            raise ConfigError(f"{_name('SMTP_URL')}: needs a host, e.g. smtp://127.0.0.1:25")
+    key = config["SECRET_KEY"]
+    if not isinstance(key, str) or len(key) < 16:
+        raise ConfigError(f"{_name('SECRET_KEY')}: must be a string of at least 16 characters")
+    proxies = config["TRUSTED_PROXIES"]
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
+        raise ConfigError(f"{_name('TRUSTED_PROXIES')}: must be a whole number from 0 to 10")
+    for flag in ("HUEY_IMMEDIATE",):
+        if not isinstance(config[flag], bool):
+            raise ConfigError(f"{_name(flag)}: must be true or false")
+
+
+def _url(config, key, schemes):
+    value = config[key]
+    if not isinstance(value, str):
+        raise ConfigError(f"{_name(key)}: must be a URL, got {value!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        allowed = ", ".join(sorted(schemes))
+        raise ConfigError(f"{_name(key)}: scheme must be one of {allowed}, got {value!r}")
+    return parts
+
+
+def _instance_secret(instance):
+    """Return the secret kept in the instance folder, creating it on first start."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # O_EXCL: two processes starting together must not write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

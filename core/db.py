@@ -1,0 +1,70 @@
+"""The database: one peewee proxy, bound at start-up to SQLite or PostgreSQL by URL."""
+
+from datetime import datetime
+from datetime import timezone
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+import peewee
+
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "busy_timeout": 10_000,
+    "foreign_keys": 1,
+    # FULL: a commit that returned is on disk, even across a power cut. An audit trail
+    # must not lose an acknowledged record, so we pay the extra fsync.
+    "synchronous": "full",
+    "cache_size": -32_000,
+}
+
+
+def utcnow():
+    """Return the current time in UTC, naive, as every column stores it."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(peewee.Model):
+    """Base of every table: bound to the shared proxy, snake_case table names."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def open_database(url):
+    """Build a peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        # sqlite:////abs/path keeps its leading slash; sqlite:///rel/path is relative.
+        path = unquote(parts.path)[1:]
+        # Every write transaction starts with BEGIN IMMEDIATE, so two writers queue on the
+        # lock at BEGIN instead of one failing at its first write with "database is locked".
+        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+    return peewee.PostgresqlDatabase(
+        unquote(parts.path.lstrip("/")),
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def init_app(app):
+    """Bind the proxy to the configured database and manage one connection per request."""
+    database.initialize(open_database(app.config["DATABASE_URL"]))
+
+    @app.before_request
+    def _connect():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_appcontext
+    def _close(exc):
+        if not database.is_closed():
+            database.close()
+
+
+def is_sqlite():
+    """Tell whether the bound database is SQLite."""
+    return isinstance(database.obj, peewee.SqliteDatabase)

@@ -1,0 +1,65 @@
+"""Every hook a plugin may implement. Hooks are called with keyword arguments."""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("activity_stream")
+
+
+@hookspec
+def register_models():
+    """Return the peewee models this plugin owns, so tests and tools can find every table."""
+
+
+@hookspec
+def register_migrations():
+    """Return a list of ``core.migrations.Migration`` this plugin's tables need, oldest first."""
+
+
+@hookspec
+def register_tabs():
+    """Return a list of ``core.tabs.Tab`` this plugin adds to the stream's tab bar."""
+
+
+@hookspec
+def register_blueprints(app):
+    """Register this plugin's Flask blueprints on ``app``."""
+
+
+@hookspec
+def register_tasks(huey, app):
+    """Register this plugin's huey tasks (side effects only) on ``huey``; ``app`` gives config."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands to the ``flask`` command group ``cli``."""
+
+
+@hookspec
+def flyout_links(viewer):
+    """Return a list of ``core.shell.Link`` for the Flyout Menu of ``viewer``."""
+
+
+@hookspec
+def tab_visible(viewer, tab):
+    """Return True to let ``viewer`` see ``tab``, False to forbid it, None for no opinion."""
+
+
+@hookspec(firstresult=True)
+def row_scope(viewer, tab):
+    """Return ``"all"`` or ``"related"``: which of ``tab``'s rows ``viewer`` may see."""
+
+
+@hookspec
+def seed_demo():
+    """Add this plugin's demo data; called after core's people exist, safe to run twice."""
+
+
+@hookspec
+def record_login_attempt(email, user, succeeded, reason):
+    """Record one sign-in attempt, inside the transaction of the attempt; must not be skipped."""
+
+
+@hookspec
+def startup(app):
+    """Run once when ``app`` has been built."""

@@ -1,0 +1,162 @@
+"""People of the host platform: roles, users and teams (DESIGN.md section 1)."""
+
+import peewee
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from core.db import BaseModel
+from core.db import utcnow
+
+OWNER = "owner"
+ADMIN = "admin"
+STAFF = "staff"
+FREELANCER = "freelancer"
+CONTACT = "contact"
+STAFF_KINDS = (OWNER, ADMIN, STAFF)
+ROLE_KINDS = (OWNER, ADMIN, STAFF, FREELANCER, CONTACT)
+
+# The seeded roles, in display order: (name, kind, may sign in).
+SEEDED_ROLES = (
+    ("Super Admin", OWNER, True),
+    ("Admin", ADMIN, True),
+    ("Project Manager", STAFF, True),
+    ("Office Manager", STAFF, True),
+    ("Teammate", STAFF, True),
+    ("Salesperson", STAFF, True),
+    ("Freelancer", FREELANCER, True),
+    ("Client", CONTACT, True),
+    ("Prospect", CONTACT, True),
+    ("Lead", CONTACT, False),
+)
+
+
+class Role(BaseModel):
+    """A named role of one kind; the kind decides what the role may ever reach."""
+
+    name = peewee.CharField(max_length=80, unique=True)
+    kind = peewee.CharField(max_length=16, choices=[(k, k) for k in ROLE_KINDS])
+    can_sign_in = peewee.BooleanField(default=True)
+    position = peewee.IntegerField(default=0)
+
+    @property
+    def is_staff(self):
+        """Tell whether members of this role are Staff Members."""
+        return self.kind in STAFF_KINDS
+
+
+class User(BaseModel):
+    """A person who may sign in; flask-login's user object."""
+
+    name = peewee.CharField(max_length=120)
+    email = peewee.CharField(max_length=254, unique=True)
+    password_hash = peewee.CharField(max_length=255, default="")
+    role = peewee.ForeignKeyField(Role, backref="users", on_delete="RESTRICT")
+    active = peewee.BooleanField(default=True)
+    time_zone = peewee.CharField(max_length=64, default="UTC")
+    # Part of the session cookie's identity: bumping it revokes every cookie issued before.
+    session_generation = peewee.IntegerField(default=1)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    # flask-login protocol
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self):
+        """Tell flask-login that a loaded user is signed in."""
+        return True
+
+    @property
+    def is_active(self):
+        """Tell flask-login whether this user may hold a session."""
+        return self.active and self.role.can_sign_in
+
+    def get_id(self):
+        """Return the session identity: the id and the current session generation."""
+        return f"{self.id}:{self.session_generation}"
+
+    @property
+    def is_staff(self):
+        """Tell whether this user is a Staff Member (owner, admin or staff kind)."""
+        return self.role.kind in STAFF_KINDS
+
+    @property
+    def is_owner(self):
+        """Tell whether this user holds the owner role."""
+        return self.role.kind == OWNER
+
+    @property
+    def is_admin(self):
+        """Tell whether this user is of the owner or admin kind."""
+        return self.role.kind in (OWNER, ADMIN)
+
+    @property
+    def initials(self):
+        """Return up to two initials for the avatar."""
+        return "".join(part[0] for part in self.name.split()[:2]).upper() or "?"
+
+    def set_password(self, password):
+        """Hash and keep ``password``; the session generation moves on, revoking cookies."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.session_generation += 1
+
+    def check_password(self, password):
+        """Tell whether ``password`` matches the stored hash."""
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def team_ids(self):
+        """Return the ids of this user's teams."""
+        query = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == self)
+        return [row.team_id for row in query]
+
+
+class Team(BaseModel):
+    """A named group of Staff Members."""
+
+    name = peewee.CharField(max_length=80, unique=True)
+    description = peewee.TextField(default="")
+    color = peewee.CharField(max_length=7, default="#4f46e5")
+
+
+class TeamMembership(BaseModel):
+    """One user in one team."""
+
+    user = peewee.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    team = peewee.ForeignKeyField(Team, backref="memberships", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("user", "team"), True), (("team", "user"), False))
+
+
+MODELS = (Role, User, Team, TeamMembership)
+
+
+def seed_roles():
+    """Create the seeded roles that are missing; safe to run again."""
+    for position, (name, kind, can_sign_in) in enumerate(SEEDED_ROLES):
+        Role.get_or_create(
+            name=name, defaults={"kind": kind, "can_sign_in": can_sign_in, "position": position}
+        )
+
+
+def create_user(name, email, role_name, password=None, time_zone="UTC", teams=()):
+    """Create a user with a role by name; raise ``ValueError`` naming the bad field."""
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise ValueError(f"email: {email!r} is not an email address")
+    if not (name or "").strip():
+        raise ValueError("name: must not be empty")
+    role = Role.get_or_none(Role.name == role_name)
+    if role is None:
+        names = ", ".join(r.name for r in Role.select().order_by(Role.position))
+        raise ValueError(f"role: no role named {role_name!r} (one of: {names})")
+    if role.kind == OWNER and User.select().join(Role).where(Role.kind == OWNER).exists():
+        raise ValueError("role: there is already a Super Admin; there can be only one")
+    if User.select().where(User.email == email).exists():
+        raise ValueError(f"email: {email} is already taken")
+    user = User(name=name.strip(), email=email, role=role, time_zone=time_zone)
+    if password:
+        user.set_password(password)
+    user.save()
+    for team in teams:
+        TeamMembership.create(user=user, team=team)
+    return user

@@ -1,0 +1,125 @@
+"""Request hardening: CSRF, security headers, secure cookies, and error pages in the shell."""
+
+import hmac
+import secrets
+
+from flask import abort
+from flask import current_app
+from flask import render_template
+from flask import request
+from flask import session
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+
+from core.shell import is_stream_request
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    )
+)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked ``Secure`` whenever the request came over https."""
+
+    def get_cookie_secure(self, app):
+        """Return True for https requests (and when configured so), False otherwise."""
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def csrf_token():
+    """Return this session's CSRF token, creating it on first use."""
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return session[CSRF_FIELD]
+
+
+def rotate_csrf_token():
+    """Replace the CSRF token (at sign-in, so a token seen before it is worthless)."""
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+
+
+def csrf_exempt(view):
+    """Mark ``view`` as taking no CSRF token (token-authenticated API endpoints only)."""
+    view.csrf_exempt = True
+    return view
+
+
+def check_csrf():
+    """Refuse a state-changing request whose CSRF token is missing or wrong (400)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    function = current_app.view_functions.get(request.endpoint or "")
+    if function is not None and getattr(function, "csrf_exempt", False):
+        return
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    expected = session.get(CSRF_FIELD, "")
+    if not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(400, "This form has expired or did not come from this site. Reload the page and try again.")
+
+
+def add_security_headers(response):
+    """Set the security headers every response carries, and no-store on stream responses."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    # The same URL answers with a page or a fragment depending on HX-Request.
+    response.vary.add("HX-Request")
+    if is_stream_request() or request.path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+ERROR_TITLES = {
+    400: "That request could not be understood",
+    401: "Please sign in",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "That action is not allowed here",
+    500: "Something went wrong on our side",
+}
+
+
+def render_error(error):
+    """Render an HTTP error in plain words: in the shell for pages, as a panel for htmx."""
+    if not isinstance(error, HTTPException):
+        error = InternalServerError()
+    code = error.code or 500
+    title = ERROR_TITLES.get(code, error.name)
+    message = error.description if code != 500 else (
+        "The error has been logged. Please try again in a moment."
+    )
+    template = "error_panel.html" if request.htmx else "error.html"
+    return render_template(template, code=code, title=title, message=message), code
+
+
+def init_app(app):
+    """Install CSRF checks, headers, the session interface and the error pages on ``app``."""
+    app.session_interface = SessionInterface()
+    app.before_request(check_csrf)
+    app.after_request(add_security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(Exception, _render_unexpected)
+
+
+def _render_unexpected(error):
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return render_error(InternalServerError())

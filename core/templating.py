@@ -1,0 +1,59 @@
+"""Template helpers: viewer-local times, the flyout and the tab bar."""
+
+from datetime import datetime
+from datetime import timezone
+from zoneinfo import ZoneInfo
+
+from flask_login import current_user
+
+from core.shell import flyout_links
+from core.tabs import visible_tabs
+
+HTMX_VERSION = "2.0.11"
+
+
+def viewer_zone():
+    """Return the viewer's time zone (UTC when signed out or unknown)."""
+    name = getattr(current_user, "time_zone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
+    """Format a stored UTC time in the viewer's time zone, to the second."""
+    if value is None:
+        return ""
+    aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return aware.astimezone(viewer_zone()).strftime(fmt)
+
+
+def relative_time(value, now=None):
+    """Describe how long ago a stored UTC time was: "just now", "5 min ago", "3 days ago"."""
+    if value is None:
+        return ""
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    seconds = int((now - value.replace(tzinfo=None)).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for limit, size, unit in (
+        (45, 1, None), (3600, 60, "min"), (86400, 3600, "h"), (86400 * 45, 86400, "day"),
+    ):
+        if seconds < limit:
+            if unit is None:
+                return "just now"
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''} ago"
+    return f"{seconds // (86400 * 30)} mo ago"
+
+
+def init_templating(app):
+    """Add filters and globals used by the shell and every plugin's templates."""
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["relative_time"] = relative_time
+    app.jinja_env.globals.update(
+        flyout_links=flyout_links,
+        visible_tabs=visible_tabs,
+        htmx_version=HTMX_VERSION,
+    )

@@ -1,0 +1,56 @@
+// Small progressive enhancements; htmx does the rest. Everything here also works without it.
+(function () {
+  "use strict";
+
+  // Flyout Menu: the toggle is a link to #flyout (CSS :target opens it without JavaScript);
+  // here it also closes on Escape and on a click outside, and reports its state to assistive tech.
+  function flyout() { return document.getElementById("flyout"); }
+  function toggle() { return document.querySelector(".flyout-toggle"); }
+
+  function setOpen(open) {
+    var menu = flyout();
+    if (!menu) return;
+    menu.classList.toggle("open", open);
+    var button = toggle();
+    if (button) button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = menu.querySelector("ul a");
+      if (first) first.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var menu = flyout();
+    if (!menu) return;
+    if (event.target.closest(".flyout-toggle")) {
+      event.preventDefault();
+      setOpen(!menu.classList.contains("open"));
+    } else if (event.target.closest(".flyout-close")) {
+      event.preventDefault();
+      setOpen(false);
+      if (toggle()) toggle().focus();
+    } else if (menu.classList.contains("open") && !event.target.closest("#flyout")) {
+      setOpen(false);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var menu = flyout();
+    if (event.key === "Escape" && menu && menu.classList.contains("open")) {
+      setOpen(false);
+      if (toggle()) toggle().focus();
+    }
+    // WAI-ARIA tabs: arrow keys move between tabs, Home/End jump to the ends.
+    var tab = event.target.closest && event.target.closest('[role="tab"]');
+    if (!tab) return;
+    var tabs = Array.prototype.slice.call(tab.parentElement.querySelectorAll('[role="tab"]'));
+    var index = tabs.indexOf(tab);
+    var next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    tabs[(next + tabs.length) % tabs.length].focus();
+  });
+
+  // Close the flyout once htmx has swapped in a new panel.
+  document.addEventListener("htmx:afterSwap", function () { setOpen(false); });
+})();
