@@ -71,8 +71,14 @@ def unauthorized():
 def safe_next(target):
     """Return ``target`` if it is a path on this site, else the stream's start page."""
     parts = urlsplit(target or "")
-    if target and not parts.scheme and not parts.netloc and target.startswith("/") \
-            and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and not parts.scheme
+        and not parts.netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
         return target
     return url_for("home")
 
@@ -101,7 +107,9 @@ def login():
     password = request.form.get("password", "")
     if not email or not password:
         return render_template(
-            "auth/login.html", error="Enter your email and password.", email=email,
+            "auth/login.html",
+            error="Enter your email and password.",
+            email=email,
             next=request.form.get("next", ""),
         ), 400
     user, failure = authenticate(email, password)
@@ -111,7 +119,9 @@ def login():
         )
     if failure:
         return render_template(
-            "auth/login.html", error=FAILURE_MESSAGE, email=email,
+            "auth/login.html",
+            error=FAILURE_MESSAGE,
+            email=email,
             next=request.form.get("next", ""),
         ), 401
     # Rotate the session: nothing from before sign-in (a planted cookie) survives it.

@@ -55,9 +55,11 @@ def users_create(name, email, role_name, password, time_zone):
 @click.argument("email")
 def users_sign_out_everywhere(email):
     """Revoke every session of the user with EMAIL."""
-    changed = User.update(session_generation=User.session_generation + 1).where(
-        User.email == email.strip().lower()
-    ).execute()
+    changed = (
+        User.update(session_generation=User.session_generation + 1)
+        .where(User.email == email.strip().lower())
+        .execute()
+    )
     if not changed:
         raise click.BadParameter(f"no user with email {email}", param_hint="EMAIL")
     click.echo(f"every session of {email} is revoked")

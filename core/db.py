@@ -1,7 +1,7 @@
 """The database: one peewee proxy, bound at start-up to SQLite or PostgreSQL by URL."""
 
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ SQLITE_PRAGMAS = {
 
 def utcnow():
     """Return the current time in UTC, naive, as every column stores it."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class BaseModel(peewee.Model):
@@ -53,6 +53,8 @@ def open_database(url):
 
 def init_app(app):
     """Bind the proxy to the configured database and manage one connection per request."""
+    if database.obj is not None and not database.is_closed():
+        database.close()  # a second app in the same process (tests) rebinds the proxy
     database.initialize(open_database(app.config["DATABASE_URL"]))
 
     @app.before_request

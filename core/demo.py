@@ -1,5 +1,9 @@
 """Demo people: one user of every role, more staff for a lively stream, and three teams."""
 
+import functools
+
+from werkzeug.security import generate_password_hash
+
 from core.people import OWNER
 from core.people import Role
 from core.people import Team
@@ -35,6 +39,12 @@ DEMO_TEAMS = (
 )
 
 
+@functools.cache
+def demo_password_hash():
+    """Return the hash of the demo password, computed once (scrypt is slow on purpose)."""
+    return generate_password_hash(DEMO_PASSWORD, method="scrypt")
+
+
 def seed_people():
     """Create the demo teams and people that are missing; safe to run twice."""
     teams = {}
@@ -48,7 +58,11 @@ def seed_people():
         if role == "Super Admin" and User.select().join(Role).where(Role.kind == OWNER).exists():
             continue  # a real install already has its one Super Admin
         create_user(
-            name, email, role, password=DEMO_PASSWORD, time_zone=zone,
+            name,
+            email,
+            role,
+            password_hash=demo_password_hash(),
+            time_zone=zone,
             teams=[teams[team] for team in team_names],
         )
     return teams
@@ -58,4 +72,3 @@ def demo_users():
     """Return the demo users by email (for plugins seeding their own history)."""
     emails = [person[1] for person in DEMO_PEOPLE]
     return {user.email: user for user in User.select().where(User.email.in_(emails))}
-

@@ -5,8 +5,8 @@ A later release adds a new migration (``playhouse.migrate`` for column changes) 
 one that has shipped, so ``db upgrade`` takes any older database forward without losing a row.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import peewee
 

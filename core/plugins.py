@@ -11,9 +11,7 @@ PROJECT = "activity_stream"
 ENTRY_POINT_GROUP = "activity_stream"
 
 # Built-in plugins, in registration order; each is an ordinary plugin module.
-BUILTIN_PLUGINS = (
-    "plugins.settings",
-)
+BUILTIN_PLUGINS = ("plugins.settings",)
 
 
 def make_plugin_manager(extra_plugins=(), disabled=()):

@@ -70,7 +70,7 @@ def check_csrf():
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     expected = session.get(CSRF_FIELD, "")
     if not expected or not hmac.compare_digest(str(sent), str(expected)):
-        abort(400, "This form has expired or did not come from this site. Reload the page and try again.")
+        abort(400, "This form has expired or did not come from this site. Reload and try again.")
 
 
 def add_security_headers(response):
@@ -103,8 +103,10 @@ def render_error(error):
         error = InternalServerError()
     code = error.code or 500
     title = ERROR_TITLES.get(code, error.name)
-    message = error.description if code != 500 else (
-        "The error has been logged. Please try again in a moment."
+    message = (
+        error.description
+        if code != 500
+        else ("The error has been logged. Please try again in a moment.")
     )
     template = "error_panel.html" if request.htmx else "error.html"
     return render_template(template, code=code, title=title, message=message), code

@@ -10,8 +10,8 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
-from markupsafe import Markup
 from flask_login import current_user
+from markupsafe import Markup
 
 from core.plugins import hooks
 from core.tabs import get_tab

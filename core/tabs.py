@@ -5,9 +5,8 @@ fragment, export and API route ask it.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
-from typing import Optional
 
 from flask import Blueprint
 from flask import current_app
@@ -32,7 +31,7 @@ class Tab:
     label: str
     order: int
     panel: Callable[[], str]
-    blueprint: Optional[Blueprint] = None
+    blueprint: Blueprint | None = None
     configurable: bool = True
 
 

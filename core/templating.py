@@ -1,7 +1,7 @@
 """Template helpers: viewer-local times, the flyout and the tab bar."""
 
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from flask_login import current_user
@@ -25,7 +25,7 @@ def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
     """Format a stored UTC time in the viewer's time zone, to the second."""
     if value is None:
         return ""
-    aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     return aware.astimezone(viewer_zone()).strftime(fmt)
 
 
@@ -33,12 +33,15 @@ def relative_time(value, now=None):
     """Describe how long ago a stored UTC time was: "just now", "5 min ago", "3 days ago"."""
     if value is None:
         return ""
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     seconds = int((now - value.replace(tzinfo=None)).total_seconds())
     if seconds < 0:
         return "in the future"
     for limit, size, unit in (
-        (45, 1, None), (3600, 60, "min"), (86400, 3600, "h"), (86400 * 45, 86400, "day"),
+        (45, 1, None),
+        (3600, 60, "min"),
+        (86400, 3600, "h"),
+        (86400 * 45, 86400, "day"),
     ):
         if seconds < limit:
             if unit is None:

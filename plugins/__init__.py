@@ -1,1 +1,1 @@
-"""Built-in plugins. Each is an ordinary plugin: a package whose ``__init__`` holds its hookimpls."""
+"""Built-in plugins: each a package whose ``__init__`` holds its hookimpls."""

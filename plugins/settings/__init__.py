@@ -34,9 +34,7 @@ def register_migrations():
 @hookimpl
 def register_tabs():
     """Add the Settings tab, last in the bar."""
-    return [
-        Tab(SETTINGS_TAB, "Settings", 1000, views.settings_panel, views.bp, configurable=False)
-    ]
+    return [Tab(SETTINGS_TAB, "Settings", 1000, views.settings_panel, views.bp, configurable=False)]
 
 
 @hookimpl

@@ -18,10 +18,14 @@ def granted_tabs(viewer):
     cache = g.setdefault("granted_tabs", {})
     if viewer.id not in cache:
         teams = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == viewer.id)
-        query = TabGrant.select(TabGrant.tab).distinct().where(
-            (TabGrant.role == viewer.role_id)
-            | (TabGrant.user == viewer.id)
-            | (TabGrant.team.in_(teams))
+        query = (
+            TabGrant.select(TabGrant.tab)
+            .distinct()
+            .where(
+                (TabGrant.role == viewer.role_id)
+                | (TabGrant.user == viewer.id)
+                | (TabGrant.team.in_(teams))
+            )
         )
         cache[viewer.id] = {row.tab for row in query}
     return cache[viewer.id]

@@ -14,6 +14,4 @@ def settings_panel():
     """Render the Settings panel: every configurable tab against every role."""
     roles = list(Role.select().order_by(Role.position))
     tabs = [tab for tab in all_tabs() if tab.configurable]
-    return render_template(
-        "settings/panel.html", roles=roles, tabs=tabs, grants=role_grants()
-    )
+    return render_template("settings/panel.html", roles=roles, tabs=tabs, grants=role_grants())
