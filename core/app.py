@@ -1,9 +1,13 @@
 """The app factory."""
 
+import re
+import uuid
 from pathlib import Path
 
 from flask import Flask
+from flask import g
 from flask import redirect
+from flask import request
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
@@ -23,6 +27,7 @@ from core.tabs import collect_tabs
 from core.tabs import visible_tabs
 from core.templating import init_templating
 
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -45,6 +50,7 @@ def create_app(config=None, plugins=()):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     Htmx(app)
     db.init_app(app)
+    app.before_request(assign_request_id)
     disabled = {name.strip() for name in app.config["PLUGINS_DISABLED"].split(",") if name}
     app.extensions["plugin_manager"] = make_plugin_manager(plugins, disabled)
     queue.init_app(app)
@@ -60,6 +66,12 @@ def create_app(config=None, plugins=()):
     cli.init_app(app)
     hooks(app).startup(app=app)
     return app
+
+
+def assign_request_id():
+    """Give the request an id (the proxy's ``X-Request-ID`` when sane) for logs and records."""
+    sent = request.headers.get("X-Request-ID", "")
+    g.request_id = sent if REQUEST_ID.match(sent) else uuid.uuid4().hex
 
 
 @login_required

@@ -63,3 +63,23 @@ def record_login_attempt(email, user, succeeded, reason):
 @hookspec
 def startup(app):
     """Run once when ``app`` has been built."""
+
+
+@hookspec
+def before_record(event):
+    """Add to ``event`` (a dict of columns) before it is written; a failure is logged, ignored."""
+
+
+@hookspec
+def after_commit(event):
+    """React to a recorded ``event`` once its transaction committed (enqueue side effects)."""
+
+
+@hookspec(firstresult=True)
+def describe_event(event):
+    """Return the sentence (HTML-safe ``Markup``) describing ``event``, or None for the default."""
+
+
+@hookspec
+def object_urls(refs):
+    """Return ``{(type, id): url}`` for the objects among ``refs`` that still exist."""

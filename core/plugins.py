@@ -11,7 +11,10 @@ PROJECT = "activity_stream"
 ENTRY_POINT_GROUP = "activity_stream"
 
 # Built-in plugins, in registration order; each is an ordinary plugin module.
-BUILTIN_PLUGINS = ("plugins.settings",)
+BUILTIN_PLUGINS = (
+    "plugins.settings",
+    "plugins.activity",
+)
 
 
 def make_plugin_manager(extra_plugins=(), disabled=()):

@@ -1,0 +1,44 @@
+"""Activity: every action on the platform, recorded in the transaction of the change.
+
+``models`` holds the tables, ``recorder`` writes them (the only way), ``changes`` captures
+field-level changes, ``queries`` reads them scoped to the viewer, ``describe`` phrases rows,
+``views`` serves the tab and its fragments, ``demo`` seeds a realistic history.
+"""
+
+from core import hookimpl
+from core.migrations import Migration
+from core.migrations import create_tables
+from core.tabs import Tab
+from plugins.activity import views
+from plugins.activity.models import MODELS
+from plugins.activity.recorder import Audience
+from plugins.activity.recorder import Ref
+from plugins.activity.recorder import record_activity
+
+__all__ = ["Audience", "Ref", "record_activity"]
+
+
+@hookimpl
+def register_models():
+    """Return the activity tables."""
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    """Create the activity tables."""
+    return [Migration("activity.0001_events", create_tables(*MODELS))]
+
+
+@hookimpl
+def register_tabs():
+    """Add the Activity tab, first in the bar."""
+    return [Tab("activity", "Activity", 10, views.activity_panel, views.bp)]
+
+
+@hookimpl
+def seed_demo():
+    """Add a realistic activity history when there is none."""
+    from plugins.activity.demo import seed_history
+
+    seed_history()

@@ -1,0 +1,55 @@
+"""Rows as sentences: "Dana Scully edited Task “Q3 report”"."""
+
+from flask import current_app
+from markupsafe import Markup
+from markupsafe import escape
+
+from core.plugins import hooks
+
+PHRASES = {
+    "created": "created",
+    "updated": "edited",
+    "deleted": "deleted",
+    "commented": "commented on",
+    "shared": "shared",
+    "unshared": "stopped sharing",
+    "assigned": "assigned",
+    "completed": "completed",
+    "restored": "restored",
+    "viewed": "viewed",
+    "exported": "exported",
+    "pruned": "pruned",
+}
+
+
+def object_links(events):
+    """Return ``{(type, id): url}`` for the objects of ``events`` that still exist (one call)."""
+    refs = {(event.object_type, event.object_id) for event in events}
+    refs |= {(event.target_type, event.target_id) for event in events if event.target_type}
+    links = {}
+    for answer in hooks(current_app).object_urls(refs=refs):
+        links.update(answer or {})
+    return links
+
+
+def describe(event, links):
+    """Return the sentence for ``event``: a plugin's phrasing, else the default one."""
+    custom = hooks(current_app).describe_event(event=event)
+    if custom is not None:
+        return Markup(custom)
+    phrase = PHRASES.get(event.action, event.action.replace("_", " "))
+    kind = event.object_type.replace("_", " ").capitalize()
+    label = _linked(event.object_label, links.get((event.object_type, event.object_id)))
+    sentence = Markup("<strong>{}</strong> {} {} “{}”").format(
+        event.actor_name, phrase, kind, label
+    )
+    if event.target_type:
+        target = _linked(event.target_label, links.get((event.target_type, event.target_id)))
+        sentence += Markup(" on {} “{}”").format(event.target_type.replace("_", " "), target)
+    return sentence
+
+
+def _linked(label, url):
+    if url:
+        return Markup('<a href="{}">{}</a>').format(url, label)
+    return escape(label)

@@ -1,0 +1,65 @@
+"""The activity tables: one row per action, and its audience (who it relates to)."""
+
+import peewee
+
+from core.db import BaseModel
+from core.db import utcnow
+
+
+class ActivityEvent(BaseModel):
+    """One action on the platform. Append-only: names are copied in so the row reads right
+    after the actor or object is renamed or deleted; ids are kept for links."""
+
+    id = peewee.BigAutoField()
+    occurred_at = peewee.DateTimeField(default=utcnow)
+    actor_id = peewee.IntegerField(null=True)  # no foreign key: the user may be deleted later
+    actor_name = peewee.CharField(max_length=120)
+    actor_role = peewee.CharField(max_length=80, default="")
+    verb = peewee.CharField(max_length=64)  # dotted: "task.updated"
+    action = peewee.CharField(max_length=32)  # the verb's last part: "updated"
+    object_type = peewee.CharField(max_length=32)
+    object_id = peewee.CharField(max_length=64)
+    object_label = peewee.CharField(max_length=200)
+    target_type = peewee.CharField(max_length=32, null=True)
+    target_id = peewee.CharField(max_length=64, null=True)
+    target_label = peewee.CharField(max_length=200, null=True)
+    summary = peewee.CharField(max_length=300, default="")  # short, for the list
+    changes = peewee.TextField(null=True)  # JSON {field: [old, new]}, read on expand only
+    ip = peewee.CharField(max_length=45, null=True)
+    user_agent = peewee.CharField(max_length=300, null=True)
+    request_id = peewee.CharField(max_length=64, null=True)
+
+    class Meta:
+        indexes = (
+            (("actor_id", "id"), False),
+            (("verb", "id"), False),
+            (("action", "id"), False),
+            (("object_type", "object_id", "id"), False),
+            (("occurred_at",), False),
+        )
+
+
+class ActivityAudience(BaseModel):
+    """One party an event relates to: a user (``party = 2 * user id``) or a team (``2 * id + 1``).
+
+    One integer column lets "events related to me or my teams" be a single index range scan.
+    """
+
+    event = peewee.ForeignKeyField(ActivityEvent, on_delete="CASCADE", column_name="event_id")
+    party = peewee.BigIntegerField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("party", "event")
+
+
+def user_party(user_id):
+    """Return the audience party number of a user."""
+    return 2 * int(user_id)
+
+
+def team_party(team_id):
+    """Return the audience party number of a team."""
+    return 2 * int(team_id) + 1
+
+
+MODELS = (ActivityEvent, ActivityAudience)

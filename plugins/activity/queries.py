@@ -1,0 +1,198 @@
+"""Reading the Activity tab: filters from the URL, the viewer's scope in SQL, keyset pages.
+
+``visible_events`` is the one place deciding which events a viewer may see; the panel, the rows
+fragment, the detail view, counts and the new-events banner all start from it.
+"""
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import peewee
+from flask import abort
+
+from core.tabs import row_scope
+from plugins.activity.models import ActivityAudience
+from plugins.activity.models import ActivityEvent
+from plugins.activity.models import team_party
+from plugins.activity.models import user_party
+
+TAB = "activity"
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+
+# Every column but the wide change set, which is read only when a row is expanded.
+LIST_COLUMNS = [column for column in ActivityEvent._meta.sorted_fields if column.name != "changes"]
+
+
+@dataclass
+class Filters:
+    """The Activity tab's filters, as read from the URL."""
+
+    actors: list = field(default_factory=list)
+    verbs: list = field(default_factory=list)
+    actions: list = field(default_factory=list)
+    types: list = field(default_factory=list)
+    object: tuple = None  # (type, id): one object's history
+    team: int = None
+    date_from: date = None
+    date_to: date = None
+    text: str = ""
+
+    def active(self):
+        """Tell whether any filter is set."""
+        return any(
+            (self.actors, self.verbs, self.actions, self.types, self.object, self.team,
+             self.date_from, self.date_to, self.text)
+        )  # fmt: skip
+
+
+def parse_filters(args):
+    """Read filters from request ``args``; a malformed one is a 400 naming the parameter."""
+    filters = Filters(
+        actors=[_int(value, "actor") for value in args.getlist("actor") if value],
+        verbs=[value for value in args.getlist("verb") if value],
+        actions=[value for value in args.getlist("action") if value],
+        types=[value for value in args.getlist("type") if value],
+        team=_int(args["team"], "team") if args.get("team") else None,
+        date_from=_date(args.get("from"), "from"),
+        date_to=_date(args.get("to"), "to"),
+        text=args.get("q", "").strip()[:200],
+    )
+    if args.get("object"):
+        kind, _, object_id = args["object"].partition(":")
+        if not kind or not object_id:
+            abort(400, "object: expected <type>:<id>, e.g. task:12")
+        filters.object = (kind, object_id)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        abort(400, "from: the start date is after the end date")
+    return filters
+
+
+def parse_cursor(args):
+    """Return the ``after`` cursor (an event id) or None; a malformed one is a 400."""
+    return _int(args["after"], "after") if args.get("after") else None
+
+
+def visible_events(viewer, filters, columns=LIST_COLUMNS):
+    """Return the query of the events ``viewer`` may see under ``filters``, newest first."""
+    query = ActivityEvent.select(*columns)
+    if row_scope(viewer, TAB) != "all":
+        parties = [user_party(viewer.id)] + [team_party(team) for team in viewer.team_ids()]
+        related = ActivityAudience.select(ActivityAudience.event).where(
+            ActivityAudience.party.in_(parties)
+        )
+        query = query.where(ActivityEvent.id.in_(related))
+    return _filtered(query, filters, viewer).order_by(ActivityEvent.id.desc())
+
+
+def _filtered(query, filters, viewer):
+    event = ActivityEvent
+    if filters.actors:
+        query = query.where(event.actor_id.in_(filters.actors))
+    if filters.verbs:
+        query = query.where(event.verb.in_(filters.verbs))
+    if filters.actions:
+        query = query.where(event.action.in_(filters.actions))
+    if filters.types:
+        query = query.where(event.object_type.in_(filters.types))
+    if filters.object:
+        query = query.where((event.object_type == filters.object[0])
+                            & (event.object_id == filters.object[1]))  # fmt: skip
+    if filters.team:
+        in_team = ActivityAudience.select(ActivityAudience.event).where(
+            ActivityAudience.party == team_party(filters.team)
+        )
+        query = query.where(event.id.in_(in_team))
+    zone = ZoneInfo(viewer.time_zone or "UTC")
+    if filters.date_from:
+        query = query.where(event.occurred_at >= _utc_midnight(filters.date_from, zone))
+    if filters.date_to:
+        next_day = filters.date_to + timedelta(days=1)
+        query = query.where(event.occurred_at < _utc_midnight(next_day, zone))
+    if filters.text:
+        query = query.where(
+            event.actor_name.contains(filters.text)
+            | event.object_label.contains(filters.text)
+            | event.summary.contains(filters.text)
+            | event.target_label.contains(filters.text)
+        )
+    return query
+
+
+def page(viewer, filters, after=None, size=PAGE_SIZE):
+    """Return ``(events, next_cursor)``: up to ``size`` events older than ``after``."""
+    query = visible_events(viewer, filters)
+    if after is not None:
+        query = query.where(ActivityEvent.id < after)
+    events = list(query.limit(size + 1))
+    more = len(events) > size
+    events = events[:size]
+    return events, (events[-1].id if more else None)
+
+
+def newer_count(viewer, filters, since):
+    """Return how many visible events are newer than ``since`` (capped)."""
+    query = visible_events(viewer, filters, columns=[ActivityEvent.id])
+    return capped_count(query.where(ActivityEvent.id > since))
+
+
+def capped_count(query, cap=COUNT_CAP):
+    """Return ``min(count, cap + 1)`` of ``query`` without counting past the cap."""
+    limited = query.order_by().limit(cap + 1)
+    return (
+        ActivityEvent.select(peewee.fn.COUNT(peewee.SQL("*")))
+        .from_(limited.alias("capped"))
+        .scalar()
+    )
+
+
+def get_visible_event(viewer, event_id):
+    """Return one event with its change set if ``viewer`` may see it, else 404."""
+    query = visible_events(viewer, Filters(), columns=ActivityEvent._meta.sorted_fields)
+    event = query.where(ActivityEvent.id == event_id).first()
+    if event is None:
+        abort(404, "There is no such event, or it does not relate to you.")
+    return event
+
+
+def object_types():
+    """Return the distinct object types recorded, by a few index seeks (no full scan)."""
+    table = ActivityEvent._meta.table_name
+    sql = (
+        f"WITH RECURSIVE seen(value) AS ("
+        f" SELECT MIN(object_type) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN(object_type) FROM {table} WHERE object_type > seen.value)"
+        f" FROM seen WHERE seen.value IS NOT NULL)"
+        f" SELECT value FROM seen WHERE value IS NOT NULL"
+    )
+    return [row[0] for row in ActivityEvent._meta.database.execute_sql(sql)]
+
+
+def _int(value, name):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        abort(400, f"{name}: expected a whole number, got {value!r}")
+    if not 0 < number < 2**63:
+        abort(400, f"{name}: out of range")
+    return number
+
+
+def _date(value, name):
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400, f"{name}: expected a date like 2026-01-31, got {value!r}")
+
+
+def _utc_midnight(day, zone):
+    local = datetime.combine(day, time.min, tzinfo=zone)
+    return local.astimezone(UTC).replace(tzinfo=None)

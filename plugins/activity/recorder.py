@@ -1,0 +1,172 @@
+"""The recorder: the only way activity rows are written.
+
+``record_activity`` writes the event and its audience inside the caller's transaction, so a
+change and its record commit together or not at all. It is a plain function, not a hook, so
+no plugin can skip it; plugins may enrich the event (``before_record``: a failure is logged and
+ignored) and react after commit (``after_commit``).
+"""
+
+import json
+import logging
+from dataclasses import dataclass
+from dataclasses import field
+
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import request
+
+from core.db import database
+from core.db import utcnow
+from core.people import TeamMembership
+from core.plugins import hooks
+from plugins.activity.changes import summarize
+from plugins.activity.models import ActivityAudience
+from plugins.activity.models import ActivityEvent
+from plugins.activity.models import team_party
+from plugins.activity.models import user_party
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What an event is about: a type, an id and a label copied into the row."""
+
+    type: str
+    id: object
+    label: str
+
+
+@dataclass
+class Audience:
+    """Who an event relates to, beyond its actor and the actor's teams."""
+
+    users: set = field(default_factory=set)
+    teams: set = field(default_factory=set)
+
+
+class RecordError(RuntimeError):
+    """The event could not be recorded; the change it records must not commit either."""
+
+
+def record_activity(actor, verb, obj, changes=None, target=None, audience=None, summary=None):
+    """Record one action by ``actor`` (a User, or None for the system) on ``obj`` (a Ref).
+
+    ``verb`` is dotted (``task.updated``); ``changes`` is ``{field: [old, new]}``; ``audience``
+    names the parties it relates to. Runs in the caller's transaction (or its own).
+    Returns the saved ``ActivityEvent``.
+    """
+    entry = build_entry(actor, verb, obj, changes, target, audience, summary)
+    entry["row"].update(request_context())
+    _enrich(entry["row"])
+    return record_entries([entry])[0]
+
+
+def build_entry(
+    actor, verb, obj, changes=None, target=None, audience=None, summary=None, occurred_at=None
+):
+    """Return one event ready for ``record_entries``: its row and its audience parties.
+
+    ``actor`` may be a User or a ``Ref`` of type ``user`` (an imported event); the actor's
+    teams are looked up only for a User.
+    """
+    if "." not in verb:
+        raise ValueError(f"verb: {verb!r} must be dotted, like 'task.updated'")
+    audience = audience or Audience()
+    row = {
+        "occurred_at": occurred_at or utcnow(),
+        "actor_id": int(actor.id) if actor is not None else None,
+        "actor_name": _clip(_name(actor), 120),
+        "actor_role": actor.role.name if hasattr(actor, "role") else "",
+        "verb": verb,
+        "action": verb.rsplit(".", 1)[1],
+        "object_type": obj.type,
+        "object_id": str(obj.id),
+        "object_label": _clip(obj.label, 200),
+        "target_type": target.type if target else None,
+        "target_id": str(target.id) if target else None,
+        "target_label": _clip(target.label, 200) if target else None,
+        "summary": _clip(summary if summary is not None else summarize(changes or {}), 300),
+        "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
+    }
+    parties = {user_party(user_id) for user_id in audience.users}
+    parties |= {team_party(team_id) for team_id in audience.teams}
+    if actor is not None:
+        parties.add(user_party(actor.id))
+    if hasattr(actor, "role"):
+        teams = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == actor.id)
+        parties |= {team_party(row.team_id) for row in teams}
+    return {"row": row, "parties": parties}
+
+
+def record_entries(entries, chunk=500):
+    """Write ``entries`` (from ``build_entry``) with multi-row inserts in one transaction.
+
+    The bulk path (imports, the API, demo data): one statement per ``chunk`` events and one
+    for their audiences. Returns the saved ``ActivityEvent`` objects, in order.
+    """
+    events = []
+    with database.atomic():
+        try:
+            for start in range(0, len(entries), chunk):
+                batch = entries[start : start + chunk]
+                rows = [entry["row"] for entry in batch]
+                ids = [
+                    row[0]
+                    for row in ActivityEvent.insert_many(rows)
+                    .returning(ActivityEvent.id)
+                    .tuples()
+                    .execute()
+                ]
+                audience = [
+                    {"event": event_id, "party": party}
+                    for event_id, entry in zip(ids, batch, strict=True)
+                    for party in sorted(entry["parties"])
+                ]
+                if audience:
+                    ActivityAudience.insert_many(audience).execute()
+                events.extend(ActivityEvent(id=i, **r) for i, r in zip(ids, rows, strict=True))
+        except Exception as error:
+            raise RecordError(f"could not record {len(entries)} event(s): {error}") from error
+        for event in events:
+            database.after_commit(lambda event=event: _after_commit(event))
+    return events
+
+
+def _name(actor):
+    if actor is None:
+        return "System"
+    return getattr(actor, "name", None) or getattr(actor, "label", None) or f"User {actor.id}"
+
+
+def request_context():
+    """Return the IP, user agent and request id of the current request (empty outside one)."""
+    if not has_request_context():
+        return {"ip": None, "user_agent": None, "request_id": None}
+    return {
+        "ip": request.remote_addr,
+        "user_agent": _clip(request.user_agent.string, 300) or None,
+        "request_id": g.get("request_id"),
+    }
+
+
+def _enrich(row):
+    """Let every ``before_record`` hook add to ``row``; one that raises is logged and skipped."""
+    for impl in hooks(current_app).before_record.get_hookimpls():
+        try:
+            impl.function(event=row)
+        except Exception:
+            log.exception("before_record hook of %s failed; recording anyway", impl.plugin_name)
+
+
+def _after_commit(event):
+    try:
+        hooks(current_app).after_commit(event=event)
+    except Exception:
+        log.exception("after_commit hook failed for event %s", event.id)
+
+
+def _clip(text, limit):
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
