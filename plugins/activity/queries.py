@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import peewee
 from flask import abort
 
+from core.people import TeamMembership
 from core.tabs import row_scope
 from plugins.activity.models import ActivityAudience
 from plugins.activity.models import ActivityEvent
@@ -105,8 +106,13 @@ def _filtered(query, filters, viewer):
         query = query.where((event.object_type == filters.object[0])
                             & (event.object_id == filters.object[1]))  # fmt: skip
     if filters.team:
+        # Related to the team: the team itself or any of its current members is in the audience.
+        members = TeamMembership.select(TeamMembership.user).where(
+            TeamMembership.team == filters.team
+        )
+        parties = [team_party(filters.team)] + [user_party(row.user_id) for row in members]
         in_team = ActivityAudience.select(ActivityAudience.event).where(
-            ActivityAudience.party == team_party(filters.team)
+            ActivityAudience.party.in_(parties)
         )
         query = query.where(event.id.in_(in_team))
     zone = ZoneInfo(viewer.time_zone or "UTC")

@@ -1,0 +1,185 @@
+"""Browser tests: Debian's headless Chromium, driven by Playwright, against a real gunicorn.
+
+``live_server`` migrates and seeds a throwaway SQLite database, starts gunicorn (two workers)
+on a free port and yields its base URL. ``browser`` is one Chromium for the session; ``page``
+is a fresh context per test. A failing test leaves a screenshot and the page's HTML in
+``test-artifacts/<test name>.png`` and ``.html``.
+"""
+
+import os
+import re
+import secrets
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.conftest import skip_or_fail
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT = 20  # seconds for gunicorn to answer
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test in this folder ``browser``."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the item (``rep_setup``, ``rep_call``…) for the fixtures."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(command, env):
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if result.returncode:
+        pytest.fail(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def _answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """Serve the app with gunicorn on a fresh, seeded SQLite database; yield its base URL."""
+    with tempfile.TemporaryDirectory(prefix="activity-stream-browser-") as tmp:
+        alphabet = string.ascii_letters + string.digits
+        env = dict(
+            os.environ,
+            ACTIVITY_STREAM_DATABASE_URL=f"sqlite:///{tmp}/stream.db",
+            ACTIVITY_STREAM_HUEY_URL=f"sqlite:///{tmp}/huey.db",
+            ACTIVITY_STREAM_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(32)),
+        )
+        flask = [str(BIN / "flask"), "--app", "wsgi"]
+        _run([*flask, "db", "upgrade"], env)
+        _run([*flask, "demo"], env)
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        log_path = Path(tmp) / "gunicorn.log"
+        with open(log_path, "w") as log:
+            server = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _answers(f"{base_url}/login"):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"gunicorn did not answer on {base_url} within {START_TIMEOUT} s:\n"
+                        + log_path.read_text()
+                    )
+                time.sleep(0.1)
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            if request.session.testsfailed:
+                print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Launch Debian's headless Chromium once for the session."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(request, browser):
+    """Open a page in a new browser context (1280x800); save evidence if the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            (ARTIFACTS / f"{name}.html").write_text(page.content())
+        except Exception as error:  # the page may be gone; the test's own failure matters
+            print(f"could not save the artifacts of {name}: {error}")
+    context.close()
+
+
+@pytest.fixture
+def console_errors(page):
+    """Collect the page's console errors (CSP violations included) and uncaught exceptions."""
+    errors = []
+
+    def on_console(message):
+        if message.type == "error":
+            where = message.location.get("url") or "?"
+            errors.append(f"{message.text} [{where}]")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    return errors
+
+
+def sign_in(page, base_url, email, password=PASSWORD):
+    """Sign in through the /login form and wait for the page after it."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("form button[type=submit]")

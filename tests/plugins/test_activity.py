@@ -1,0 +1,304 @@
+"""The Activity tab: recorder atomicity and enrichment, change capture, queries, scope, paging."""
+
+import json
+import re
+
+import pytest
+
+from core import hookimpl
+from core.db import database
+from core.people import Role
+from core.people import Team
+from core.people import User
+from plugins.activity.changes import MASK
+from plugins.activity.changes import diff
+from plugins.activity.models import ActivityAudience
+from plugins.activity.models import ActivityEvent
+from plugins.activity.recorder import Audience
+from plugins.activity.recorder import RecordError
+from plugins.activity.recorder import Ref
+from plugins.activity.recorder import build_entry
+from plugins.activity.recorder import record_activity
+from plugins.activity.recorder import record_entries
+from plugins.settings.models import TabGrant
+from tests.conftest import sign_in
+
+ROW_ID = re.compile(r'data-row-id="(\d+)"')
+
+
+def row_ids(html):
+    """Return the event ids of the rows in ``html``, in order."""
+    return [int(value) for value in ROW_ID.findall(html)]
+
+
+def grant_activity(role_name):
+    """Grant the Activity tab to every member of ``role_name``."""
+    TabGrant.create(tab="activity", role=Role.get(Role.name == role_name))
+
+
+def rename_team(actor, team, name):
+    """A tiny service function: rename a team and record it in the same transaction."""
+    with database.atomic():
+        old = team.name
+        team.name = name
+        team.save()
+        record_activity(
+            actor, "team.updated", Ref("team", team.id, name), changes={"name": [old, name]}
+        )
+
+
+class TestRecorder:
+    def test_event_copies_names_and_audience(self, app, people):
+        admin, dana = people["admin@example.com"], people["teammate@example.com"]
+        with app.app_context():
+            event = record_activity(
+                admin,
+                "task.created",
+                Ref("task", 7, "Q3 report"),
+                audience=Audience(users={dana.id}),
+            )
+            stored = ActivityEvent.get_by_id(event.id)
+            assert (stored.actor_name, stored.actor_role) == ("Avery Chen", "Admin")
+            assert (stored.object_label, stored.action) == ("Q3 report", "created")
+            parties = {row.party for row in ActivityAudience.select().where(
+                ActivityAudience.event == event.id)}  # fmt: skip
+            leadership = Team.get(Team.name == "Leadership").id
+            assert parties == {2 * admin.id, 2 * dana.id, 2 * leadership + 1}
+
+    def test_a_failed_change_leaves_no_event(self, app, people):
+        admin = people["admin@example.com"]
+        with app.app_context():
+            team = Team.get(Team.name == "Sales")
+            with pytest.raises(Exception):  # noqa: B017 - the unique constraint of the change
+                rename_team(admin, team, "Delivery")
+            assert ActivityEvent.select().count() == 0
+            assert Team.get_by_id(team.id).name == "Sales"
+
+    def test_a_failed_record_rolls_the_change_back(self, app, people):
+        admin = people["admin@example.com"]
+        with app.app_context():
+            team = Team.get(Team.name == "Sales")
+            database.execute_sql("DROP TABLE activity_audience")
+            with pytest.raises(RecordError):
+                rename_team(admin, team, "Sales EMEA")
+            assert Team.get_by_id(team.id).name == "Sales"
+            assert ActivityEvent.select().count() == 0
+
+    def test_a_raising_enrichment_hook_does_not_stop_the_record(self, make_app, people):
+        class Broken:
+            @hookimpl
+            def before_record(self, event):
+                raise RuntimeError("enrichment service down")
+
+        class Tagger:
+            @hookimpl
+            def before_record(self, event):
+                event["summary"] = "tagged"
+
+        app = make_app(plugins=[Broken(), Tagger()])
+        with app.app_context():
+            admin = User.get(User.email == "admin@example.com")
+            event = record_activity(admin, "task.created", Ref("task", 1, "T"))
+            assert ActivityEvent.get_by_id(event.id).summary == "tagged"
+
+    def test_bulk_path_writes_every_event_with_its_audience(self, app, people):
+        dana = people["teammate@example.com"]
+        with app.app_context():
+            entries = [
+                build_entry(dana, "task.completed", Ref("task", n, f"Task {n}"))
+                for n in range(1200)
+            ]
+            events = record_entries(entries, chunk=500)
+            assert len(events) == 1200 == ActivityEvent.select().count()
+            assert len({event.id for event in events}) == 1200
+            with_actor = ActivityAudience.select().where(ActivityAudience.party == 2 * dana.id)
+            assert with_actor.count() == 1200
+
+    def test_verb_must_be_dotted(self, app, people):
+        with app.app_context(), pytest.raises(ValueError, match="verb"):
+            record_activity(None, "created", Ref("task", 1, "T"))
+
+
+class TestChangeCapture:
+    def test_only_changed_fields_are_kept(self):
+        before = {"title": "A", "status": "open", "notes": "x"}
+        after = {"title": "A", "status": "done", "notes": "x"}
+        assert diff(before, after) == {"status": ["open", "done"]}
+
+    def test_nothing_changed_is_an_empty_diff(self):
+        assert diff({"title": "A"}, {"title": "A"}) == {}
+
+    def test_masked_fields_are_recorded_without_values(self):
+        changes = diff({"password": "old-secret"}, {"password": "new-secret"}, masked={"password"})
+        assert changes == {"password": [MASK, MASK]}
+        assert "secret" not in json.dumps(changes)
+
+    def test_excluded_fields_are_never_recorded(self):
+        assert diff({"updated_at": 1}, {"updated_at": 2}, exclude={"updated_at"}) == {}
+
+
+@pytest.fixture
+def history(app, people):
+    """Record a small history: Dana (Delivery) assigns Ines (Sales); Sam (Sales) alone; etc."""
+    dana, ines = people["teammate@example.com"], people["ines@example.com"]
+    sam, client = people["sales@example.com"], people["client@example.com"]
+    with app.app_context():
+        grant_activity("Teammate")
+        grant_activity("Salesperson")
+        events = {
+            "assigned": record_activity(
+                dana, "task.created", Ref("task", 1, "Draft proposal"),
+                audience=Audience(users={ines.id}),
+            ),
+            "sam": record_activity(sam, "company.updated", Ref("company", 3, "Globex"),
+                                   changes={"phone": ["1", "2"]}),
+            "client": record_activity(client, "document.updated", Ref("document", 9, "NDA"),
+                                      changes={"body": ["v1", "v2"]}),
+            "again": record_activity(dana, "task.updated", Ref("task", 1, "Draft proposal"),
+                                     changes={"status": ["open", "done"]}),
+        }  # fmt: skip
+        return {name: event.id for name, event in events.items()}
+
+
+class TestScope:
+    def test_related_scope_shows_what_names_the_viewer_or_their_team(self, client, history):
+        sign_in(client, "ines@example.com")
+        ids = row_ids(client.get("/stream/activity").text)
+        assert history["assigned"] in ids  # Ines is named on the task
+        assert history["sam"] in ids  # Sam's team (Sales) is in the audience; Ines is in Sales
+        assert history["client"] not in ids  # relates to nobody Ines is or belongs to
+
+    def test_unrelated_salesperson_does_not_see_the_assignment(self, client, history):
+        sign_in(client, "hiro@example.com")
+        ids = row_ids(client.get("/stream/activity").text)
+        assert history["assigned"] not in ids
+        assert history["sam"] in ids  # Hiro shares Sam's team, which is in the audience
+
+    def test_admin_sees_all_including_contacts_actions(self, client, history):
+        sign_in(client, "admin@example.com")
+        assert set(history.values()) <= set(row_ids(client.get("/stream/activity").text))
+
+    def test_detail_of_an_unrelated_event_is_404(self, client, history):
+        sign_in(client, "hiro@example.com")
+        assert client.get(f"/stream/activity/{history['assigned']}").status_code == 404
+        assert client.get(f"/stream/activity/{history['sam']}").status_code == 200
+
+
+class TestFilters:
+    def test_each_filter_narrows_the_rows(self, app, client, history, people):
+        sign_in(client, "admin@example.com")
+        dana = people["teammate@example.com"]
+        sales = Team.get(Team.name == "Sales").id
+        cases = {
+            f"actor={dana.id}": {history["assigned"], history["again"]},
+            "verb=company.updated": {history["sam"]},
+            "action=updated": {history["sam"], history["client"], history["again"]},
+            "type=document": {history["client"]},
+            "object=task:1": {history["assigned"], history["again"]},
+            # related to Sales: Sam (member, and his team) and Ines (member, named on the task)
+            f"team={sales}": {history["assigned"], history["sam"]},
+            "q=globex": {history["sam"]},
+            "q=Claire": {history["client"]},
+        }
+        for query, expected in cases.items():
+            response = client.get(f"/stream/activity?{query}")
+            assert response.status_code == 200, query
+            assert set(row_ids(response.text)) == expected, query
+
+    def test_date_range_is_inclusive_in_the_viewers_time_zone(self, app, client, history):
+        sign_in(client, "admin@example.com")
+        with app.app_context():
+            ActivityEvent.update(occurred_at="2026-03-10 03:30:00").where(
+                ActivityEvent.id == history["sam"]
+            ).execute()
+        # Avery's zone is America/New_York: 03:30 UTC on the 10th is the evening of the 9th.
+        assert row_ids(client.get("/stream/activity?from=2026-03-09&to=2026-03-09").text) == [
+            history["sam"]
+        ]
+        assert row_ids(client.get("/stream/activity?from=2026-03-10&to=2026-03-10").text) == []
+
+    @pytest.mark.parametrize(
+        "query", ["actor=abc", "from=2026-13-01", "object=task", "after=-1", "team=x",
+                  "from=2026-02-02&to=2026-02-01"],
+    )  # fmt: skip
+    def test_malformed_filters_are_400_with_the_parameter_named(self, client, history, query):
+        sign_in(client, "admin@example.com")
+        response = client.get(f"/stream/activity?{query}")
+        assert response.status_code == 400
+        name = query.split("=")[0] if "&" not in query else "from"
+        assert f"{name}:" in response.text
+
+
+class TestPaging:
+    def test_keyset_pages_have_no_duplicate_or_missing_row_while_events_arrive(
+        self, app, client, people
+    ):
+        admin = people["admin@example.com"]
+        with app.app_context():
+            record_entries([build_entry(admin, "task.updated", Ref("task", n, f"T{n}"))
+                            for n in range(130)])  # fmt: skip
+        sign_in(client, "admin@example.com")
+        html = client.get("/stream/activity").text
+        seen = row_ids(html)
+        next_url = re.search(r'class="sentinel" hx-get="([^"]+)"', html)
+        pages = 1
+        while next_url:
+            with app.app_context():  # new events arrive between pages
+                record_activity(admin, "task.created", Ref("task", 999, "Fresh"))
+            html = client.get(next_url.group(1).replace("&amp;", "&"),
+                              headers={"HX-Request": "true"}).text  # fmt: skip
+            seen += row_ids(html)
+            next_url = re.search(r'class="sentinel" hx-get="([^"]+)"', html)
+            pages += 1
+        assert pages == 3
+        assert len(seen) == len(set(seen)) == 130
+        assert seen == sorted(seen, reverse=True)
+
+    def test_fragment_holds_exactly_the_rows_of_the_full_page(self, app, client, history):
+        sign_in(client, "admin@example.com")
+        query = "/stream/activity/rows?after=999999&action=updated"
+        full = client.get(query)
+        fragment = client.get(query, headers={"HX-Request": "true"})
+        assert "<html" in full.text and "<html" not in fragment.text
+        assert row_ids(full.text) == row_ids(fragment.text) != []
+
+    def test_total_is_capped(self, app, client, people):
+        admin = people["admin@example.com"]
+        with app.app_context():
+            record_entries([build_entry(admin, "task.updated", Ref("task", 1, "T"))] * 1001)
+        sign_in(client, "admin@example.com")
+        assert "1,000+ events" in client.get("/stream/activity").text
+
+    def test_new_events_banner_counts_what_arrived(self, app, client, history, people):
+        sign_in(client, "admin@example.com")
+        newest = max(history.values())
+        banner = client.get(f"/stream/activity/new?since={newest}", headers={"HX-Request": "true"})
+        assert "new event" not in banner.text
+        with app.app_context():
+            record_activity(people["pm@example.com"], "task.created", Ref("task", 5, "New"))
+            record_activity(people["pm@example.com"], "task.created", Ref("task", 6, "Newer"))
+        banner = client.get(f"/stream/activity/new?since={newest}", headers={"HX-Request": "true"})
+        assert "2 new events" in banner.text
+
+
+class TestRows:
+    def test_row_reads_as_a_sentence_with_time_and_changes(self, client, history):
+        sign_in(client, "admin@example.com")
+        html = client.get("/stream/activity").text
+        assert "<strong>Dana Scully</strong> edited Task “Draft proposal”" in html
+        assert "status: open → done" in html
+        detail = client.get(f"/stream/activity/{history['again']}", headers={"HX-Request": "true"})
+        assert "<td>open</td><td>done</td>" in detail.text
+
+    def test_labels_are_escaped(self, app, client, people):
+        with app.app_context():
+            record_activity(people["pm@example.com"], "task.created",
+                            Ref("task", 1, "<script>alert(1)</script>"))  # fmt: skip
+        sign_in(client, "admin@example.com")
+        html = client.get("/stream/activity").text
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;" in html
+
+    def test_empty_state(self, client, people):
+        sign_in(client, "admin@example.com")
+        assert "No activity yet" in client.get("/stream/activity").text
