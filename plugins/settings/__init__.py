@@ -1,12 +1,15 @@
 """Settings: grants of tabs by role, Staff Member and team; row scope per role; the Settings tab.
 
-``models`` holds the tables, ``grants`` reads and seeds them, ``views`` renders the tab.
+``models`` holds the tables, ``grants`` reads and seeds them, ``changes`` changes them (each
+change recorded on the Activity tab), ``views`` renders the tab and its inline controls,
+``preview`` shows the stream as another viewer would see it.
 """
 
 from core import hookimpl
 from core.migrations import Migration
 from core.migrations import create_tables
 from core.tabs import Tab
+from plugins.settings import preview  # noqa: F401  (registers the preview route)
 from plugins.settings import views
 from plugins.settings.grants import granted_tabs
 from plugins.settings.grants import scope_for

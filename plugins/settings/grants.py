@@ -53,3 +53,19 @@ def role_grants():
     for row in TabGrant.select(TabGrant.tab, TabGrant.role).where(TabGrant.role.is_null(False)):
         grants.setdefault(row.tab, set()).add(row.role_id)
     return grants
+
+
+def grants_by_kind():
+    """Return ``{"role"|"user"|"team": {(tab, id), ...}}`` of every grant, in one query."""
+    found = {"role": set(), "user": set(), "team": set()}
+    for grant in TabGrant.select():
+        for kind in found:
+            target_id = getattr(grant, f"{kind}_id")
+            if target_id is not None:
+                found[kind].add((grant.tab, target_id))
+    return found
+
+
+def scopes_by_role():
+    """Return ``{(role_id, tab): scope}`` of every stored scope."""
+    return {(row.role_id, row.tab): row.scope for row in RoleScope.select()}

@@ -1,17 +1,165 @@
-"""The Settings tab: who sees which tab."""
+"""The Settings tab: who sees which tab, by role, Staff Member and team; each role's scope.
+
+Every control is a small real form that saves on change through htmx and swaps only itself;
+without JavaScript the same form posts and the page reloads.
+"""
 
 from flask import Blueprint
+from flask import abort
+from flask import flash
+from flask import redirect
 from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from markupsafe import Markup
 
 from core.people import Role
+from core.people import Team
+from core.people import User
 from core.tabs import all_tabs
-from plugins.settings.grants import role_grants
+from core.tabs import get_tab
+from plugins.settings import changes
+from plugins.settings.grants import grants_by_kind
+from plugins.settings.grants import scope_for
+from plugins.settings.models import SCOPES
 
 bp = Blueprint("settings", __name__, template_folder="templates")
 
+KINDS = {"role": Role, "user": User, "team": Team}
+
+
+def configurable_tabs():
+    """Return the tabs that can be granted, in tab-bar order."""
+    return [tab for tab in all_tabs() if tab.configurable]
+
 
 def settings_panel():
-    """Render the Settings panel: every configurable tab against every role."""
+    """Render the Settings panel."""
+    search = request.args.get("q", "").strip()
     roles = list(Role.select().order_by(Role.position))
-    tabs = [tab for tab in all_tabs() if tab.configurable]
-    return render_template("settings/panel.html", roles=roles, tabs=tabs, grants=role_grants())
+    return render_template(
+        "settings/panel.html",
+        tabs=configurable_tabs(),
+        roles=roles,
+        scopes={
+            (role.id, tab.name): scope_for(changes._member_of(role), tab.name)
+            for role in roles
+            for tab in configurable_tabs()
+        },  # fmt: skip
+        people=_people(search),
+        search=search,
+        teams=list(Team.select().order_by(Team.name)),
+        grants=grants_by_kind(),
+        choices=SCOPES,
+    )
+
+
+@bp.post("/grant")
+def grant():
+    """Grant or revoke one tab for one role, Staff Member or team; answer with the control."""
+    tab = _configurable_tab(request.form.get("tab"))
+    kind = request.form.get("kind")
+    if kind not in KINDS:
+        abort(400, "kind: must be role, user or team")
+    target = _grantable(kind, request.form.get("id"))
+    granted = request.form.getlist("granted")[-1:] == ["1"]
+    changed = changes.set_grant(current_user, tab, kind, target, granted)
+    message = f"{target.name} {'now sees' if granted else 'no longer sees'} {tab.label}."
+    if not changed:
+        message = (
+            f"No change: {target.name} already {'sees' if granted else 'does not see'} {tab.label}."
+        )
+    return _answer(
+        "settings/toggle.html", message, tab=tab, kind=kind, target=target, granted=granted
+    )
+
+
+@bp.post("/scope")
+def scope():
+    """Set how much of a tab a role sees (``all`` or ``related``); answer with the control."""
+    tab = _configurable_tab(request.form.get("tab"))
+    role = _grantable("role", request.form.get("id"))
+    value = request.form.get("scope")
+    if value not in SCOPES:
+        abort(400, "scope: must be all or related")
+    changes.set_scope(current_user, tab, role, value)
+    label = "every row" if value == "all" else "only what relates to them"
+    return _answer(
+        "settings/scope.html", f"{role.name} now sees {label} on {tab.label}.",
+        tab=tab, role=role, scope=value, choices=SCOPES,
+    )  # fmt: skip
+
+
+@bp.post("/people")
+def people():
+    """Grant a tab to every Staff Member ("Select All") or clear the individual grants."""
+    tab = _configurable_tab(request.form.get("tab"))
+    action = request.form.get("action")
+    if action == "select-all":
+        count = changes.grant_all_staff(current_user, tab)
+        message = f"{tab.label} granted to {count} more Staff Member(s)."
+    elif action == "clear":
+        count = changes.clear_people(current_user, tab)
+        message = f"{tab.label} revoked from {count} Staff Member(s)."
+    else:
+        abort(400, "action: must be select-all or clear")
+    if not request.htmx:
+        flash(message)
+        return redirect(url_for("stream.tab", tab="settings"))
+    return _answer("settings/people_section.html", message, **_people_context(""))
+
+
+@bp.get("/people")
+def people_list():
+    """Return the Staff Member grants, filtered by name or email (the search box)."""
+    search = request.args.get("q", "").strip()
+    if not request.htmx:
+        return redirect(url_for("stream.tab", tab="settings", q=search or None))
+    return render_template("settings/people_section.html", **_people_context(search))
+
+
+def _people_context(search):
+    return {"tabs": configurable_tabs(), "people": _people(search), "search": search,
+            "grants": grants_by_kind()}  # fmt: skip
+
+
+def _people(search):
+    people = changes.grantable_people()
+    if search:
+        needle = search.lower()
+        people = [user for user in people if needle in user.name.lower() or needle in user.email]
+    return people
+
+
+def _answer(template, message, **context):
+    """Answer a control's change: the control and a status message for htmx, else a redirect."""
+    if not request.htmx:
+        flash(message)
+        return redirect(url_for("stream.tab", tab="settings"))
+    context.setdefault("grants", grants_by_kind())
+    html = render_template(template, **context)
+    status = render_template("settings/status.html", message=message)
+    return Markup(html) + Markup(status)
+
+
+def _configurable_tab(name):
+    tab = get_tab(name or "")
+    if tab is None or not tab.configurable:
+        abort(400, f"tab: {name!r} is not a tab that can be granted")
+    return tab
+
+
+def _grantable(kind, raw_id):
+    """Return the role, Staff Member or team that may hold a grant; 400 naming why not."""
+    if not (raw_id or "").isdigit():
+        abort(400, "id: expected a whole number")
+    target = KINDS[kind].get_or_none(KINDS[kind].id == int(raw_id))
+    if target is None:
+        abort(400, f"id: there is no {kind} {raw_id}")
+    role = target if kind == "role" else (target.role if kind == "user" else None)
+    if role is not None and role.kind == "owner":
+        abort(400, "The Super Admin always sees every tab; that cannot change.")
+    if role is not None and not role.is_staff:
+        abort(400, "Contacts and Freelancers never reach the Activity Stream.")
+    return target
