@@ -3,6 +3,7 @@
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
 from core import migrations
 from core.db import database
@@ -66,6 +67,7 @@ def users_sign_out_everywhere(email):
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Seed demo people, teams and every plugin's demo history; safe to run twice."""
     from core.demo import seed_people

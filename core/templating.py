@@ -21,12 +21,12 @@ def viewer_zone():
         return ZoneInfo("UTC")
 
 
-def local_time(value, fmt="%Y-%m-%d %H:%M:%S"):
-    """Format a stored UTC time in the viewer's time zone, to the second."""
+def local_time(value, fmt="%Y-%m-%d %H:%M:%S", zone=None):
+    """Format a stored UTC time in the viewer's time zone (or ``zone``), to the second."""
     if value is None:
         return ""
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return aware.astimezone(viewer_zone()).strftime(fmt)
+    return aware.astimezone(zone or viewer_zone()).strftime(fmt)
 
 
 def relative_time(value, now=None):

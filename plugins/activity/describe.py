@@ -34,22 +34,24 @@ def object_links(events):
 
 def describe(event, links):
     """Return the sentence for ``event``: a plugin's phrasing, else the default one."""
-    custom = hooks(current_app).describe_event(event=event)
-    if custom is not None:
-        return Markup(custom)
+    if hooks(current_app).describe_event.get_hookimpls():
+        custom = hooks(current_app).describe_event(event=event)
+        if custom is not None:
+            return Markup(custom)
     phrase = PHRASES.get(event.action, event.action.replace("_", " "))
     kind = event.object_type.replace("_", " ").capitalize()
     label = _linked(event.object_label, links.get((event.object_type, event.object_id)))
-    sentence = Markup("<strong>{}</strong> {} {} “{}”").format(
-        event.actor_name, phrase, kind, label
+    # Plain concatenation of escaped parts: this runs for every row of every page.
+    sentence = (
+        f"<strong>{escape(event.actor_name)}</strong> {escape(phrase)} {escape(kind)} “{label}”"
     )
     if event.target_type:
         target = _linked(event.target_label, links.get((event.target_type, event.target_id)))
-        sentence += Markup(" on {} “{}”").format(event.target_type.replace("_", " "), target)
-    return sentence
+        sentence += f" on {escape(event.target_type.replace('_', ' '))} “{target}”"
+    return Markup(sentence)
 
 
 def _linked(label, url):
     if url:
-        return Markup('<a href="{}">{}</a>').format(url, label)
+        return f'<a href="{escape(url)}">{escape(label)}</a>'
     return escape(label)

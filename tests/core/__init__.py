@@ -1,0 +1,1 @@
+"""Tests of the foundation: config, auth, access, shell, CLI and queue."""
