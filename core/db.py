@@ -6,6 +6,8 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import peewee
+from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -18,6 +20,11 @@ SQLITE_PRAGMAS = {
     "synchronous": "full",
     "cache_size": -32_000,
 }
+
+
+# Connections are kept open between requests (a PostgreSQL connect costs milliseconds, SQLite
+# re-applies its pragmas); each thread takes one from the pool and gives it back at teardown.
+POOL_SETTINGS = {"max_connections": 32, "stale_timeout": 300}
 
 
 def utcnow():
@@ -41,20 +48,23 @@ def open_database(url):
         path = unquote(parts.path)[1:]
         # Every write transaction starts with BEGIN IMMEDIATE, so two writers queue on the
         # lock at BEGIN instead of one failing at its first write with "database is locked".
-        return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
-    return peewee.PostgresqlDatabase(
+        return PooledSqliteDatabase(
+            path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **POOL_SETTINGS
+        )
+    return PooledPostgresqlDatabase(
         unquote(parts.path.lstrip("/")),
         host=parts.hostname,
         port=parts.port or 5432,
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        **POOL_SETTINGS,
     )
 
 
 def init_app(app):
     """Bind the proxy to the configured database and manage one connection per request."""
-    if database.obj is not None and not database.is_closed():
-        database.close()  # a second app in the same process (tests) rebinds the proxy
+    if database.obj is not None:
+        database.obj.close_all()  # a second app in the same process (tests) rebinds the proxy
     database.initialize(open_database(app.config["DATABASE_URL"]))
 
     @app.before_request
