@@ -17,6 +17,7 @@ from flask import has_request_context
 from flask import request
 
 from core.db import database
+from core.db import is_sqlite
 from core.db import utcnow
 from core.people import TeamMembership
 from core.plugins import hooks
@@ -60,7 +61,13 @@ def record_activity(actor, verb, obj, changes=None, target=None, audience=None, 
     entry = build_entry(actor, verb, obj, changes, target, audience, summary)
     entry["row"].update(request_context())
     _enrich(entry["row"])
-    return record_entries([entry])[0]
+    (event_id,) = record_entries([entry])
+    return ActivityEvent(id=event_id, **_known(entry["row"]))
+
+
+def _known(row):
+    """Return the columns of ``row`` that the table has (enrichers may add others)."""
+    return {column: row.get(column) for column in ROW_COLUMNS}
 
 
 def build_entry(
@@ -100,38 +107,71 @@ def build_entry(
     return {"row": row, "parties": parties}
 
 
-def record_entries(entries, chunk=500):
-    """Write ``entries`` (from ``build_entry``) with multi-row inserts in one transaction.
+# Column order of the bulk insert; the id is allocated first (see ``allocate_ids``).
+ROW_COLUMNS = [f.column_name for f in ActivityEvent._meta.sorted_fields if f.name != "id"]
 
-    The bulk path (imports, the API, demo data): one statement per ``chunk`` events and one
-    for their audiences. Returns the saved ``ActivityEvent`` objects, in order.
+
+def record_entries(entries, chunk=1000):
+    """Write ``entries`` (from ``build_entry``) in one transaction; return their ids, in order.
+
+    The bulk path (imports, the API, demo data) and the one-by-one path alike: ids are
+    allocated up front, then events and audiences go in with ``executemany`` on the driver's
+    cursor, which is an order of magnitude faster than building multi-row INSERTs.
     """
-    events = []
+    if not entries:
+        return []
+    param = database.param
+    event_sql = (
+        f"INSERT INTO {ActivityEvent._meta.table_name} (id, {', '.join(ROW_COLUMNS)}) "
+        f"VALUES ({', '.join([param] * (len(ROW_COLUMNS) + 1))})"
+    )
+    audience_sql = (
+        f"INSERT INTO {ActivityAudience._meta.table_name} (event_id, party) "
+        f"VALUES ({param}, {param})"
+    )
     with database.atomic():
         try:
+            ids = allocate_ids(len(entries))
+            cursor = database.cursor()
             for start in range(0, len(entries), chunk):
-                batch = entries[start : start + chunk]
-                rows = [entry["row"] for entry in batch]
-                ids = [
-                    row[0]
-                    for row in ActivityEvent.insert_many(rows)
-                    .returning(ActivityEvent.id)
-                    .tuples()
-                    .execute()
-                ]
-                audience = [
-                    {"event": event_id, "party": party}
-                    for event_id, entry in zip(ids, batch, strict=True)
-                    for party in sorted(entry["parties"])
-                ]
-                if audience:
-                    ActivityAudience.insert_many(audience).execute()
-                events.extend(ActivityEvent(id=i, **r) for i, r in zip(ids, rows, strict=True))
+                batch = list(
+                    zip(ids[start : start + chunk], entries[start : start + chunk], strict=True)
+                )
+                cursor.executemany(
+                    event_sql,
+                    [
+                        (event_id, *[entry["row"].get(c) for c in ROW_COLUMNS])
+                        for event_id, entry in batch
+                    ],
+                )
+                cursor.executemany(
+                    audience_sql,
+                    [(event_id, party) for event_id, entry in batch for party in entry["parties"]],
+                )
         except Exception as error:
             raise RecordError(f"could not record {len(entries)} event(s): {error}") from error
-        for event in events:
-            database.after_commit(lambda event=event: _after_commit(event))
-    return events
+        if hooks(current_app).after_commit.get_hookimpls():
+            for event_id, entry in zip(ids, entries, strict=True):
+                event = ActivityEvent(id=event_id, **_known(entry["row"]))
+                database.after_commit(lambda event=event: _after_commit(event))
+    return ids
+
+
+def allocate_ids(count):
+    """Reserve ``count`` new, increasing event ids inside the current write transaction.
+
+    SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the next ids after the
+    current maximum are ours. PostgreSQL: taken from the id sequence, safe across sessions.
+    """
+    table = ActivityEvent._meta.table_name
+    if is_sqlite():
+        last = database.execute_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+        return list(range(last + 1, last + count + 1))
+    cursor = database.execute_sql(
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+        f"FROM generate_series(1, {int(count)})"
+    )
+    return sorted(row[0] for row in cursor.fetchall())
 
 
 def _name(actor):
