@@ -98,5 +98,9 @@ def row_scope(viewer, tab_name):
     """
     if viewer.is_owner:
         return "all"
-    answer = hooks(current_app).row_scope(viewer=viewer, tab=tab_name)
-    return answer if answer in ("all", "related") else "related"
+    cache = g.setdefault("row_scopes", {})
+    key = (viewer.id, viewer.role_id, tab_name)
+    if key not in cache:
+        answer = hooks(current_app).row_scope(viewer=viewer, tab=tab_name)
+        cache[key] = answer if answer in ("all", "related") else "related"
+    return cache[key]

@@ -45,11 +45,16 @@ class ActivityAudience(BaseModel):
     One integer column lets "events related to me or my teams" be a single index range scan.
     """
 
-    event = peewee.ForeignKeyField(ActivityEvent, on_delete="CASCADE", column_name="event_id")
+    event = peewee.ForeignKeyField(
+        ActivityEvent, on_delete="CASCADE", column_name="event_id", index=False
+    )
     party = peewee.BigIntegerField()
 
     class Meta:
+        # (party, event): "newest events of this party"; (event, party): "does this event
+        # relate to one of these parties" — both answered from the index alone.
         primary_key = peewee.CompositeKey("party", "event")
+        indexes = ((("event", "party"), True),)
 
 
 def user_party(user_id):

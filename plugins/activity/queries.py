@@ -4,6 +4,8 @@
 fragment, the detail view, counts and the new-events banner all start from it.
 """
 
+import functools
+import operator
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -80,16 +82,62 @@ def parse_cursor(args):
     return _int(args["after"], "after") if args.get("after") else None
 
 
-def visible_events(viewer, filters, columns=LIST_COLUMNS):
-    """Return the query of the events ``viewer`` may see under ``filters``, newest first."""
-    query = ActivityEvent.select(*columns)
+def visible_events(
+    viewer, filters, columns=LIST_COLUMNS, older_than=None, newer_than=None, limit=None
+):
+    """Return the query of the events ``viewer`` may see under ``filters``, newest first.
+
+    ``older_than`` / ``newer_than`` bound the ids (keyset cursor, new-events poll); ``limit``
+    caps the rows. For the ``related`` scope the audience is read one party at a time (the
+    viewer, each of their teams), newest first and capped, so a page costs a few short index
+    range scans however many events relate to the viewer.
+    """
+    query = _bounded(ActivityEvent.select(*columns), older_than, newer_than)
+    query = _filtered(query, filters, viewer)
     if row_scope(viewer, TAB) != "all":
-        parties = [user_party(viewer.id)] + [team_party(team) for team in viewer.team_ids()]
-        related = ActivityAudience.select(ActivityAudience.event).where(
-            ActivityAudience.party.in_(parties)
+        query = query.where(_related(viewer, filters, older_than, newer_than, limit))
+    query = query.order_by(ActivityEvent.id.desc())
+    return query.limit(limit) if limit else query
+
+
+def viewer_parties(viewer):
+    """Return the audience parties that make an event relate to ``viewer``."""
+    return [user_party(viewer.id)] + [team_party(team) for team in viewer.team_ids()]
+
+
+def _related(viewer, filters, older_than, newer_than, limit):
+    """Return the SQL condition "this event relates to ``viewer``".
+
+    Unfiltered pages read the audience one party at a time (the viewer, each of their teams),
+    newest first and capped: a few short index range scans, however sparse or dense the
+    viewer's events are. Filtered queries are driven by the filter's own index instead and
+    check each candidate event's audience with one index probe.
+    """
+    audience = ActivityAudience
+    parties = viewer_parties(viewer)
+    if filters.active() or not limit:
+        return peewee.fn.EXISTS(
+            audience.select(peewee.SQL("1")).where(
+                (audience.event == ActivityEvent.id) & audience.party.in_(parties)
+            )
         )
-        query = query.where(ActivityEvent.id.in_(related))
-    return _filtered(query, filters, viewer).order_by(ActivityEvent.id.desc())
+    arms = []
+    for party in parties:
+        arm = _bounded(
+            audience.select(audience.event).where(audience.party == party),
+            older_than, newer_than, audience.event,
+        ).order_by(audience.event.desc()).limit(limit)  # fmt: skip
+        # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is wrapped in a subquery.
+        arms.append(audience.select(peewee.SQL("event_id")).from_(arm.alias(f"p{len(arms)}")))
+    return ActivityEvent.id.in_(functools.reduce(operator.or_, arms))
+
+
+def _bounded(query, older_than, newer_than, column=ActivityEvent.id):
+    if older_than is not None:
+        query = query.where(column < older_than)
+    if newer_than is not None:
+        query = query.where(column > newer_than)
+    return query
 
 
 def _filtered(query, filters, viewer):
@@ -133,35 +181,38 @@ def _filtered(query, filters, viewer):
 
 def page(viewer, filters, after=None, size=PAGE_SIZE):
     """Return ``(events, next_cursor)``: up to ``size`` events older than ``after``."""
-    query = visible_events(viewer, filters)
-    if after is not None:
-        query = query.where(ActivityEvent.id < after)
-    events = list(query.limit(size + 1))
+    events = list(visible_events(viewer, filters, older_than=after, limit=size + 1))
     more = len(events) > size
     events = events[:size]
     return events, (events[-1].id if more else None)
 
 
-def newer_count(viewer, filters, since):
-    """Return how many visible events are newer than ``since`` (capped)."""
-    query = visible_events(viewer, filters, columns=[ActivityEvent.id])
-    return capped_count(query.where(ActivityEvent.id > since))
+def total(viewer, filters, cap=COUNT_CAP):
+    """Return how many events ``viewer`` may see under ``filters``, up to ``cap + 1``."""
+    return _count(visible_events(viewer, filters, [ActivityEvent.id], limit=cap + 1))
 
 
-def capped_count(query, cap=COUNT_CAP):
-    """Return ``min(count, cap + 1)`` of ``query`` without counting past the cap."""
-    limited = query.order_by().limit(cap + 1)
+def newer_count(viewer, filters, since, cap=COUNT_CAP):
+    """Return how many visible events are newer than ``since``, up to ``cap + 1``."""
+    query = visible_events(viewer, filters, [ActivityEvent.id], newer_than=since, limit=cap + 1)
+    return _count(query)
+
+
+def _count(limited):
     return (
         ActivityEvent.select(peewee.fn.COUNT(peewee.SQL("*")))
-        .from_(limited.alias("capped"))
+        .from_(limited.order_by().alias("capped"))
         .scalar()
     )
 
 
 def get_visible_event(viewer, event_id):
     """Return one event with its change set if ``viewer`` may see it, else 404."""
-    query = visible_events(viewer, Filters(), columns=ActivityEvent._meta.sorted_fields)
-    event = query.where(ActivityEvent.id == event_id).first()
+    columns = ActivityEvent._meta.sorted_fields
+    # Bounds on both sides keep the related-scope check to this one id.
+    query = visible_events(viewer, Filters(), columns, older_than=event_id + 1,
+                           newer_than=event_id - 1)  # fmt: skip
+    event = query.first()
     if event is None:
         abort(404, "There is no such event, or it does not relate to you.")
     return event

@@ -75,7 +75,7 @@ def activity_panel():
     after = queries.parse_cursor(request.args)
     events, next_cursor = queries.page(current_user, filters, after=after)
     context = rows_context(events, next_cursor)
-    total = queries.capped_count(queries.visible_events(current_user, filters))
+    total = queries.total(current_user, filters)
     newest = events[0].id if events and after is None else None
     return render_template(
         "activity/panel.html",

@@ -20,7 +20,7 @@ from plugins.activity import Ref
 from plugins.activity import record_activity
 from plugins.settings.views import bp
 
-PER_REQUEST_CACHES = ("visible_tabs", "granted_tabs")
+PER_REQUEST_CACHES = ("visible_tabs", "granted_tabs", "row_scopes")
 
 
 @bp.get("/preview")
