@@ -14,6 +14,7 @@ ENTRY_POINT_GROUP = "activity_stream"
 BUILTIN_PLUGINS = (
     "plugins.settings",
     "plugins.activity",
+    "plugins.workspace",
 )
 
 

@@ -1,0 +1,87 @@
+"""Workspace: the small host platform whose actions the Activity tab records.
+
+Companies, Tasks (assignees, a status, comments) and Documents (an owner, shared with
+contacts), each with list / create / edit / delete pages under ``/workspace``.
+
+``models`` holds the tables; ``access`` decides who sees and changes what (as queries);
+``services`` is the only write path: each change and its ``record_activity`` commit together;
+``checks`` validates service input; ``tracking`` says how objects are described to the log
+(state, masked and excluded fields, audience); ``views`` (the blueprint), ``forms`` and the
+``*_views`` modules serve the pages; ``demo`` seeds a few objects through the services.
+"""
+
+from flask import url_for
+
+from core import hookimpl
+from core.migrations import Migration
+from core.migrations import create_tables
+from core.shell import Link
+from plugins.workspace.models import MODELS
+from plugins.workspace.models import Company
+from plugins.workspace.models import Document
+from plugins.workspace.models import Task
+
+# Object type recorded in events -> (model, endpoint of its page, name of the id argument).
+OBJECT_PAGES = {
+    "company": (Company, "workspace.company", "company_id"),
+    "task": (Task, "workspace.task", "task_id"),
+    "document": (Document, "workspace.document", "document_id"),
+}
+
+
+@hookimpl
+def register_models():
+    """Return the workspace tables."""
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    """Create the workspace tables."""
+    return [Migration("workspace.0001_tables", create_tables(*MODELS))]
+
+
+@hookimpl
+def register_blueprints(app):
+    """Mount the workspace pages at ``/workspace``."""
+    from plugins.workspace.views import blueprint
+
+    app.register_blueprint(blueprint(), url_prefix="/workspace")
+
+
+@hookimpl
+def flyout_links(viewer):
+    """Link Companies, Tasks and Documents for anyone signed in."""
+    if not getattr(viewer, "is_authenticated", False):
+        return []
+    return [
+        Link("Companies", url_for("workspace.companies"), order=50),
+        Link("Tasks", url_for("workspace.tasks"), order=51),
+        Link("Documents", url_for("workspace.documents"), order=52),
+    ]
+
+
+@hookimpl
+def object_urls(refs):
+    """Return the page of each workspace object among ``refs`` that still exists."""
+    wanted = {}
+    for kind, object_id in refs:
+        if kind in OBJECT_PAGES and str(object_id).isdigit() and len(str(object_id)) < 10:
+            wanted.setdefault(kind, set()).add(int(object_id))
+    urls = {}
+    for kind, ids in wanted.items():
+        model, endpoint, argument = OBJECT_PAGES[kind]
+        for (found,) in model.select(model.id).where(model.id.in_(sorted(ids))).tuples():
+            urls[(kind, str(found))] = url_for(endpoint, **{argument: found})
+    return urls
+
+
+@hookimpl(trylast=True)
+def seed_demo():
+    """Add a few companies, tasks and documents through the services, when there are none.
+
+    Runs after the activity plugin's demo history, which only seeds an empty stream.
+    """
+    from plugins.workspace.demo import seed_workspace
+
+    seed_workspace()

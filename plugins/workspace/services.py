@@ -1,0 +1,258 @@
+"""The only write path of the workspace: every change and its activity record, together.
+
+Each function takes the acting user, checks what they may do (``access.Denied``), validates
+its input (``ValidationError`` naming the field), then in one transaction writes the change and
+records it with ``record_activity``. When recording fails (``RecordError``) the transaction rolls
+back and the change is gone too; when the change fails, nothing was recorded. Updates record
+only the fields that changed and nothing at all when nothing did; bulk paths write with one
+statement and record one event per affected object.
+
+``create_*`` return the new object, ``update_*`` the event (None when nothing changed),
+``delete_*`` and ``comment_on_task`` the event, bulk functions the list of events.
+"""
+
+from contextlib import contextmanager
+from dataclasses import replace
+
+import peewee
+
+from core.db import database
+from core.db import utcnow
+from plugins.activity.recorder import Audience
+from plugins.activity.recorder import record_activity
+from plugins.workspace import access
+from plugins.workspace import checks
+from plugins.workspace.checks import ValidationError
+from plugins.workspace.models import DONE
+from plugins.workspace.models import Company
+from plugins.workspace.models import CompanyMember
+from plugins.workspace.models import Document
+from plugins.workspace.models import DocumentShare
+from plugins.workspace.models import Task
+from plugins.workspace.models import TaskAssignee
+from plugins.workspace.models import TaskComment
+from plugins.workspace.tracking import COMPANY
+from plugins.workspace.tracking import DOCUMENT
+from plugins.workspace.tracking import TASK
+from plugins.workspace.tracking import observe_company
+from plugins.workspace.tracking import observe_document
+from plugins.workspace.tracking import observe_task
+
+__all__ = ["ValidationError"]
+
+
+def create_company(actor, **fields):
+    """Create a company from ``name``, ``industry``, ``phone``, ``notes``,
+    ``account_manager`` and ``members`` (contacts)."""
+    access.require(access.may_manage(actor), "create companies")
+    values, links = checks.company_values(fields, creating=True)
+    with _unique_name(fields.get("name")):
+        company = Company.create(**values)
+        _replace_links(CompanyMember, "company", company, links.get("members", ()))
+        _record(actor, "company.created", COMPANY, None, observe_company(company))
+    return company
+
+
+def update_company(actor, company, **fields):
+    """Change the given fields of ``company``; return the event, or None when nothing changed."""
+    access.require(access.may_manage(actor), "edit companies")
+    values, links = checks.company_values(fields)
+    with _unique_name(fields.get("name"), company.id):
+        return _update(actor, company, values, links, COMPANY, observe_company, CompanyMember)
+
+
+def delete_company(actor, company):
+    """Delete ``company`` with its tasks and documents, recording each removal."""
+    access.require(access.may_manage(actor), "delete companies")
+    with database.atomic():
+        delete_tasks(actor, list(Task.select().where(Task.company == company.id)))
+        for document in Document.select().where(Document.company == company.id):
+            delete_document(actor, document)
+        before = observe_company(company)
+        CompanyMember.delete().where(CompanyMember.company == company.id).execute()
+        company.delete_instance()
+        return _record(actor, "company.deleted", COMPANY, before, None)
+
+
+def create_task(actor, **fields):
+    """Create a task from ``title``, ``description``, ``status``, ``company``, ``assignees``."""
+    access.require(access.may_manage(actor), "create tasks")
+    values, links = checks.task_values(fields, creating=True)
+    with database.atomic():
+        task = Task.create(created_by=actor.id, **values)
+        _replace_links(TaskAssignee, "task", task, links.get("assignees", ()))
+        after = observe_task(task)
+        _record(actor, "task.created", TASK, None, after)
+    return task
+
+
+def update_task(actor, task, **fields):
+    """Change the given fields of ``task``; a change to done is recorded as ``task.completed``."""
+    access.require(access.may_manage(actor), "edit tasks")
+    values, links = checks.task_values(fields)
+    with database.atomic():
+        return _update(actor, task, values, links, TASK, observe_task, TaskAssignee)
+
+
+def complete_tasks(actor, tasks):
+    """Mark ``tasks`` done with one statement; record ``task.completed`` for each that was not."""
+    tasks = [task for task in tasks if task.status != DONE]
+    for task in tasks:
+        access.require(access.may_complete_task(actor, task), f"complete task “{task.title}”")
+    if not tasks:
+        return []
+    with database.atomic():
+        before = {task.id: observe_task(task) for task in tasks}
+        now = utcnow()
+        Task.update(status=DONE, updated_at=now).where(
+            Task.id.in_(list(before)) & (Task.status != DONE)
+        ).execute()
+        events = []
+        for task in tasks:
+            task.status, task.updated_at = DONE, now
+            old = before[task.id]
+            new = replace(old, state={**old.state, "status": DONE})
+            events.append(_record(actor, "task.completed", TASK, old, new))
+        return events
+
+
+def delete_task(actor, task):
+    """Delete ``task`` with its assignees and comments; return the event."""
+    return delete_tasks(actor, [task])[0]
+
+
+def delete_tasks(actor, tasks):
+    """Delete ``tasks`` with one statement per table; record ``task.deleted`` for each."""
+    access.require(access.may_manage(actor), "delete tasks")
+    if not tasks:
+        return []
+    with database.atomic():
+        before = [observe_task(task) for task in tasks]
+        ids = [task.id for task in tasks]
+        TaskAssignee.delete().where(TaskAssignee.task.in_(ids)).execute()
+        TaskComment.delete().where(TaskComment.task.in_(ids)).execute()
+        Task.delete().where(Task.id.in_(ids)).execute()
+        return [_record(actor, "task.deleted", TASK, old, None) for old in before]
+
+
+def comment_on_task(actor, task, body):
+    """Add ``actor``'s comment to ``task`` (anyone who may see it); return the event."""
+    access.require(access.may_see(access.visible_tasks(actor), task), "comment on this task")
+    body = checks.text(body, "body", checks.LONG_TEXT, required=True)
+    with database.atomic():
+        TaskComment.create(task=task.id, author=actor.id, body=body)
+        seen = observe_task(task)
+        return record_activity(
+            actor,
+            "task.commented",
+            seen.ref,
+            target=seen.target,
+            audience=Audience(users=set(seen.users)),
+            summary=body,
+        )
+
+
+def create_document(actor, **fields):
+    """Create a document from ``title``, ``body``, ``access_code``, ``company``, ``owner``
+    (default: the actor) and ``shared_with`` (contacts)."""
+    access.require(access.may_manage(actor), "create documents")
+    fields.setdefault("owner", actor)
+    values, links = checks.document_values(fields, creating=True)
+    with database.atomic():
+        document = Document.create(**values)
+        _replace_links(DocumentShare, "document", document, links.get("shared_with", ()))
+        _record(actor, "document.created", DOCUMENT, None, observe_document(document))
+    return document
+
+
+def update_document(actor, document, **fields):
+    """Change the given fields of ``document``: staff any, its owner and contacts it is shared
+    with only ``title`` and ``body``. Sharing it with someone new records ``document.shared``."""
+    allowed = access.document_fields_for(actor, document)
+    access.require(allowed != (), "edit this document")
+    refused = sorted(set(fields) - set(allowed)) if allowed is not None else []
+    access.require(not refused, f"change {', '.join(refused)} of this document")
+    values, links = checks.document_values(fields)
+    with database.atomic():
+        return _update(actor, document, values, links, DOCUMENT, observe_document, DocumentShare)
+
+
+def delete_document(actor, document):
+    """Delete ``document`` and its shares; return the event."""
+    access.require(access.may_manage(actor), "delete documents")
+    with database.atomic():
+        before = observe_document(document)
+        DocumentShare.delete().where(DocumentShare.document == document.id).execute()
+        document.delete_instance()
+        return _record(actor, "document.deleted", DOCUMENT, before, None)
+
+
+def _update(actor, instance, values, links, tracking, observe, link_model):
+    """Apply ``values`` and ``links`` inside the caller's transaction; record what changed."""
+    before = observe(instance)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    for users in links.values():
+        _replace_links(link_model, tracking.kind, instance, users)
+    after = observe(instance)
+    changes = tracking.changes(before, after)
+    if not changes:
+        return None  # nothing changed: nothing written, nothing recorded
+    instance.updated_at = utcnow()
+    instance.save()
+    return _record(actor, _verb(tracking.kind, changes), tracking, before, after, changes)
+
+
+def _verb(kind, changes):
+    """Name an update: completing a task and sharing a document say so."""
+    if kind == "task" and changes.get("status", [None, None])[1] == DONE:
+        return "task.completed"
+    if kind == "document" and "shared_with" in changes:
+        old, new = changes["shared_with"]
+        if set(new or ()) - set(old or ()):
+            return "document.shared"
+    return f"{kind}.updated"
+
+
+def _record(actor, verb, tracking, before, after, changes=None):
+    """Record ``verb`` on the object observed ``before`` and/or ``after`` the change."""
+    seen = after or before
+    changes = changes if changes is not None else tracking.changes(before, after)
+    return record_activity(
+        actor,
+        verb,
+        seen.ref,
+        changes=changes or None,
+        target=seen.target,
+        audience=Audience(users=set(seen.users | (before.users if before else frozenset()))),
+        summary="" if after is None else None,  # a deletion's sentence says it all
+    )
+
+
+def _replace_links(link_model, owner_field, owner, users):
+    """Make ``users`` exactly the people linked to ``owner``, writing only the difference."""
+    owner_column = getattr(link_model, owner_field)
+    current = {row.user_id for row in link_model.select().where(owner_column == owner.id)}
+    wanted = {user.id for user in users}
+    if current - wanted:
+        link_model.delete().where(
+            (owner_column == owner.id) & link_model.user.in_(current - wanted)
+        ).execute()
+    if wanted - current:
+        rows = [{owner_field: owner.id, "user": user_id} for user_id in sorted(wanted - current)]
+        link_model.insert_many(rows).execute()
+
+
+@contextmanager
+def _unique_name(name, company_id=None):
+    """Run a company change in a transaction; a duplicate name is reported on ``name``."""
+    try:
+        with database.atomic():
+            yield
+    except peewee.IntegrityError:
+        taken = Company.select().where(Company.name == (name or "").strip())
+        if company_id is not None:
+            taken = taken.where(Company.id != company_id)
+        if name is None or not taken.exists():
+            raise
+        raise ValidationError("name", f"a company named “{name.strip()}” already exists") from None
