@@ -51,6 +51,20 @@
     tabs[(next + tabs.length) % tabs.length].focus();
   });
 
+  // Filter bars: leave empty fields out of the request, so the URL pushed to the history (a deep
+  // link) names only the filters in use: ?action=commented, not ?q=&actor=&action=commented&…
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    if (detail.verb !== "get" || !detail.elt.matches || !detail.elt.matches("form.filters")) return;
+    var empty = [];
+    detail.formData.forEach(function (value, key) {
+      if (value === "" && detail.formData.getAll(key).every(function (v) { return v === ""; })) {
+        empty.push(key);
+      }
+    });
+    empty.forEach(function (key) { delete detail.parameters[key]; });
+  });
+
   // Close the flyout once htmx has swapped in a new panel.
   document.addEventListener("htmx:afterSwap", function () { setOpen(false); });
 })();

@@ -183,3 +183,129 @@ def sign_in(page, base_url, email, password=PASSWORD):
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("form button[type=submit]")
+
+
+# --- Journeys that change state: a server of their own, a second signed-in browser ---------
+
+
+class Server(str):
+    """A served app's base URL (a ``str``) that also carries the environment it was started with.
+
+    ``server.env`` lets a test run ``flask --app wsgi`` or ``python -c`` against the very same
+    database the browser sees (for example to record an event while a page is open).
+    """
+
+    env: dict
+
+    def __new__(cls, url, env):
+        server = super().__new__(cls, url)
+        server.env = env
+        return server
+
+
+def _server_env(tmp):
+    alphabet = string.ascii_letters + string.digits
+    return dict(
+        os.environ,
+        ACTIVITY_STREAM_DATABASE_URL=f"sqlite:///{tmp}/stream.db",
+        ACTIVITY_STREAM_HUEY_URL=f"sqlite:///{tmp}/huey.db",
+        ACTIVITY_STREAM_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(32)),
+    )
+
+
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory):
+    """Migrate and seed one SQLite database for the session; ``fresh_server`` copies it."""
+    tmp = tmp_path_factory.mktemp("seeded")
+    env = _server_env(tmp)
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    _run([*flask, "db", "upgrade"], env)
+    _run([*flask, "demo"], env)
+    assert not (tmp / "stream.db-wal").exists(), "the seeded database was left mid-transaction"
+    return tmp / "stream.db"
+
+
+@pytest.fixture
+def fresh_server(request, seeded_database):
+    """Serve the app with gunicorn on a private copy of the seeded database; yield a ``Server``.
+
+    For journeys that change state (grants, new events): each test gets its own server, so the
+    tests are independent of their order and leave ``live_server`` untouched.
+    """
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="activity-stream-fresh-") as tmp:
+        shutil.copy(seeded_database, Path(tmp) / "stream.db")
+        env = _server_env(tmp)
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        log_path = Path(tmp) / "gunicorn.log"
+        with open(log_path, "w") as log:
+            server = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not _answers(f"{base_url}/login"):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"gunicorn did not answer on {base_url} within {START_TIMEOUT} s:\n"
+                        + log_path.read_text()
+                    )
+                time.sleep(0.05)
+            yield Server(base_url, env)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            report = getattr(request.node, "rep_call", None)
+            if report is not None and report.failed:
+                print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
+
+
+@pytest.fixture
+def other_page(request, browser):
+    """Open a second page in its own browser context (another signed-in person, 1280x800)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + ".other"
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            (ARTIFACTS / f"{name}.html").write_text(page.content())
+        except Exception as error:  # the page may be gone; the test's own failure matters
+            print(f"could not save the artifacts of {name}: {error}")
+    context.close()
+
+
+def run_in_app(server, code):
+    """Run Python ``code`` inside ``server``'s app context (its own database); return stdout.
+
+    ``code`` sees ``app`` and runs under ``with app.app_context():``.
+    """
+    script = "from wsgi import app\nwith app.app_context():\n" + "".join(
+        f"    {line}\n" for line in code.strip().splitlines()
+    )
+    result = subprocess.run(
+        [str(BIN / "python"), "-c", script],
+        cwd=ROOT,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode:
+        pytest.fail(f"python -c failed:\n{script}\n{result.stdout}\n{result.stderr}")
+    return result.stdout
