@@ -114,7 +114,7 @@ def new_events():
         count=count,
         cap=queries.COUNT_CAP,
         poll_url=_poll_url(since),
-        panel_url=url_for("stream.tab", tab=queries.TAB) + "?" + _query(filter_args()),
+        panel_url=_with_query(url_for("stream.tab", tab=queries.TAB), filter_args()),
     )
 
 
@@ -135,8 +135,9 @@ def _full_page(panel_html):
 def _poll_url(since):
     if since is None:
         return None
-    return url_for("activity.new_events") + "?" + _query(filter_args() + [("since", since)])
+    return _with_query(url_for("activity.new_events"), filter_args() + [("since", since)])
 
 
-def _query(pairs):
-    return urlencode(pairs)
+def _with_query(url, pairs):
+    """Return ``url`` with ``pairs`` as its query string (no bare ``?`` when there are none)."""
+    return f"{url}?{urlencode(pairs)}" if pairs else url
