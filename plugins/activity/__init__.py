@@ -7,10 +7,10 @@ field-level changes, ``queries`` reads them scoped to the viewer, ``describe`` p
 
 from core import hookimpl
 from core.migrations import Migration
-from core.migrations import create_tables
 from core.tabs import Tab
 from plugins.activity import views
 from plugins.activity.models import MODELS
+from plugins.activity.models import create_activity_tables
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import Ref
 from plugins.activity.recorder import record_activity
@@ -27,7 +27,7 @@ def register_models():
 @hookimpl
 def register_migrations():
     """Create the activity tables."""
-    return [Migration("activity.0001_events", create_tables(*MODELS))]
+    return [Migration("activity.0001_events", create_activity_tables)]
 
 
 @hookimpl

@@ -3,6 +3,8 @@
 import peewee
 
 from core.db import BaseModel
+from core.db import database
+from core.db import is_sqlite
 from core.db import utcnow
 
 
@@ -68,3 +70,11 @@ def team_party(team_id):
 
 
 MODELS = (ActivityEvent, ActivityAudience)
+
+
+def create_activity_tables():
+    """Create the activity tables. On SQLite the audience is a WITHOUT ROWID table, stored in
+    its primary key order (party, event): smaller, and one b-tree less to write per event."""
+    database.create_tables([ActivityEvent])
+    ActivityAudience._meta.without_rowid = is_sqlite()
+    database.create_tables([ActivityAudience])

@@ -6,6 +6,7 @@ fragment, the detail view, counts and the new-events banner all start from it.
 
 import functools
 import operator
+from collections import namedtuple
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import peewee
 from flask import abort
 
+from core.db import database
 from core.people import TeamMembership
 from core.tabs import row_scope
 from plugins.activity.models import ActivityAudience
@@ -31,6 +33,24 @@ COUNT_CAP = 1000
 
 # Every column but the wide change set, which is read only when a row is expanded.
 LIST_COLUMNS = [column for column in ActivityEvent._meta.sorted_fields if column.name != "changes"]
+
+
+EventRow = namedtuple("EventRow", [column.name for column in LIST_COLUMNS])
+
+
+def light_rows(query):
+    """Run a ``LIST_COLUMNS`` query and return ``EventRow`` tuples instead of model objects.
+
+    Building 50 peewee models (and parsing their dates field by field) costs more than the
+    query itself; this is the hot path of every page.
+    """
+    rows = []
+    for values in database.execute(query):
+        row = EventRow._make(values)
+        if isinstance(row.occurred_at, str):  # SQLite hands back text
+            row = row._replace(occurred_at=datetime.fromisoformat(row.occurred_at))
+        rows.append(row)
+    return rows
 
 
 @dataclass
@@ -116,11 +136,7 @@ def _related(viewer, filters, older_than, newer_than, limit):
     audience = ActivityAudience
     parties = viewer_parties(viewer)
     if filters.active() or not limit:
-        return peewee.fn.EXISTS(
-            audience.select(peewee.SQL("1")).where(
-                (audience.event == ActivityEvent.id) & audience.party.in_(parties)
-            )
-        )
+        return _audience_has(parties)
     arms = []
     for party in parties:
         arm = _bounded(
@@ -130,6 +146,16 @@ def _related(viewer, filters, older_than, newer_than, limit):
         # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is wrapped in a subquery.
         arms.append(audience.select(peewee.SQL("event_id")).from_(arm.alias(f"p{len(arms)}")))
     return ActivityEvent.id.in_(functools.reduce(operator.or_, arms))
+
+
+def _audience_has(parties):
+    """Return the condition "one of ``parties`` is in this event's audience" (an index probe)."""
+    audience = ActivityAudience
+    return peewee.fn.EXISTS(
+        audience.select(peewee.SQL("1")).where(
+            (audience.event == ActivityEvent.id) & audience.party.in_(parties)
+        )
+    )
 
 
 def _bounded(query, older_than, newer_than, column=ActivityEvent.id):
@@ -159,10 +185,7 @@ def _filtered(query, filters, viewer):
             TeamMembership.team == filters.team
         )
         parties = [team_party(filters.team)] + [user_party(row.user_id) for row in members]
-        in_team = ActivityAudience.select(ActivityAudience.event).where(
-            ActivityAudience.party.in_(parties)
-        )
-        query = query.where(event.id.in_(in_team))
+        query = query.where(_audience_has(parties))
     zone = ZoneInfo(viewer.time_zone or "UTC")
     if filters.date_from:
         query = query.where(event.occurred_at >= _utc_midnight(filters.date_from, zone))
@@ -181,7 +204,7 @@ def _filtered(query, filters, viewer):
 
 def page(viewer, filters, after=None, size=PAGE_SIZE):
     """Return ``(events, next_cursor)``: up to ``size`` events older than ``after``."""
-    events = list(visible_events(viewer, filters, older_than=after, limit=size + 1))
+    events = light_rows(visible_events(viewer, filters, older_than=after, limit=size + 1))
     more = len(events) > size
     events = events[:size]
     return events, (events[-1].id if more else None)

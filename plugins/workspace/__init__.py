@@ -10,6 +10,10 @@ contacts), each with list / create / edit / delete pages under ``/workspace``.
 ``*_views`` modules serve the pages; ``demo`` seeds a few objects through the services.
 """
 
+import functools
+import operator
+
+import peewee
 from flask import url_for
 
 from core import hookimpl
@@ -63,17 +67,29 @@ def flyout_links(viewer):
 
 @hookimpl
 def object_urls(refs):
-    """Return the page of each workspace object among ``refs`` that still exists."""
+    """Return the page of each workspace object among ``refs`` that still exists (one query)."""
     wanted = {}
     for kind, object_id in refs:
         if kind in OBJECT_PAGES and str(object_id).isdigit() and len(str(object_id)) < 10:
             wanted.setdefault(kind, set()).add(int(object_id))
-    urls = {}
-    for kind, ids in wanted.items():
-        model, endpoint, argument = OBJECT_PAGES[kind]
-        for (found,) in model.select(model.id).where(model.id.in_(sorted(ids))).tuples():
-            urls[(kind, str(found))] = url_for(endpoint, **{argument: found})
-    return urls
+    if not wanted:
+        return {}
+    arms = []
+    for kind, ids in sorted(wanted.items()):
+        model = OBJECT_PAGES[kind][0]
+        arms.append(
+            model.select(peewee.Value(kind).alias("kind"), model.id).where(
+                model.id.in_(sorted(ids))
+            )
+        )
+    # Object pages end in their id: build each prefix once, not a url_for per row.
+    prefixes = {
+        kind: url_for(endpoint, **{argument: 1})[:-1]
+        for kind, (_, endpoint, argument) in OBJECT_PAGES.items()
+        if kind in wanted
+    }
+    query = functools.reduce(operator.add, arms)  # UNION ALL
+    return {(kind, str(found)): f"{prefixes[kind]}{found}" for kind, found in query.tuples()}
 
 
 @hookimpl(trylast=True)
