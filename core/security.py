@@ -88,7 +88,7 @@ def add_security_headers(response):
 
 
 ERROR_TITLES = {
-    400: "That request could not be understood",
+    400: "That could not be done",
     401: "Please sign in",
     403: "You do not have access to this page",
     404: "Page not found",
