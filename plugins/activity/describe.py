@@ -42,8 +42,10 @@ def describe(event, links):
     kind = event.object_type.replace("_", " ").capitalize()
     label = _linked(event.object_label, links.get((event.object_type, event.object_id)))
     # Plain concatenation of escaped parts: this runs for every row of every page.
+    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
     sentence = (
-        f"<strong>{escape(event.actor_name)}</strong> {escape(phrase)} {escape(kind)} “{label}”"
+        f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} {escape(kind)}"
+        f" “{label}”"
     )
     if event.target_type:
         target = _linked(event.target_label, links.get((event.target_type, event.target_id)))

@@ -4,6 +4,7 @@ Each fragment URL also renders a full page when opened directly (deep link, relo
 """
 
 import json
+from urllib.parse import quote
 from urllib.parse import urlencode
 
 from flask import Blueprint
@@ -53,8 +54,7 @@ def rows_context(events, next_cursor):
             "local": local_time(event.occurred_at, zone=zone),
             "relative": relative_time(event.occurred_at, now=now),
             "detail_url": f"{base}/{event.id}",
-            "history_url": f"{base}?"
-            + urlencode({"object": f"{event.object_type}:{event.object_id}"}),
+            "history_url": f"{base}?object={quote(event.object_type)}%3A{quote(event.object_id)}",
         }
         for event in events
     ]

@@ -119,14 +119,17 @@ def test_details_expand_a_row_in_place(page, live_server, console_errors):
     slot = page.locator(f"#detail-{row_id}")
     expect(slot).to_be_empty()
 
-    row.get_by_role("link", name="Details").click()
+    details = row.locator("details.row-detail")
+    details.locator("summary").click()
     expect(slot.locator("table.changes")).to_be_visible()
     expect(slot.locator("table.changes tbody tr").first).to_be_visible()
     expect(slot.locator(".meta")).to_contain_text("updated")
     assert page.url == url, "the details navigated away"
     assert_not_reloaded(page)
-    # Only that row opened.
+    # Only that row opened; a second click folds it away again.
     expect(page.locator(".detail-slot:not(:empty)")).to_have_count(1)
+    details.locator("summary").click()
+    expect(slot.locator("table.changes")).to_be_hidden()
     assert console_errors == []
 
 

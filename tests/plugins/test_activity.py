@@ -285,7 +285,10 @@ class TestRows:
     def test_row_reads_as_a_sentence_with_time_and_changes(self, client, history):
         sign_in(client, "admin@example.com")
         html = client.get("/stream/activity").text
-        assert "<strong>Dana Scully</strong> edited Task “Draft proposal”" in html
+        assert (
+            '<strong>Dana Scully</strong> <span class="badge">Teammate</span> edited Task'
+            " “Draft proposal”" in html
+        )
         assert "status: open → done" in html
         detail = client.get(f"/stream/activity/{history['again']}", headers={"HX-Request": "true"})
         assert "<td>open</td><td>done</td>" in detail.text
