@@ -63,6 +63,8 @@ from core.people import create_user  # noqa: E402
 from plugins.activity import queries  # noqa: E402
 from plugins.activity import views  # noqa: E402
 from plugins.activity.demo import CHANGES  # noqa: E402
+from plugins.activity.filters import parse_cursor  # noqa: E402
+from plugins.activity.filters import parse_filters  # noqa: E402
 from plugins.activity.models import ActivityEvent  # noqa: E402
 from plugins.activity.recorder import Audience  # noqa: E402
 from plugins.activity.recorder import Ref  # noqa: E402
@@ -452,8 +454,8 @@ def time_page(app, name, viewer, args, repeat):
             yield
 
     def page_only():
-        filters = queries.parse_filters(request.args)
-        return queries.page(viewer, filters, after=queries.parse_cursor(request.args))
+        filters = parse_filters(request.args)
+        return queries.page(viewer, filters, after=parse_cursor(request.args))
 
     def server():
         events, cursor = page_only()

@@ -25,6 +25,8 @@ from plugins.activity import queries
 from plugins.activity.describe import PHRASES
 from plugins.activity.describe import describe
 from plugins.activity.describe import object_links
+from plugins.activity.filters import parse_cursor
+from plugins.activity.filters import parse_filters
 
 bp = Blueprint("activity", __name__, template_folder="templates")
 
@@ -71,8 +73,8 @@ def initials(name):
 
 def activity_panel():
     """Render the Activity panel: filter bar, capped total, first page, new-events poller."""
-    filters = queries.parse_filters(request.args)
-    after = queries.parse_cursor(request.args)
+    filters = parse_filters(request.args)
+    after = parse_cursor(request.args)
     events, next_cursor = queries.page(current_user, filters, after=after)
     context = rows_context(events, next_cursor)
     total = queries.total(current_user, filters)
@@ -97,18 +99,16 @@ def rows():
     """Return the next page of rows (fragment), or the panel from that point (full page)."""
     if not request.htmx:
         return _full_page(activity_panel())
-    filters = queries.parse_filters(request.args)
-    events, next_cursor = queries.page(
-        current_user, filters, after=queries.parse_cursor(request.args)
-    )
+    filters = parse_filters(request.args)
+    events, next_cursor = queries.page(current_user, filters, after=parse_cursor(request.args))
     return render_template("activity/rows.html", **rows_context(events, next_cursor))
 
 
 @bp.get("/new")
 def new_events():
     """Return the new-events banner: how many visible events arrived since ``since``."""
-    since = queries.parse_cursor({"after": request.args.get("since", "")}) or 0
-    count = queries.newer_count(current_user, queries.parse_filters(request.args), since)
+    since = parse_cursor({"after": request.args.get("since", "")}) or 0
+    count = queries.newer_count(current_user, parse_filters(request.args), since)
     return render_template(
         "activity/new_banner.html",
         count=count,
