@@ -33,9 +33,13 @@ def granted_tabs(viewer):
 
 def scope_for(viewer, tab):
     """Return the row scope of ``viewer``'s role on ``tab``: stored, else by role kind."""
-    stored = RoleScope.get_or_none((RoleScope.role == viewer.role_id) & (RoleScope.tab == tab))
+    stored = (
+        RoleScope.select(RoleScope.scope)
+        .where((RoleScope.role == viewer.role_id) & (RoleScope.tab == tab))
+        .scalar()
+    )
     if stored is not None:
-        return stored.scope
+        return stored
     return "all" if viewer.role.kind in (OWNER, ADMIN) else "related"
 
 
