@@ -70,6 +70,8 @@ def unauthorized():
 
 def safe_next(target):
     """Return ``target`` if it is a path on this site, else the stream's start page."""
+    if target and any(ord(character) < 0x20 for character in target):
+        return url_for("home")  # a newline would end up in the Location header
     parts = urlsplit(target or "")
     if (
         target

@@ -48,8 +48,14 @@ def open_database(url):
         path = unquote(parts.path)[1:]
         # Every write transaction starts with BEGIN IMMEDIATE, so two writers queue on the
         # lock at BEGIN instead of one failing at its first write with "database is locked".
+        # check_same_thread=False: the pool hands a connection to one thread at a time, but
+        # not always to the thread that opened it (threaded servers, the huey consumer).
         return PooledSqliteDatabase(
-            path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **POOL_SETTINGS
+            path,
+            pragmas=SQLITE_PRAGMAS,
+            lock_type="IMMEDIATE",
+            check_same_thread=False,
+            **POOL_SETTINGS,
         )
     return PooledPostgresqlDatabase(
         unquote(parts.path.lstrip("/")),

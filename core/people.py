@@ -96,6 +96,13 @@ class User(BaseModel):
         """Return up to two initials for the avatar."""
         return "".join(part[0] for part in self.name.split()[:2]).upper() or "?"
 
+    def zone(self):
+        """Return this user's time zone, UTC when it is unknown."""
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
     def set_password(self, password):
         """Hash and keep ``password``; the session generation moves on, revoking cookies."""
         self.password_hash = generate_password_hash(password, method="scrypt")

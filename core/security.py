@@ -9,6 +9,7 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
@@ -73,6 +74,15 @@ def check_csrf():
         abort(400, "This form has expired or did not come from this site. Reload and try again.")
 
 
+def reject_nul_bytes():
+    """Refuse a request carrying a NUL character anywhere (PostgreSQL cannot store one)."""
+    values = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method in UNSAFE_METHODS:
+        values += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, "The request contains a NUL character, which no field may hold.")
+
+
 def add_security_headers(response):
     """Set the security headers every response carries, and no-store on stream responses."""
     headers = response.headers
@@ -115,11 +125,18 @@ def render_error(error):
 def init_app(app):
     """Install CSRF checks, headers, the session interface and the error pages on ``app``."""
     app.session_interface = SessionInterface()
+    app.before_request(reject_nul_bytes)
     app.before_request(check_csrf)
     app.after_request(add_security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OverflowError, _render_out_of_range)
     app.register_error_handler(Exception, _render_unexpected)
+
+
+def _render_out_of_range(error):
+    # A number too large for the database (an id in a URL, say): the request is at fault.
+    return render_error(BadRequest("A number in the request is out of range."))
 
 
 def _render_unexpected(error):

@@ -14,11 +14,9 @@ HTMX_VERSION = "2.0.11"
 
 def viewer_zone():
     """Return the viewer's time zone (UTC when signed out or unknown)."""
-    name = getattr(current_user, "time_zone", None) or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
+    if not getattr(current_user, "is_authenticated", False):
         return ZoneInfo("UTC")
+    return current_user.zone()
 
 
 def local_time(value, fmt="%Y-%m-%d %H:%M:%S", zone=None):

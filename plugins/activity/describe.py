@@ -37,7 +37,8 @@ def describe(event, links):
     if hooks(current_app).describe_event.get_hookimpls():
         custom = hooks(current_app).describe_event(event=event)
         if custom is not None:
-            return Markup(custom)
+            # Only a Markup answer is trusted as HTML; a plain string is text.
+            return custom if isinstance(custom, Markup) else escape(custom)
     phrase = PHRASES.get(event.action, event.action.replace("_", " "))
     kind = event.object_type.replace("_", " ").capitalize()
     label = _linked(event.object_label, links.get((event.object_type, event.object_id)))

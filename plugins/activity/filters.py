@@ -6,6 +6,8 @@ from datetime import date
 
 from flask import abort
 
+from core.inputs import parse_id
+
 
 @dataclass
 class Filters:
@@ -32,11 +34,11 @@ class Filters:
 def parse_filters(args):
     """Read filters from request ``args``; a malformed one is a 400 naming the parameter."""
     filters = Filters(
-        actors=[_int(value, "actor") for value in args.getlist("actor") if value],
+        actors=[parse_id(value, "actor") for value in args.getlist("actor") if value],
         verbs=[value for value in args.getlist("verb") if value],
         actions=[value for value in args.getlist("action") if value],
         types=[value for value in args.getlist("type") if value],
-        team=_int(args["team"], "team") if args.get("team") else None,
+        team=parse_id(args["team"], "team") if args.get("team") else None,
         date_from=_date(args.get("from"), "from"),
         date_to=_date(args.get("to"), "to"),
         text=args.get("q", "").strip()[:200],
@@ -53,23 +55,16 @@ def parse_filters(args):
 
 def parse_cursor(args):
     """Return the ``after`` cursor (an event id) or None; a malformed one is a 400."""
-    return _int(args["after"], "after") if args.get("after") else None
-
-
-def _int(value, name):
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        abort(400, f"{name}: expected a whole number, got {value!r}")
-    if not 0 < number < 2**63:
-        abort(400, f"{name}: out of range")
-    return number
+    return parse_id(args["after"], "after") if args.get("after") else None
 
 
 def _date(value, name):
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        abort(400, f"{name}: expected a date like 2026-01-31, got {value!r}")
+        abort(400, f"{name}: expected a date like 2026-01-31, got {value[:40]!r}")
+    if not 1900 <= day.year <= 9000:  # far ends overflow once shifted to a time zone
+        abort(400, f"{name}: {value} is out of range (years 1900 to 9000)")
+    return day

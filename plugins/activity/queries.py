@@ -11,12 +11,12 @@ from datetime import UTC
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import peewee
 from flask import abort
 
 from core.db import database
+from core.inputs import MAX_ID
 from core.people import TeamMembership
 from core.tabs import row_scope
 from plugins.activity.filters import Filters
@@ -135,7 +135,7 @@ def _filtered(query, filters, viewer):
         )
         parties = [team_party(filters.team)] + [user_party(row.user_id) for row in members]
         query = query.where(_audience_has(parties))
-    zone = ZoneInfo(viewer.time_zone or "UTC")
+    zone = viewer.zone()
     if filters.date_from:
         query = query.where(event.occurred_at >= _utc_midnight(filters.date_from, zone))
     if filters.date_to:
@@ -180,6 +180,8 @@ def _count(limited):
 
 def get_visible_event(viewer, event_id):
     """Return one event with its change set if ``viewer`` may see it, else 404."""
+    if not 0 < event_id < MAX_ID:
+        abort(404, "There is no such event, or it does not relate to you.")
     columns = ActivityEvent._meta.sorted_fields
     # Bounds on both sides keep the related-scope check to this one id.
     query = visible_events(viewer, Filters(), columns, older_than=event_id + 1,

@@ -107,6 +107,9 @@ def build_entry(
     return {"row": row, "parties": parties}
 
 
+# PostgreSQL advisory lock key held by every event writer until it commits (see allocate_ids).
+EVENT_WRITER_LOCK = 7_271_001
+
 # Column order of the bulk insert; the id is allocated first (see ``allocate_ids``).
 ROW_COLUMNS = [f.column_name for f in ActivityEvent._meta.sorted_fields if f.name != "id"]
 
@@ -167,6 +170,10 @@ def allocate_ids(count):
     if is_sqlite():
         last = database.execute_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         return list(range(last + 1, last + count + 1))
+    # Writers of events queue on this transaction-scoped lock until they commit, so ids
+    # become visible in the order they were handed out (as BEGIN IMMEDIATE gives on SQLite):
+    # a reader polling for "ids above the newest I saw" can never miss a late commit.
+    database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (EVENT_WRITER_LOCK,))
     cursor = database.execute_sql(
         f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
         f"FROM generate_series(1, {int(count)})"
@@ -201,6 +208,15 @@ def _enrich(row):
 
 
 def _after_commit(event):
+    # peewee keeps commit callbacks when only a savepoint rolls back: make sure the event is
+    # really there (and is this event, not a later one that reused a rolled-back id).
+    stored = ActivityEvent.get_or_none(ActivityEvent.id == event.id)
+    if stored is None or (stored.verb, stored.object_id, stored.occurred_at) != (
+        event.verb,
+        event.object_id,
+        event.occurred_at,
+    ):
+        return
     try:
         hooks(current_app).after_commit(event=event)
     except Exception:

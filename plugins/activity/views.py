@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import g
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -107,6 +108,8 @@ def rows():
 @bp.get("/new")
 def new_events():
     """Return the new-events banner: how many visible events arrived since ``since``."""
+    if not request.htmx:  # opened directly: the tab itself, with the same filters
+        return redirect(_with_query(url_for("stream.tab", tab=queries.TAB), filter_args()))
     since = parse_cursor({"after": request.args.get("since", "")}) or 0
     count = queries.newer_count(current_user, parse_filters(request.args), since)
     return render_template(

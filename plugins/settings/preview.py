@@ -13,6 +13,7 @@ from flask import request
 from flask_login import current_user
 from markupsafe import Markup
 
+from core.inputs import parse_id
 from core.people import Role
 from core.people import User
 from core.tabs import visible_tabs
@@ -23,10 +24,13 @@ from plugins.settings.views import bp
 PER_REQUEST_CACHES = ("visible_tabs", "granted_tabs", "row_scopes")
 
 
-@bp.get("/preview")
+@bp.post("/preview")
 def preview():
-    """Show what a role's member (with no personal or team grant) or a Staff Member sees."""
-    viewer, subject = _previewed(request.args.get("role"), request.args.get("user"))
+    """Show what a role's member (with no personal or team grant) or a Staff Member sees.
+
+    A POST (CSRF-checked), because looking is itself recorded on the Activity tab.
+    """
+    viewer, subject = _previewed(request.form.get("role"), request.form.get("user"))
     admin = current_user._get_current_object()
     record_activity(admin, "settings.previewed", subject)
     with viewing_as(viewer):
@@ -73,9 +77,7 @@ def _previewed(role_id, user_id):
 
 
 def _get(model, raw_id, name):
-    if not str(raw_id).isdigit():
-        abort(400, f"{name}: expected a whole number")
-    found = model.get_or_none(model.id == int(raw_id))
+    found = model.get_or_none(model.id == parse_id(raw_id, name))
     if found is None:
         abort(400, f"{name}: there is no {name} {raw_id}")
     return found

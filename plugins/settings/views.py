@@ -14,6 +14,7 @@ from flask import url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from core.inputs import parse_id
 from core.people import Role
 from core.people import Team
 from core.people import User
@@ -152,9 +153,7 @@ def _configurable_tab(name):
 
 def _grantable(kind, raw_id):
     """Return the role, Staff Member or team that may hold a grant; 400 naming why not."""
-    if not (raw_id or "").isdigit():
-        abort(400, "id: expected a whole number")
-    target = KINDS[kind].get_or_none(KINDS[kind].id == int(raw_id))
+    target = KINDS[kind].get_or_none(KINDS[kind].id == parse_id(raw_id, "id"))
     if target is None:
         abort(400, f"id: there is no {kind} {raw_id}")
     role = target if kind == "role" else (target.role if kind == "user" else None)

@@ -17,6 +17,7 @@ import peewee
 from flask import url_for
 
 from core import hookimpl
+from core.inputs import is_id
 from core.migrations import Migration
 from core.migrations import create_tables
 from core.shell import Link
@@ -70,7 +71,7 @@ def object_urls(refs):
     """Return the page of each workspace object among ``refs`` that still exists (one query)."""
     wanted = {}
     for kind, object_id in refs:
-        if kind in OBJECT_PAGES and str(object_id).isdigit() and len(str(object_id)) < 10:
+        if kind in OBJECT_PAGES and is_id(object_id):
             wanted.setdefault(kind, set()).add(int(object_id))
     if not wanted:
         return {}

@@ -6,6 +6,7 @@ field, so the page answers 400 with the form and its message.
 
 from flask import request
 
+from core.inputs import is_id
 from core.people import STAFF_KINDS
 from core.people import Role
 from core.people import User
@@ -18,7 +19,7 @@ from plugins.workspace.models import Company
 def object_id(value):
     """Return ``value`` as an object id, or None when it is not one."""
     value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else None
+    return int(value) if is_id(value) else None
 
 
 def form_values(defaults):
@@ -31,7 +32,7 @@ def form_values(defaults):
     values = {}
     for name, default in defaults.items():
         if isinstance(default, set):
-            values[name] = {int(v) for v in request.form.getlist(name) if v.isdigit()}
+            values[name] = {int(v) for v in request.form.getlist(name) if is_id(v)}
         else:
             values[name] = request.form.get(name, "")
     return values

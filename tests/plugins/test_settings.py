@@ -199,9 +199,9 @@ def test_preview_as_a_person_shows_their_tabs_and_rows_and_is_recorded(app, admi
         mine = record_activity(sam, "task.created", Ref("task", 1, "For Dana"),
                                audience=Audience(users={dana.id})).id  # fmt: skip
         other = record_activity(sam, "task.created", Ref("task", 2, "Not Dana's")).id
-    response = client.get(f"/stream/settings/preview?user={dana.id}")
+    response = admin("preview", htmx=False, user=dana.id)
     assert response.status_code == 200
-    assert "Preview" in response.text and " inert" in response.text
+    assert "Preview" in response.text and " inert hx-disable" in response.text
     assert re.findall(r'data-preview-tab="(\w+)"', response.text) == ["activity"]
     assert f'data-row-id="{mine}"' in response.text
     assert f'data-row-id="{other}"' not in response.text
@@ -213,11 +213,19 @@ def test_preview_as_a_person_shows_their_tabs_and_rows_and_is_recorded(app, admi
 
 def test_preview_as_a_role_without_access_says_so(app, admin, client):
     salesperson = ids_of(app, Role, name="Salesperson")
-    response = client.get(f"/stream/settings/preview?role={salesperson}", headers=HTMX)
+    response = admin("preview", role=salesperson)
     assert response.status_code == 200
     assert "sees no Activity Stream tab" in response.text
 
 
+def test_preview_is_a_post_because_it_is_recorded(app, admin, client, people):
+    response = client.get(f"/stream/settings/preview?user={people['pm@example.com'].id}")
+    assert response.status_code in (404, 405)
+    with app.app_context():
+        previews = ActivityEvent.select().where(ActivityEvent.verb == "settings.previewed")
+        assert not previews.exists()
+
+
 def test_preview_as_a_contact_is_refused(app, admin, client, people):
-    response = client.get(f"/stream/settings/preview?user={people['client@example.com'].id}")
+    response = admin("preview", user=people["client@example.com"].id)
     assert response.status_code == 400
