@@ -83,6 +83,15 @@ def init_app(app):
             database.close()
 
 
+def for_update(query):
+    """Lock the rows ``query`` reads until the transaction ends (PostgreSQL ``FOR UPDATE``).
+
+    SQLite needs nothing: every write transaction already holds the database's write lock
+    from its ``BEGIN IMMEDIATE``.
+    """
+    return query if is_sqlite() else query.for_update()
+
+
 def is_sqlite():
     """Tell whether the bound database is SQLite."""
     return isinstance(database.obj, peewee.SqliteDatabase)

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import peewee
+from flask import abort
 
 from core.db import database
+from core.db import for_update
 from core.db import utcnow
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import record_activity
@@ -96,12 +98,18 @@ def update_task(actor, task, **fields):
 
 def complete_tasks(actor, tasks):
     """Mark ``tasks`` done with one statement; record ``task.completed`` for each that was not."""
-    tasks = [task for task in tasks if task.status != DONE]
     for task in tasks:
         access.require(access.may_complete_task(actor, task), f"complete task “{task.title}”")
-    if not tasks:
-        return []
     with database.atomic():
+        # Decide inside the transaction which tasks are still open: copies loaded earlier may
+        # be stale, and a task already done must get no second completion record.
+        tasks = list(
+            for_update(
+                Task.select().where(Task.id.in_([t.id for t in tasks]) & (Task.status != DONE))
+            )
+        )
+        if not tasks:
+            return []
         before = {task.id: observe_task(task) for task in tasks}
         now = utcnow()
         Task.update(status=DONE, updated_at=now).where(
@@ -188,7 +196,22 @@ def delete_document(actor, document):
 
 
 def _update(actor, instance, values, links, tracking, observe, link_model):
-    """Apply ``values`` and ``links`` inside the caller's transaction; record what changed."""
+    """Apply ``values`` and ``links`` inside the caller's transaction; record what changed.
+
+    The row is read again, locked, inside the transaction: ``instance`` may have been loaded
+    before another change committed, and saving its stale fields would undo that change
+    without a record.
+    """
+    model = type(instance)
+    current = for_update(model.select().where(model.id == instance.id)).first()
+    if current is None:
+        abort(404, f"That {tracking.kind} no longer exists.")
+    result = _apply(actor, current, values, links, tracking, observe, link_model)
+    instance.__data__.update(current.__data__)
+    return result
+
+
+def _apply(actor, instance, values, links, tracking, observe, link_model):
     before = observe(instance)
     for name, value in values.items():
         setattr(instance, name, value)

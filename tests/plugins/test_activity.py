@@ -2,6 +2,8 @@
 
 import json
 import re
+import threading
+import time
 
 import pytest
 
@@ -305,3 +307,60 @@ class TestRows:
     def test_empty_state(self, client, people):
         sign_in(client, "admin@example.com")
         assert "No activity yet" in client.get("/stream/activity").text
+
+
+class TestCommitOrder:
+    def test_after_commit_skips_an_event_whose_savepoint_rolled_back(self, make_app, people):
+        seen = []
+
+        class Webhook:
+            @hookimpl
+            def after_commit(self, event):
+                seen.append(event.object_label)
+
+        app = make_app(plugins=[Webhook()])
+        with app.app_context():
+            admin = User.get(User.email == "admin@example.com")
+            with database.atomic():
+                try:
+                    with database.atomic():
+                        record_activity(admin, "task.created", Ref("task", 1, "Phantom"))
+                        raise RuntimeError("the change failed after recording")
+                except RuntimeError:
+                    pass
+                record_activity(admin, "task.created", Ref("task", 2, "Real"))
+        assert seen == ["Real"]
+
+    def test_event_ids_become_visible_in_order(self, app, people):
+        """A writer holding an id blocks later writers until it commits (no late, lower id)."""
+        admin_id = people["admin@example.com"].id
+        first_allocated = threading.Event()
+        finished = []
+
+        def slow_writer():
+            with app.app_context():
+                admin = User.get_by_id(admin_id)
+                with database.atomic():
+                    record_activity(admin, "task.created", Ref("task", 1, "Slow"))
+                    first_allocated.set()
+                    time.sleep(0.5)
+                finished.append("slow")
+            database.close()
+
+        def quick_writer():
+            first_allocated.wait(5)
+            with app.app_context():
+                admin = User.get_by_id(admin_id)
+                record_activity(admin, "task.created", Ref("task", 2, "Quick"))
+                finished.append("quick")
+            database.close()
+
+        threads = [threading.Thread(target=slow_writer), threading.Thread(target=quick_writer)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert finished == ["slow", "quick"]
+        with app.app_context():
+            labels = [e.object_label for e in ActivityEvent.select().order_by(ActivityEvent.id)]
+        assert labels == ["Slow", "Quick"]

@@ -567,3 +567,34 @@ def test_seed_demo_goes_through_the_services_once_after_the_activity_history(app
         assert ActivityEvent.select().count() == total
         for event in events("document.created"):
             assert "MSA-7731" not in (event.changes or "") + event.summary
+
+
+# --- stale copies (two people editing at once) -------------------------------------------------
+
+
+def test_an_update_from_a_stale_copy_keeps_the_other_change_and_records_only_its_own(
+    app, people, world
+):
+    owner = people["owner@example.com"]
+    with app.app_context():
+        first = Task.get_by_id(world["acme_task"].id)
+        second = Task.get_by_id(world["acme_task"].id)  # loaded before the first change
+        services.update_task(owner, first, title="Renamed by A")
+        event = services.update_task(owner, second, description="edited by B")
+        fresh = Task.get_by_id(world["acme_task"].id)
+        assert (fresh.title, fresh.description) == ("Renamed by A", "edited by B")
+        assert set(json.loads(ActivityEvent.get_by_id(event.id).changes)) == {"description"}
+
+
+def test_completing_from_stale_copies_records_one_completion(app, people, world):
+    owner = people["owner@example.com"]
+    with app.app_context():
+        first = Task.get_by_id(world["acme_task"].id)
+        second = Task.get_by_id(world["acme_task"].id)
+        assert len(services.complete_tasks(owner, [first])) == 1
+        assert services.complete_tasks(owner, [second]) == []
+        completions = ActivityEvent.select().where(
+            (ActivityEvent.verb == "task.completed")
+            & (ActivityEvent.object_id == str(world["acme_task"].id))
+        )
+        assert completions.count() == 1
