@@ -6,6 +6,7 @@ is a fresh context per test. A failing test leaves a screenshot and the page's H
 ``test-artifacts/<test name>.png`` and ``.html``.
 """
 
+import contextlib
 import os
 import re
 import secrets
@@ -78,50 +79,54 @@ def _answers(url):
         return False
 
 
+@contextlib.contextmanager
+def gunicorn(tmp, env):
+    """Run gunicorn (2 workers) on a free loopback port until the block ends; yield its URL and
+    the path of its log. Fails the test when it does not answer within ``START_TIMEOUT``."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = Path(tmp) / "gunicorn.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(f"{base_url}/login"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(
+                    f"gunicorn did not answer on {base_url} within {START_TIMEOUT} s:\n"
+                    + log_path.read_text()
+                )
+            time.sleep(0.05)
+        yield base_url, log_path
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
 @pytest.fixture(scope="session")
 def live_server(request):
     """Serve the app with gunicorn on a fresh, seeded SQLite database; yield its base URL."""
     with tempfile.TemporaryDirectory(prefix="activity-stream-browser-") as tmp:
-        alphabet = string.ascii_letters + string.digits
-        env = dict(
-            os.environ,
-            ACTIVITY_STREAM_DATABASE_URL=f"sqlite:///{tmp}/stream.db",
-            ACTIVITY_STREAM_HUEY_URL=f"sqlite:///{tmp}/huey.db",
-            ACTIVITY_STREAM_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(32)),
-        )
+        env = _server_env(tmp)
         flask = [str(BIN / "flask"), "--app", "wsgi"]
         _run([*flask, "db", "upgrade"], env)
         _run([*flask, "demo"], env)
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log_path = Path(tmp) / "gunicorn.log"
-        with open(log_path, "w") as log:
-            server = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(f"{base_url}/login"):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"gunicorn did not answer on {base_url} within {START_TIMEOUT} s:\n"
-                        + log_path.read_text()
-                    )
-                time.sleep(0.1)
-            yield base_url
-        finally:
-            server.terminate()
+        with gunicorn(tmp, env) as (base_url, log_path):
             try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            if request.session.testsfailed:
-                print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
+                yield base_url
+            finally:
+                if request.session.testsfailed:
+                    print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
 
 
 @pytest.fixture(scope="session")
@@ -204,6 +209,7 @@ class Server(str):
 
 
 def _server_env(tmp):
+    """Return the environment of a server on a database and queue in ``tmp``."""
     alphabet = string.ascii_letters + string.digits
     return dict(
         os.environ,
@@ -237,37 +243,13 @@ def fresh_server(request, seeded_database):
     with tempfile.TemporaryDirectory(prefix="activity-stream-fresh-") as tmp:
         shutil.copy(seeded_database, Path(tmp) / "stream.db")
         env = _server_env(tmp)
-        port = _free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        log_path = Path(tmp) / "gunicorn.log"
-        with open(log_path, "w") as log:
-            server = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(f"{base_url}/login"):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(
-                        f"gunicorn did not answer on {base_url} within {START_TIMEOUT} s:\n"
-                        + log_path.read_text()
-                    )
-                time.sleep(0.05)
-            yield Server(base_url, env)
-        finally:
-            server.terminate()
+        with gunicorn(tmp, env) as (base_url, log_path):
             try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-            report = getattr(request.node, "rep_call", None)
-            if report is not None and report.failed:
-                print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
+                yield Server(base_url, env)
+            finally:
+                report = getattr(request.node, "rep_call", None)
+                if report is not None and report.failed:
+                    print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
 
 
 @pytest.fixture
