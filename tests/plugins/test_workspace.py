@@ -543,7 +543,7 @@ def test_object_urls_link_existing_workspace_objects_only(app, people, world):
     with app.test_request_context():
         with count_queries() as counter:
             answers = hooks(app).object_urls(refs=refs)
-        assert counter.count == 1  # one query for every workspace type
+        assert counter.count == 1  # one statement for every workspace type
     urls = {}
     for answer in answers:
         urls.update(answer)
