@@ -96,6 +96,8 @@ def test_a_role_grant_reaches_a_signed_in_teammate_without_a_reload(
     expect(teammate.locator("[role=tab]")).to_have_count(0)
     expect(teammate).to_have_title("You do not have access to this page")
     assert teammate.evaluate("window.__marker") == 7
+    # So does the Flyout Menu: no "Activity Stream" link left in the open page.
+    expect(flyout_stream_link(teammate)).to_have_count(0)
     assert console_errors == []
     # Only Chromium's and htmx's notes about the 403s themselves may reach the console.
     assert [e for e in teammate_errors if "403" not in e] == []
