@@ -102,8 +102,7 @@ def build_entry(
     if actor is not None:
         parties.add(user_party(actor.id))
     if hasattr(actor, "role"):
-        teams = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == actor.id)
-        parties |= {team_party(row.team_id) for row in teams}
+        parties |= {team_party(team_id) for team_id in _team_ids(actor.id)}
     return {"row": row, "parties": parties}
 
 
@@ -179,6 +178,14 @@ def allocate_ids(count):
         f"FROM generate_series(1, {int(count)})"
     )
     return sorted(row[0] for row in cursor.fetchall())
+
+
+def _team_ids(user_id):
+    # Plain SQL: this runs for every recorded action, and the query builder would cost more
+    # than the lookup itself.
+    table = TeamMembership._meta.table_name
+    sql = f"SELECT team_id FROM {table} WHERE user_id = {database.param}"
+    return [row[0] for row in database.execute_sql(sql, (user_id,))]
 
 
 def _name(actor):
