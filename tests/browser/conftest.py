@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.conftest import skip_or_fail
@@ -147,9 +148,9 @@ def browser():
         playwright.stop()
 
 
-@pytest.fixture
-def page(request, browser):
-    """Open a page in a new browser context (1280x800); save evidence if the test fails."""
+def _evidence_keeping_page(request, browser, suffix=""):
+    """Yield a page in a new browser context (1280x800); on failure save a screenshot and the
+    HTML into test-artifacts/ under the test's name (plus ``suffix``)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -157,13 +158,19 @@ def page(request, browser):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + suffix
         try:
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
             (ARTIFACTS / f"{name}.html").write_text(page.content())
         except Exception as error:  # the page may be gone; the test's own failure matters
             print(f"could not save the artifacts of {name}: {error}")
     context.close()
+
+
+@pytest.fixture
+def page(request, browser):
+    """Open a page in a new browser context (1280x800); save evidence if the test fails."""
+    yield from _evidence_keeping_page(request, browser)
 
 
 @pytest.fixture
@@ -255,20 +262,7 @@ def fresh_server(request, seeded_database):
 @pytest.fixture
 def other_page(request, browser):
     """Open a second page in its own browser context (another signed-in person, 1280x800)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name) + ".other"
-        try:
-            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-            (ARTIFACTS / f"{name}.html").write_text(page.content())
-        except Exception as error:  # the page may be gone; the test's own failure matters
-            print(f"could not save the artifacts of {name}: {error}")
-    context.close()
+    yield from _evidence_keeping_page(request, browser, suffix=".other")
 
 
 def run_in_app(server, code):
@@ -291,3 +285,11 @@ def run_in_app(server, code):
     if result.returncode:
         pytest.fail(f"python -c failed:\n{script}\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+def open_tab(page, base_url, tab, email="admin@example.com"):
+    """Sign in (the Admin by default), open ``tab`` and mark the window, to detect reloads."""
+    sign_in(page, base_url, email)
+    page.goto(f"{base_url}/stream/{tab}")
+    expect(page.locator("#panel")).to_have_attribute("data-tab", tab)
+    page.evaluate("window.__marker = 42")

@@ -4,19 +4,16 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_tab
 from tests.browser.conftest import run_in_app
-from tests.browser.conftest import sign_in
 
 PAGE_SIZE = 50
 SENTINEL = '[hx-get*="/stream/activity/rows"]'
 
 
 def open_activity(page, base_url):
-    """Sign in as the Admin, open the Activity tab and mark the window (to detect reloads)."""
-    sign_in(page, base_url, "admin@example.com")
-    page.goto(f"{base_url}/stream/activity")
-    expect(page.locator("#panel")).to_have_attribute("data-tab", "activity")
-    page.evaluate("window.__marker = 42")
+    """Sign in as the Admin and open the Activity tab (the window marked)."""
+    open_tab(page, base_url, "activity")
 
 
 def row_ids(page):

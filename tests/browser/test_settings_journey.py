@@ -5,17 +5,15 @@ These journeys change grants, so each runs on a ``fresh_server`` of its own.
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import open_tab
 from tests.browser.conftest import sign_in
 
 NOT_STAFF = {"Freelancer", "Client", "Prospect", "Lead"}
 
 
 def open_settings(page, base_url):
-    """Sign in as the Admin, open the Settings tab and mark the window (to detect reloads)."""
-    sign_in(page, base_url, "admin@example.com")
-    page.goto(f"{base_url}/stream/settings")
-    expect(page.locator("#panel")).to_have_attribute("data-tab", "settings")
-    page.evaluate("window.__marker = 42")
+    """Sign in as the Admin and open the Settings tab (the window marked)."""
+    open_tab(page, base_url, "settings")
 
 
 def assert_not_reloaded(page):
