@@ -32,9 +32,15 @@ def object_links(events):
     return links
 
 
-def describe(event, links):
+def describe_all(events, links):
+    """Return ``{event id: sentence}`` for ``events`` (asking the plugins only if one phrases)."""
+    phrased_by_plugin = bool(hooks(current_app).describe_event.get_hookimpls())
+    return {event.id: describe(event, links, phrased_by_plugin) for event in events}
+
+
+def describe(event, links, phrased_by_plugin=True):
     """Return the sentence for ``event``: a plugin's phrasing, else the default one."""
-    if hooks(current_app).describe_event.get_hookimpls():
+    if phrased_by_plugin:
         custom = hooks(current_app).describe_event(event=event)
         if custom is not None:
             # Only a Markup answer is trusted as HTML; a plain string is text.

@@ -42,12 +42,9 @@ def light_rows(query):
     Building 50 peewee models (and parsing their dates field by field) costs more than the
     query itself; this is the hot path of every page.
     """
-    rows = []
-    for values in database.execute(query):
-        row = EventRow._make(values)
-        if isinstance(row.occurred_at, str):  # SQLite hands back text
-            row = row._replace(occurred_at=datetime.fromisoformat(row.occurred_at))
-        rows.append(row)
+    rows = [EventRow._make(values) for values in database.execute(query)]
+    if rows and isinstance(rows[0].occurred_at, str):  # SQLite hands back text
+        rows = [row._replace(occurred_at=datetime.fromisoformat(row.occurred_at)) for row in rows]
     return rows
 
 

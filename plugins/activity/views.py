@@ -25,6 +25,7 @@ from core.templating import viewer_zone
 from plugins.activity import queries
 from plugins.activity.describe import PHRASES
 from plugins.activity.describe import describe
+from plugins.activity.describe import describe_all
 from plugins.activity.describe import object_links
 from plugins.activity.filters import parse_cursor
 from plugins.activity.filters import parse_filters
@@ -45,14 +46,14 @@ def rows_context(events, next_cursor):
     Everything per row is prepared here in one pass (sentence, times, links), so the template
     only prints: rendering 50 rows is the hot path of the tab.
     """
-    links = object_links(events)
+    sentences = describe_all(events, object_links(events))
     zone = viewer_zone()
     now = utcnow()
     base = url_for("stream.tab", tab=queries.TAB)
     rows = [
         {
             "event": event,
-            "sentence": describe(event, links),
+            "sentence": sentences[event.id],
             "initials": initials(event.actor_name),
             "local": local_time(event.occurred_at, zone=zone),
             "relative": relative_time(event.occurred_at, now=now),
