@@ -10,6 +10,7 @@ from core.migrations import Migration
 from core.tabs import Tab
 from plugins.activity import views
 from plugins.activity.models import MODELS
+from plugins.activity.models import add_actor_verb_index
 from plugins.activity.models import create_activity_tables
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import Ref
@@ -27,7 +28,10 @@ def register_models():
 @hookimpl
 def register_migrations():
     """Create the activity tables."""
-    return [Migration("activity.0001_events", create_activity_tables)]
+    return [
+        Migration("activity.0001_events", create_activity_tables),
+        Migration("activity.0002_actor_verb_index", add_actor_verb_index),
+    ]
 
 
 @hookimpl

@@ -34,6 +34,7 @@ class ActivityEvent(BaseModel):
     class Meta:
         indexes = (
             (("actor_id", "id"), False),
+            (("actor_id", "verb", "id"), False),  # one person's actions of one kind
             (("verb", "id"), False),
             (("action", "id"), False),
             (("object_type", "object_id", "id"), False),
@@ -78,3 +79,11 @@ def create_activity_tables():
     database.create_tables([ActivityEvent])
     ActivityAudience._meta.without_rowid = is_sqlite()
     database.create_tables([ActivityAudience])
+
+
+def add_actor_verb_index():
+    """Add the (actor, verb) index to a database created before it existed."""
+    database.execute_sql(
+        "CREATE INDEX IF NOT EXISTS activity_event_actor_id_verb_id "
+        "ON activity_event (actor_id, verb, id)"
+    )

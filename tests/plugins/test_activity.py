@@ -8,7 +8,9 @@ import time
 import pytest
 
 from core import hookimpl
+from core import migrations
 from core.db import database
+from core.migrations import SchemaMigration
 from core.people import Role
 from core.people import Team
 from core.people import User
@@ -364,3 +366,19 @@ class TestCommitOrder:
         with app.app_context():
             labels = [e.object_label for e in ActivityEvent.select().order_by(ActivityEvent.id)]
         assert labels == ["Slow", "Quick"]
+
+
+def test_upgrading_an_older_database_adds_the_index_and_keeps_every_row(app, people):
+    with app.app_context():
+        admin = people["admin@example.com"]
+        record_entries([build_entry(admin, "task.updated", Ref("task", n, f"T{n}"))
+                        for n in range(20)])  # fmt: skip
+        # As a database from before migration 0002 would be:
+        database.execute_sql("DROP INDEX activity_event_actor_id_verb_id")
+        SchemaMigration.delete().where(
+            SchemaMigration.name == "activity.0002_actor_verb_index"
+        ).execute()
+        assert migrations.upgrade(app) == ["activity.0002_actor_verb_index"]
+        assert ActivityEvent.select().count() == 20
+        index_names = {index.name for index in database.get_indexes("activity_event")}
+        assert "activity_event_actor_id_verb_id" in index_names
