@@ -55,18 +55,9 @@ def rotate_csrf_token():
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
 
 
-def csrf_exempt(view):
-    """Mark ``view`` as taking no CSRF token (token-authenticated API endpoints only)."""
-    view.csrf_exempt = True
-    return view
-
-
 def check_csrf():
     """Refuse a state-changing request whose CSRF token is missing or wrong (400)."""
     if request.method not in UNSAFE_METHODS:
-        return
-    function = current_app.view_functions.get(request.endpoint or "")
-    if function is not None and getattr(function, "csrf_exempt", False):
         return
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     expected = session.get(CSRF_FIELD, "")

@@ -6,7 +6,7 @@ from core.people import User
 from plugins.activity import Audience
 from plugins.activity import Ref
 from plugins.activity import record_activity
-from plugins.settings.grants import scope_for
+from plugins.settings.grants import role_scope
 from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant
 
@@ -44,7 +44,7 @@ def set_grant(actor, tab, kind, target, granted):
 def set_scope(actor, tab, role, scope):
     """Set how much of ``tab`` members of ``role`` see; return True if it changed."""
     with database.atomic():
-        old = scope_for(_member_of(role), tab.name)
+        old = role_scope(role, tab.name)
         if old == scope:
             return False
         RoleScope.delete().where((RoleScope.role == role) & (RoleScope.tab == tab.name)).execute()
@@ -119,10 +119,3 @@ def _audience(kind, target):
     if kind == "team":
         return Audience(teams={target.id})
     return Audience()
-
-
-def _member_of(role):
-    """Return an unsaved user of ``role``, to ask what scope its members have."""
-    member = User(role=role)
-    member.id = 0
-    return member

@@ -32,15 +32,33 @@ def granted_tabs(viewer):
 
 
 def scope_for(viewer, tab):
-    """Return the row scope of ``viewer``'s role on ``tab``: stored, else by role kind."""
+    """Return the row scope of ``viewer`` on ``tab``: their role's."""
+    return role_scope(viewer.role, tab)
+
+
+def role_scope(role, tab):
+    """Return how much of ``tab`` members of ``role`` see: stored, else by the role's kind."""
     stored = (
         RoleScope.select(RoleScope.scope)
-        .where((RoleScope.role == viewer.role_id) & (RoleScope.tab == tab))
+        .where((RoleScope.role == role.id) & (RoleScope.tab == tab))
         .scalar()
     )
-    if stored is not None:
-        return stored
-    return "all" if viewer.role.kind in (OWNER, ADMIN) else "related"
+    return stored or default_scope(role)
+
+
+def role_scopes(roles, tabs):
+    """Return ``{(role id, tab name): scope}`` for ``roles`` x ``tabs``, in one query."""
+    stored = {(row.role_id, row.tab): row.scope for row in RoleScope.select()}
+    return {
+        (role.id, tab.name): stored.get((role.id, tab.name)) or default_scope(role)
+        for role in roles
+        for tab in tabs
+    }
+
+
+def default_scope(role):
+    """Return the scope a role has until Settings says otherwise (DESIGN.md section 2)."""
+    return "all" if role.kind in (OWNER, ADMIN) else "related"
 
 
 def seed_default_grants():
@@ -49,14 +67,6 @@ def seed_default_grants():
     for role in roles:
         for tab in DEFAULT_TABS:
             TabGrant.get_or_create(tab=tab, role=role)
-
-
-def role_grants():
-    """Return ``{tab: {role_id, ...}}`` for every role grant."""
-    grants = {}
-    for row in TabGrant.select(TabGrant.tab, TabGrant.role).where(TabGrant.role.is_null(False)):
-        grants.setdefault(row.tab, set()).add(row.role_id)
-    return grants
 
 
 def grants_by_kind():
@@ -68,8 +78,3 @@ def grants_by_kind():
             if target_id is not None:
                 found[kind].add((grant.tab, target_id))
     return found
-
-
-def scopes_by_role():
-    """Return ``{(role_id, tab): scope}`` of every stored scope."""
-    return {(row.role_id, row.tab): row.scope for row in RoleScope.select()}

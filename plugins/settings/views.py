@@ -22,7 +22,7 @@ from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.settings import changes
 from plugins.settings.grants import grants_by_kind
-from plugins.settings.grants import scope_for
+from plugins.settings.grants import role_scopes
 from plugins.settings.models import SCOPES
 
 bp = Blueprint("settings", __name__, template_folder="templates")
@@ -43,11 +43,7 @@ def settings_panel():
         "settings/panel.html",
         tabs=configurable_tabs(),
         roles=roles,
-        scopes={
-            (role.id, tab.name): scope_for(changes._member_of(role), tab.name)
-            for role in roles
-            for tab in configurable_tabs()
-        },  # fmt: skip
+        scopes=role_scopes(roles, configurable_tabs()),
         people=_people(search),
         search=search,
         teams=list(Team.select().order_by(Team.name)),

@@ -229,3 +229,19 @@ def test_preview_is_a_post_because_it_is_recorded(app, admin, client, people):
 def test_preview_as_a_contact_is_refused(app, admin, client, people):
     response = admin("preview", user=people["client@example.com"].id)
     assert response.status_code == 400
+
+
+def test_the_panel_costs_the_same_queries_however_many_roles(app, admin, client):
+    from playhouse.test_utils import count_queries
+
+    def queries_for_panel():
+        with app.app_context(), count_queries() as counter:
+            assert client.get("/stream/settings").status_code == 200
+        return counter.count
+
+    before = queries_for_panel()
+    with app.app_context():
+        for number in range(5):
+            Role.create(name=f"Extra role {number}", kind="staff", position=50 + number)
+    assert before > 3  # the count is real: user, grants, roles, people, teams…
+    assert queries_for_panel() == before
