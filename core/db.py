@@ -9,6 +9,8 @@ import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
+from core import checkpointer
+
 database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = {
@@ -19,6 +21,8 @@ SQLITE_PRAGMAS = {
     # must not lose an acknowledged record, so we pay the extra fsync.
     "synchronous": "full",
     "cache_size": -32_000,
+    # The log is copied back by core.checkpointer's thread, not inside a commit.
+    "wal_autocheckpoint": checkpointer.SAFETY_NET_PAGES,
 }
 
 
@@ -72,6 +76,10 @@ def init_app(app):
     if database.obj is not None:
         database.obj.close_all()  # a second app in the same process (tests) rebinds the proxy
     database.initialize(open_database(app.config["DATABASE_URL"]))
+    if is_sqlite():
+        checkpointer.start(database.obj.database)
+    else:
+        checkpointer.stop()
 
     @app.before_request
     def _connect():

@@ -18,7 +18,7 @@ class ActivityEvent(BaseModel):
     actor_name = peewee.CharField(max_length=120)
     actor_role = peewee.CharField(max_length=80, default="")
     verb = peewee.CharField(max_length=64)  # dotted: "task.updated"
-    action = peewee.CharField(max_length=32)  # the verb's last part: "updated"
+    action = peewee.CharField(max_length=32)  # the verb's last part: "updated" (not indexed)
     object_type = peewee.CharField(max_length=32)
     object_id = peewee.CharField(max_length=64)
     object_label = peewee.CharField(max_length=200)
@@ -36,7 +36,6 @@ class ActivityEvent(BaseModel):
             (("actor_id", "id"), False),
             (("actor_id", "verb", "id"), False),  # one person's actions of one kind
             (("verb", "id"), False),
-            (("action", "id"), False),
             (("object_type", "object_id", "id"), False),
             (("occurred_at",), False),
         )
@@ -54,10 +53,11 @@ class ActivityAudience(BaseModel):
     party = peewee.BigIntegerField()
 
     class Meta:
-        # (party, event): "newest events of this party"; (event, party): "does this event
-        # relate to one of these parties" — both answered from the index alone.
+        # (party, event): "newest events of this party", and "does this event relate to one
+        # of these parties" (one seek per party), both from the key alone. No second index on
+        # (event, party): every recorded event would pay for it, and events are never deleted
+        # one by one.
         primary_key = peewee.CompositeKey("party", "event")
-        indexes = ((("event", "party"), True),)
 
 
 def user_party(user_id):
@@ -79,6 +79,17 @@ def create_activity_tables():
     database.create_tables([ActivityEvent])
     ActivityAudience._meta.without_rowid = is_sqlite()
     database.create_tables([ActivityAudience])
+
+
+def drop_event_party_index():
+    """Drop the (event, party) audience index of databases created before it was removed."""
+    database.execute_sql("DROP INDEX IF EXISTS activity_audience_event_id_party")
+
+
+def drop_action_index():
+    """Drop the action index of databases created before it was removed: the action filter
+    reads the verb index (every verb with that action), and each event wrote one b-tree less."""
+    database.execute_sql("DROP INDEX IF EXISTS activity_event_action_id")
 
 
 def add_actor_verb_index():

@@ -8,6 +8,8 @@ ignored) and react after commit (``after_commit``).
 
 import json
 import logging
+import operator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 
@@ -62,7 +64,15 @@ def record_activity(actor, verb, obj, changes=None, target=None, audience=None, 
     entry["row"].update(request_context())
     _enrich(entry["row"])
     (event_id,) = record_entries([entry])
-    return ActivityEvent(id=event_id, **_known(entry["row"]))
+    return _saved_event(event_id, entry["row"])
+
+
+def _saved_event(event_id, row):
+    """Return the ``ActivityEvent`` just written (field by field ``Model(**row)`` costs more
+    than the insert)."""
+    event = ActivityEvent(__no_default__=True)
+    event.__data__.update(_known(row), id=event_id)
+    return event
 
 
 def _known(row):
@@ -96,6 +106,9 @@ def build_entry(
         "target_label": _clip(target.label, 200) if target else None,
         "summary": _clip(summary if summary is not None else summarize(changes or {}), 300),
         "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
+        "ip": None,
+        "user_agent": None,
+        "request_id": None,
     }
     parties = {user_party(user_id) for user_id in audience.users}
     parties |= {team_party(team_id) for team_id in audience.teams}
@@ -111,6 +124,17 @@ EVENT_WRITER_LOCK = 7_271_001
 
 # Column order of the bulk insert; the id is allocated first (see ``allocate_ids``).
 ROW_COLUMNS = [f.column_name for f in ActivityEvent._meta.sorted_fields if f.name != "id"]
+
+
+def _row_values(row):
+    """Return the values of ``row`` in ``ROW_COLUMNS`` order (None where a column is missing)."""
+    try:
+        return _ROW_VALUES(row)
+    except KeyError:  # an enricher dropped a column
+        return [row.get(column) for column in ROW_COLUMNS]
+
+
+_ROW_VALUES = operator.itemgetter(*ROW_COLUMNS)
 
 
 def record_entries(entries, chunk=1000):
@@ -131,20 +155,17 @@ def record_entries(entries, chunk=1000):
         f"INSERT INTO {ActivityAudience._meta.table_name} (event_id, party) "
         f"VALUES ({param}, {param})"
     )
-    with database.atomic():
+    with _all_or_nothing():
         try:
-            ids = allocate_ids(len(entries))
             cursor = database.cursor()
+            ids = allocate_ids(len(entries), cursor)
             for start in range(0, len(entries), chunk):
                 batch = list(
                     zip(ids[start : start + chunk], entries[start : start + chunk], strict=True)
                 )
                 cursor.executemany(
                     event_sql,
-                    [
-                        (event_id, *[entry["row"].get(c) for c in ROW_COLUMNS])
-                        for event_id, entry in batch
-                    ],
+                    [(event_id, *_row_values(entry["row"])) for event_id, entry in batch],
                 )
                 cursor.executemany(
                     audience_sql,
@@ -154,12 +175,35 @@ def record_entries(entries, chunk=1000):
             raise RecordError(f"could not record {len(entries)} event(s): {error}") from error
         if hooks(current_app).after_commit.get_hookimpls():
             for event_id, entry in zip(ids, entries, strict=True):
-                event = ActivityEvent(id=event_id, **_known(entry["row"]))
+                event = _saved_event(event_id, entry["row"])
                 database.after_commit(lambda event=event: _after_commit(event))
     return ids
 
 
-def allocate_ids(count):
+@contextmanager
+def _all_or_nothing():
+    """Write inside the caller's transaction under a savepoint (a failure undoes the event
+    and its audience, never the caller's other writes), or in a transaction of our own.
+
+    The savepoint has a fixed name, unlike ``database.atomic()``'s random one, so SQLite reuses
+    the prepared statements: this runs once per recorded action.
+    """
+    if not database.in_transaction():
+        with database.atomic():
+            yield
+        return
+    cursor = database.cursor()
+    cursor.execute("SAVEPOINT activity_record")
+    try:
+        yield
+    except BaseException:
+        cursor.execute("ROLLBACK TO SAVEPOINT activity_record")
+        cursor.execute("RELEASE SAVEPOINT activity_record")
+        raise
+    cursor.execute("RELEASE SAVEPOINT activity_record")
+
+
+def allocate_ids(count, cursor):
     """Reserve ``count`` new, increasing event ids inside the current write transaction.
 
     SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the next ids after the
@@ -167,13 +211,13 @@ def allocate_ids(count):
     """
     table = ActivityEvent._meta.table_name
     if is_sqlite():
-        last = database.execute_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+        last = cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         return list(range(last + 1, last + count + 1))
     # Writers of events queue on this transaction-scoped lock until they commit, so ids
     # become visible in the order they were handed out (as BEGIN IMMEDIATE gives on SQLite):
     # a reader polling for "ids above the newest I saw" can never miss a late commit.
-    database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (EVENT_WRITER_LOCK,))
-    cursor = database.execute_sql(
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_WRITER_LOCK,))
+    cursor.execute(
         f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
         f"FROM generate_series(1, {int(count)})"
     )
@@ -184,8 +228,9 @@ def _team_ids(user_id):
     # Plain SQL: this runs for every recorded action, and the query builder would cost more
     # than the lookup itself.
     table = TeamMembership._meta.table_name
-    sql = f"SELECT team_id FROM {table} WHERE user_id = {database.param}"
-    return [row[0] for row in database.execute_sql(sql, (user_id,))]
+    cursor = database.cursor()
+    cursor.execute(f"SELECT team_id FROM {table} WHERE user_id = {database.param}", (user_id,))
+    return [row[0] for row in cursor.fetchall()]
 
 
 def _name(actor):
@@ -200,7 +245,7 @@ def request_context():
         return {"ip": None, "user_agent": None, "request_id": None}
     return {
         "ip": request.remote_addr,
-        "user_agent": _clip(request.user_agent.string, 300) or None,
+        "user_agent": _clip(request.headers.get("User-Agent"), 300) or None,
         "request_id": g.get("request_id"),
     }
 
