@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import peewee  # noqa: E402
+import sqlite_floor  # noqa: E402
 from flask import g  # noqa: E402
 from flask import render_template  # noqa: E402
 from flask import request  # noqa: E402
@@ -141,6 +142,12 @@ def parse_args(argv=None):
         "--record-events", type=int, default=2000, help="events recorded one by one"
     )
     parser.add_argument("--http-seconds", type=int, default=10, help="duration of the wrk run")
+    parser.add_argument(
+        "--floor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also time the same writes with plain sqlite3 on a copy of the database",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed")
     args = parser.parse_args(argv)
     if args.events < DEEP_ROWS + 1000 and not args.reuse:
@@ -930,6 +937,14 @@ def run(args, workdir, result):
             )
         result["config"]["total_events"] = ActivityEvent.select().count()
         result["config"]["database"] = database_facts()
+        if is_sqlite() and args.floor:
+            log("the same writes with plain sqlite3 on a copy (the floor of this schema)")
+            result["sqlite_floor"] = sqlite_floor.measure(
+                Path(urlsplit(database_url).path[1:]), workdir
+            )
+        # The writes above leave hundreds of MB for the kernel to write back; let it finish
+        # now rather than during the page timings.
+        os.sync()
 
         admin = User.select(User, Role).join(Role).where(User.email == ADMIN_EMAIL).get()
         teammate = User.select(User, Role).join(Role).where(User.email == TEAMMATE_EMAIL).get()

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 
+import psycopg2.extras
 from flask import current_app
 from flask import g
 from flask import has_request_context
@@ -146,15 +147,6 @@ def record_entries(entries, chunk=1000):
     """
     if not entries:
         return []
-    param = database.param
-    event_sql = (
-        f"INSERT INTO {ActivityEvent._meta.table_name} (id, {', '.join(ROW_COLUMNS)}) "
-        f"VALUES ({', '.join([param] * (len(ROW_COLUMNS) + 1))})"
-    )
-    audience_sql = (
-        f"INSERT INTO {ActivityAudience._meta.table_name} (event_id, party) "
-        f"VALUES ({param}, {param})"
-    )
     with _all_or_nothing():
         try:
             cursor = database.cursor()
@@ -163,12 +155,16 @@ def record_entries(entries, chunk=1000):
                 batch = list(
                     zip(ids[start : start + chunk], entries[start : start + chunk], strict=True)
                 )
-                cursor.executemany(
-                    event_sql,
+                _insert_many(
+                    cursor,
+                    ActivityEvent,
+                    ["id", *ROW_COLUMNS],
                     [(event_id, *_row_values(entry["row"])) for event_id, entry in batch],
                 )
-                cursor.executemany(
-                    audience_sql,
+                _insert_many(
+                    cursor,
+                    ActivityAudience,
+                    ["event_id", "party"],
                     [(event_id, party) for event_id, entry in batch for party in entry["parties"]],
                 )
         except Exception as error:
@@ -178,6 +174,21 @@ def record_entries(entries, chunk=1000):
                 event = _saved_event(event_id, entry["row"])
                 database.after_commit(lambda event=event: _after_commit(event))
     return ids
+
+
+def _insert_many(cursor, model, columns, rows):
+    """Insert ``rows`` with the driver's fastest batch call.
+
+    sqlite3's ``executemany`` steps one prepared statement per row in C; psycopg2's sends one
+    round trip per row, so PostgreSQL gets multi-row VALUES pages from ``execute_values``.
+    """
+    table = model._meta.table_name
+    if is_sqlite():
+        marks = ", ".join("?" * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+    else:
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
+        psycopg2.extras.execute_values(cursor, sql, rows, page_size=len(rows))
 
 
 @contextmanager
