@@ -926,6 +926,7 @@ def run(args, workdir, result):
             # planner works from the statistics of empty tables. (SQLite: the app runs no
             # ANALYZE, so neither does the bench; config.database.analyzed says so.)
             database.execute_sql("ANALYZE")
+        os.sync()  # the ingest's writes are flushed before the fsync-bound part starts
         log(f"recording {args.record_events:,} events one by one")
         result["record_one_by_one"] = record_one_by_one(
             app, args.record_events, actors, everyone, rng

@@ -7,6 +7,7 @@ and the recorder's is what the application adds; these numbers are the floor of 
 this machine.
 """
 
+import os
 import random
 import shutil
 import sqlite3
@@ -31,6 +32,7 @@ def measure(database_path, workdir, bulk_events=100_000, batch=10_000, one_by_on
     """Return the plain-sqlite3 rates (events/s) of bulk and one-by-one writes on a copy."""
     copy = workdir / "floor.db"
     shutil.copyfile(database_path, copy)
+    os.sync()  # the copy's dirty pages would otherwise be written back during the timings
     connection = sqlite3.connect(copy, isolation_level=None)
     for name, value in SQLITE_PRAGMAS.items():
         connection.execute(f"PRAGMA {name} = {value}")
