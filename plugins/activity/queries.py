@@ -35,9 +35,14 @@ LIST_COLUMNS = [column for column in ActivityEvent._meta.sorted_fields if column
 
 EventRow = namedtuple("EventRow", [column.name for column in LIST_COLUMNS])
 
+# The same columns as one SQL literal: compiling 17 column nodes is half the page query's
+# time otherwise. Unqualified names are unambiguous: the query joins nothing, and its
+# subqueries read only the audience table (event_id, party).
+LIST_SELECT = peewee.SQL(", ".join(f'"{column.column_name}"' for column in LIST_COLUMNS))
+
 
 def light_rows(query):
-    """Run a ``LIST_COLUMNS`` query and return ``EventRow`` tuples instead of model objects.
+    """Run a ``LIST_SELECT`` query and return ``EventRow`` tuples instead of model objects.
 
     Building 50 peewee models (and parsing their dates field by field) costs more than the
     query itself; this is the hot path of every page.
@@ -49,7 +54,7 @@ def light_rows(query):
 
 
 def visible_events(
-    viewer, filters, columns=LIST_COLUMNS, older_than=None, newer_than=None, limit=None
+    viewer, filters, columns=(LIST_SELECT,), older_than=None, newer_than=None, limit=None
 ):
     """Return the query of the events ``viewer`` may see under ``filters``, newest first.
 
