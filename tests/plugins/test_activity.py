@@ -16,10 +16,8 @@ from core.people import Team
 from core.people import User
 from plugins.activity.changes import MASK
 from plugins.activity.changes import diff
-from plugins.activity.filters import Filters
 from plugins.activity.models import ActivityAudience
 from plugins.activity.models import ActivityEvent
-from plugins.activity.queries import page
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import RecordError
 from plugins.activity.recorder import Ref
@@ -409,22 +407,3 @@ def test_upgrading_drops_the_event_party_index_and_keeps_every_audience_row(app,
                       .tuples()) == parties  # fmt: skip
         # The actor, the named colleague and the actor's teams, for each event:
         assert len(parties) == 20 * (2 + len(admin.team_ids()))
-
-
-def test_upgrading_drops_the_action_index_and_the_action_filter_reads_the_verbs(app, people):
-    with app.app_context():
-        admin = people["admin@example.com"]
-        verbs = ["task.updated", "company.updated", "task.created", "document.deleted"] * 3
-        record_entries([build_entry(admin, verb, Ref(verb.split(".")[0], n, f"O{n}"))
-                        for n, verb in enumerate(verbs)])  # fmt: skip
-        database.execute_sql("CREATE INDEX activity_event_action_id ON activity_event (action, id)")
-        SchemaMigration.delete().where(
-            SchemaMigration.name == "activity.0004_drop_action_index"
-        ).execute()
-        assert migrations.upgrade(app) == ["activity.0004_drop_action_index"]
-        index_names = {index.name for index in database.get_indexes("activity_event")}
-        assert "activity_event_action_id" not in index_names
-        updated, _ = page(admin, Filters(actions=["updated"]))
-        assert sorted({event.verb for event in updated}) == ["company.updated", "task.updated"]
-        assert len(updated) == 6
-        assert page(admin, Filters(actions=["exported"]))[0] == []
