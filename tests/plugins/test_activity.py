@@ -6,18 +6,23 @@ import threading
 import time
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from core import hookimpl
 from core import migrations
 from core.db import database
+from core.db import is_sqlite
 from core.migrations import SchemaMigration
 from core.people import Role
 from core.people import Team
 from core.people import User
 from plugins.activity.changes import MASK
 from plugins.activity.changes import diff
+from plugins.activity.filters import parse_cursor
+from plugins.activity.filters import parse_filters
 from plugins.activity.models import ActivityAudience
 from plugins.activity.models import ActivityEvent
+from plugins.activity.queries import visible_events
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import RecordError
 from plugins.activity.recorder import Ref
@@ -407,3 +412,33 @@ def test_upgrading_drops_the_event_party_index_and_keeps_every_audience_row(app,
                       .tuples()) == parties  # fmt: skip
         # The actor, the named colleague and the actor's teams, for each event:
         assert len(parties) == 20 * (2 + len(admin.team_ids()))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"actor": ["7"]},
+        {"actor": ["7"], "verb": ["task.updated"]},
+        {"verb": ["task.updated"]},
+        {"action": ["updated"]},
+        {"type": ["task"]},
+        {"action": ["updated"], "type": ["task"]},
+        {"actor": ["7"], "type": ["task"]},
+        {"object": ["task:17"]},
+        {"after": ["500"]},
+    ],
+    ids=lambda query: "&".join(f"{key}={value[0]}" for key, value in query.items()) or "none",
+)
+def test_every_page_plan_reads_newest_first_without_sorting(app, people, query):
+    """On SQLite (no statistics, so the plan is the same at 10 rows or 10 million): each filter
+    is answered by an index in id order, and a page stops at its 50th row."""
+    if not is_sqlite():
+        pytest.skip("PostgreSQL plans from its statistics")
+    with app.test_request_context():
+        args = MultiDict([(key, value) for key, values in query.items() for value in values])
+        page_query = visible_events(people["admin@example.com"], parse_filters(args),
+                                    older_than=parse_cursor(args), limit=51)  # fmt: skip
+        sql, params = page_query.sql()
+        plan = [row[3] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert not [step for step in plan if "TEMP B-TREE" in step], plan
