@@ -142,8 +142,8 @@ def record_entries(entries, chunk=1000):
     """Write ``entries`` (from ``build_entry``) in one transaction; return their ids, in order.
 
     The bulk path (imports, the API, demo data) and the one-by-one path alike: ids are
-    allocated up front, then events and audiences go in with ``executemany`` on the driver's
-    cursor, which is an order of magnitude faster than building multi-row INSERTs.
+    allocated up front, then events and audiences go in through the driver's own batch call
+    (``_insert_many``), an order of magnitude faster than peewee's multi-row INSERTs.
     """
     if not entries:
         return []
