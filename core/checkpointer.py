@@ -13,6 +13,7 @@ starts over: its file stays below ≈ 40 MB.
 """
 
 import logging
+import os
 import sqlite3
 import threading
 from urllib.parse import quote
@@ -38,6 +39,7 @@ class Checkpointer:
     def __init__(self, path, every=EVERY_SECONDS):
         self.path = path
         self.every = every
+        self.pid = os.getpid()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
 
@@ -45,6 +47,11 @@ class Checkpointer:
         """Start the thread; return self."""
         self._thread.start()
         return self
+
+    def is_running(self):
+        """Tell whether the thread runs in this process (a forked child inherits the object
+        but not the thread)."""
+        return self.pid == os.getpid() and self._thread.is_alive()
 
     def stop(self):
         """Stop the thread after a last checkpoint."""
@@ -56,9 +63,12 @@ class Checkpointer:
         try:
             while True:
                 stopping = self._stop.wait(self.every)
-                connection = connection or self._connect()
-                if connection is not None:
-                    self._checkpoint(connection)
+                try:
+                    connection = connection or self._connect()
+                    if connection is not None:
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except Exception:  # locked, the file went away, anything: try next tick
+                    log.exception("WAL checkpoint of %s failed", self.path)
                 if stopping:
                     return
         finally:
@@ -72,7 +82,6 @@ class Checkpointer:
                 f"file:{quote(self.path)}?mode=rw",
                 uri=True,
                 isolation_level=None,
-                check_same_thread=False,
             )
             connection.execute("PRAGMA busy_timeout = 1000")
             connection.execute("PRAGMA synchronous = full")
@@ -80,17 +89,11 @@ class Checkpointer:
         except sqlite3.Error:
             return None
 
-    def _checkpoint(self, connection):
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as error:  # locked, or the file went away: try again next tick
-            log.warning("WAL checkpoint of %s failed: %s", self.path, error)
-
 
 def start(path):
     """Run this process's checkpointer on ``path``, replacing one on another file."""
     global _running
-    if _running is not None and _running.path == path:
+    if _running is not None and _running.path == path and _running.is_running():
         return _running
     stop()
     _running = Checkpointer(path, EVERY_SECONDS).start()
@@ -101,7 +104,8 @@ def stop():
     """Stop this process's checkpointer, if one runs."""
     global _running
     if _running is not None:
-        _running.stop()
+        if _running.is_running():
+            _running.stop()
         _running = None
 
 

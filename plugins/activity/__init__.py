@@ -12,7 +12,6 @@ from plugins.activity import views
 from plugins.activity.models import MODELS
 from plugins.activity.models import add_actor_verb_index
 from plugins.activity.models import create_activity_tables
-from plugins.activity.models import drop_event_party_index
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import Ref
 from plugins.activity.recorder import record_activity
@@ -32,7 +31,6 @@ def register_migrations():
     return [
         Migration("activity.0001_events", create_activity_tables),
         Migration("activity.0002_actor_verb_index", add_actor_verb_index),
-        Migration("activity.0003_drop_event_party_index", drop_event_party_index),
     ]
 
 

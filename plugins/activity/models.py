@@ -54,11 +54,10 @@ class ActivityAudience(BaseModel):
     party = peewee.BigIntegerField()
 
     class Meta:
-        # (party, event): "newest events of this party", and "does this event relate to one
-        # of these parties" (one seek per party), both from the key alone. No second index on
-        # (event, party): every recorded event would pay for it, and events are never deleted
-        # one by one.
+        # (party, event): "newest events of this party"; (event, party): "does this event
+        # relate to one of these parties", and what a delete of events cascades through.
         primary_key = peewee.CompositeKey("party", "event")
+        indexes = ((("event", "party"), True),)
 
 
 def user_party(user_id):
@@ -80,11 +79,6 @@ def create_activity_tables():
     database.create_tables([ActivityEvent])
     ActivityAudience._meta.without_rowid = is_sqlite()
     database.create_tables([ActivityAudience])
-
-
-def drop_event_party_index():
-    """Drop the (event, party) audience index of databases created before it was removed."""
-    database.execute_sql("DROP INDEX IF EXISTS activity_audience_event_id_party")
 
 
 def add_actor_verb_index():

@@ -126,10 +126,10 @@ def _filtered(query, filters, viewer):
     if filters.actions:
         query = query.where(event.action.in_(filters.actions))
     if filters.types:
-        # `object_type || ''` keeps this term off the (type, object id, id) index: read through
-        # it, "all Tasks" comes out by object id and every Task is sorted (20 ms at 1M events);
-        # checked row by row instead, the page stops at its 50th match, newest first.
-        query = query.where(event.object_type.concat("").in_(filters.types))
+        # Read through the (type, object id, id) index, then sorted: bounded by how many
+        # events the types have (a quarter of 1M events: 20 ms). Checked row by row instead, a
+        # common type is instant but a rare one scans the whole table (118 ms at 1M).
+        query = query.where(event.object_type.in_(filters.types))
     if filters.object:
         query = query.where((event.object_type == filters.object[0])
                             & (event.object_id == filters.object[1]))  # fmt: skip

@@ -78,7 +78,7 @@ def _saved_event(event_id, row):
 
 def _known(row):
     """Return the columns of ``row`` that the table has (enrichers may add others)."""
-    return {column: row.get(column) for column in ROW_COLUMNS}
+    return dict(zip(ROW_COLUMNS, _row_values(row), strict=True))
 
 
 def build_entry(

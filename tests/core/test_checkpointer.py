@@ -60,16 +60,58 @@ def test_a_missing_file_is_not_created_and_the_thread_waits_for_it(tmp_path):
         running.stop()
 
 
-def test_the_app_runs_one_checkpointer_on_its_sqlite_file_only(app, make_app):
+def test_the_app_runs_one_checkpointer_on_its_sqlite_file_only(make_app, tmp_path):
+    other = str(tmp_path / "other.db")
+    sqlite3.connect(other).close()
+    checkpointer.start(other)  # as if an earlier app of this process used another file
+    make_app()
     running = checkpointer.current()
     if is_sqlite():
-        assert running is not None and running.path == database.obj.database
+        assert running.path == database.obj.database and running.is_running()
         assert database.execute_sql("PRAGMA wal_autocheckpoint").fetchone() == (
             checkpointer.SAFETY_NET_PAGES,
         )
-        assert make_app() is not None and checkpointer.current() is running  # same file
+        make_app()
+        assert checkpointer.current() is running  # same file, same thread
     else:
         assert running is None
+
+
+def test_a_forked_child_starts_its_own_thread(tmp_path):
+    path = str(tmp_path / "forked.db")
+    sqlite3.connect(path).close()
+    parent = checkpointer.start(path)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child inherits the object, not the thread
+        try:
+            inherited = checkpointer.current() is parent and not parent.is_running()
+            replaced = checkpointer.start(path)
+            ok = inherited and replaced is not parent and replaced.is_running()
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(read, 1) == b"1"
+    assert parent.is_running()
+
+
+def test_an_unexpected_error_does_not_end_the_thread(tmp_path, monkeypatch):
+    path = str(tmp_path / "odd.db")
+    sqlite3.connect(path).close()
+    calls = []
+
+    def broken(self):
+        calls.append(1)
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(checkpointer.Checkpointer, "_connect", broken)
+    running = checkpointer.Checkpointer(path, every=0.02).start()
+    try:
+        assert _wait_for(lambda: len(calls) >= 3)
+        assert running.is_running()
+    finally:
+        running.stop()
 
 
 @pytest.fixture(autouse=True)
