@@ -12,6 +12,7 @@ from plugins.activity import views
 from plugins.activity.models import MODELS
 from plugins.activity.models import add_actor_verb_index
 from plugins.activity.models import create_activity_tables
+from plugins.activity.models import drop_audience_foreign_key
 from plugins.activity.recorder import Audience
 from plugins.activity.recorder import Ref
 from plugins.activity.recorder import record_activity
@@ -31,6 +32,7 @@ def register_migrations():
     return [
         Migration("activity.0001_events", create_activity_tables),
         Migration("activity.0002_actor_verb_index", add_actor_verb_index),
+        Migration("activity.0003_audience_without_foreign_key", drop_audience_foreign_key),
     ]
 
 

@@ -48,16 +48,16 @@ class ActivityAudience(BaseModel):
     One integer column lets "events related to me or my teams" be a single index range scan.
     """
 
-    event = peewee.ForeignKeyField(
-        ActivityEvent, on_delete="CASCADE", column_name="event_id", index=False
-    )
+    event = peewee.BigIntegerField(column_name="event_id")  # an ActivityEvent id
     party = peewee.BigIntegerField()
 
     class Meta:
-        # (party, event): "newest events of this party"; (event, party): "does this event
-        # relate to one of these parties", and what a delete of events cascades through.
+        # (party, event): "newest events of this party", and "does this event relate to one
+        # of these parties" (one seek per party). No foreign key to the event: only the
+        # recorder writes here, in the event's own transaction, and a foreign key needs an
+        # (event, party) index — one more b-tree for every recorded event — or each deleted
+        # event would scan this table. A purge deletes by (party, event range) first.
         primary_key = peewee.CompositeKey("party", "event")
-        indexes = ((("event", "party"), True),)
 
 
 def user_party(user_id):
@@ -79,6 +79,31 @@ def create_activity_tables():
     database.create_tables([ActivityEvent])
     ActivityAudience._meta.without_rowid = is_sqlite()
     database.create_tables([ActivityAudience])
+
+
+def drop_audience_foreign_key():
+    """Rebuild the audience of a database created with a foreign key to the events and an
+    (event, party) index: the same rows, keyed by (party, event) only."""
+    if not is_sqlite():
+        database.execute_sql(
+            "ALTER TABLE activity_audience "
+            "DROP CONSTRAINT IF EXISTS activity_audience_event_id_fkey"
+        )
+        database.execute_sql("DROP INDEX IF EXISTS activity_audience_event_id_party")
+        return
+    if not database.execute_sql("PRAGMA foreign_key_list(activity_audience)").fetchall():
+        return  # created without one
+    # SQLite cannot drop a constraint: copy into a table of the new shape, in key order.
+    database.execute_sql(
+        'CREATE TABLE "activity_audience_rebuilt" ("event_id" INTEGER NOT NULL, '
+        '"party" INTEGER NOT NULL, PRIMARY KEY ("party", "event_id")) WITHOUT ROWID'
+    )
+    database.execute_sql(
+        "INSERT INTO activity_audience_rebuilt (event_id, party) "
+        "SELECT event_id, party FROM activity_audience ORDER BY party, event_id"
+    )
+    database.execute_sql("DROP TABLE activity_audience")
+    database.execute_sql("ALTER TABLE activity_audience_rebuilt RENAME TO activity_audience")
 
 
 def add_actor_verb_index():

@@ -440,3 +440,40 @@ def test_every_page_plan_reads_newest_first_without_sorting(app, people, email, 
         sql, params = page_query.sql()
         plan = [row[3] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
     assert not [step for step in plan if "TEMP B-TREE" in step], plan
+
+
+def test_upgrading_rebuilds_the_audience_without_its_foreign_key_and_keeps_every_row(app, people):
+    with app.app_context():
+        admin = people["admin@example.com"]
+        # The audience as databases created before migration 0003 have it:
+        database.execute_sql("DROP TABLE activity_audience")
+        key = '"activity_event" ("id") ON DELETE CASCADE'
+        without_rowid = " WITHOUT ROWID" if is_sqlite() else ""
+        database.execute_sql(
+            'CREATE TABLE "activity_audience" ("event_id" BIGINT NOT NULL, "party" BIGINT NOT '
+            f'NULL, PRIMARY KEY ("party", "event_id"), FOREIGN KEY ("event_id") REFERENCES {key})'
+            + without_rowid
+        )
+        database.execute_sql(
+            'CREATE UNIQUE INDEX "activity_audience_event_id_party" '
+            'ON "activity_audience" ("event_id", "party")'
+        )
+        record_entries([build_entry(admin, "task.updated", Ref("task", n, f"T{n}"),
+                                    audience=Audience(users={people["pm@example.com"].id}))
+                        for n in range(20)])  # fmt: skip
+        rows = sorted(ActivityAudience.select(ActivityAudience.event, ActivityAudience.party)
+                      .tuples())  # fmt: skip
+        SchemaMigration.delete().where(
+            SchemaMigration.name == "activity.0003_audience_without_foreign_key"
+        ).execute()
+        assert migrations.upgrade(app) == ["activity.0003_audience_without_foreign_key"]
+        assert database.get_foreign_keys("activity_audience") == []
+        assert [index.name for index in database.get_indexes("activity_audience")
+                if not index.name.endswith("pkey")] == []  # fmt: skip
+        assert sorted(ActivityAudience.select(ActivityAudience.event, ActivityAudience.party)
+                      .tuples()) == rows  # fmt: skip
+        assert len(rows) == 20 * (2 + len(admin.team_ids()))
+        # A purge: the audience rows first, then the events (no foreign key to check or cascade).
+        ActivityAudience.delete().where(ActivityAudience.event <= 10).execute()
+        ActivityEvent.delete().where(ActivityEvent.id <= 10).execute()
+        assert ActivityAudience.select().count() == len(rows) // 2
