@@ -331,6 +331,7 @@ def record_one_by_one(app, count, actors, everyone, rng):
 
     All inside one real request context (IP, user agent, request id are recorded), so the
     number is the recorder's cost, not Flask's per-request overhead (the HTTP part has that).
+    A first second of events is recorded untimed (``warm_up_events``), see below.
     """
     samples = []
     cpu_ns = 0

@@ -8,6 +8,7 @@ server the PostgreSQL runs are skipped with the reason, unless ACTIVITY_STREAM_R
 
 import os
 import re
+import subprocess
 import uuid
 
 import pytest
@@ -21,6 +22,16 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("ACTIVITY_STREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "demo-password"
+
+
+def stop_process(process, seconds=10):
+    """Stop a child process: ask it to end, then kill it if it has not within ``seconds``."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def require_services():

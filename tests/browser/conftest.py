@@ -25,6 +25,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.conftest import skip_or_fail
+from tests.conftest import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -106,12 +107,7 @@ def gunicorn(tmp, env):
             time.sleep(0.05)
         yield base_url, log_path
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from core import migrations
 from core.app import create_app
 from core.db import database
 from core.people import Team
+from tests.conftest import stop_process
 from tests.core.queue_worker import QueuePlugin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,12 +50,7 @@ def start_queue(tmp_path):
 
     yield start
     for consumer in consumers:
-        consumer.terminate()
-        try:
-            consumer.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            consumer.kill()
-            consumer.wait()
+        stop_process(consumer)
         consumer.stderr.close()
     if not database.is_closed():
         database.close()
