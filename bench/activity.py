@@ -57,6 +57,13 @@ from core.demo import DEMO_PASSWORD  # noqa: E402
 from core.demo import demo_password_hash  # noqa: E402
 from core.demo import demo_users  # noqa: E402
 from core.demo import seed_people  # noqa: E402
+from core.events import ActivityEvent  # noqa: E402
+from core.events import Audience  # noqa: E402
+from core.events import Ref  # noqa: E402
+from core.events import build_entry  # noqa: E402
+from core.events import record_activity  # noqa: E402
+from core.events import record_entries  # noqa: E402
+from core.feed import parse_cursor  # noqa: E402
 from core.people import Role  # noqa: E402
 from core.people import Team  # noqa: E402
 from core.people import TeamMembership  # noqa: E402
@@ -65,14 +72,7 @@ from core.people import create_user  # noqa: E402
 from plugins.activity import queries  # noqa: E402
 from plugins.activity import views  # noqa: E402
 from plugins.activity.demo import CHANGES  # noqa: E402
-from plugins.activity.filters import parse_cursor  # noqa: E402
 from plugins.activity.filters import parse_filters  # noqa: E402
-from plugins.activity.models import ActivityEvent  # noqa: E402
-from plugins.activity.recorder import Audience  # noqa: E402
-from plugins.activity.recorder import Ref  # noqa: E402
-from plugins.activity.recorder import build_entry  # noqa: E402
-from plugins.activity.recorder import record_activity  # noqa: E402
-from plugins.activity.recorder import record_entries  # noqa: E402
 from plugins.settings.models import TabGrant  # noqa: E402
 
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
@@ -458,8 +458,8 @@ def vm_steps(call):
 def time_page(app, name, viewer, args, repeat):
     """Time one page of the Activity tab as the rows fragment computes it.
 
-    ``server`` is parse + ``queries.page`` + ``views.rows_context`` (object links, sentences,
-    next URL: names resolved as the UI needs them); ``query_only`` is ``queries.page`` alone;
+    ``server`` is parse + ``FEED.page`` + ``FEED.rows_context`` (object links, sentences,
+    next URL: names resolved as the UI needs them); ``query_only`` is ``FEED.page`` alone;
     ``with_template`` adds the rows template. Each call runs in a fresh request context.
     Also captures the SQL run (all of it: scope, teams, links) and the page query's plan.
     """
@@ -474,11 +474,11 @@ def time_page(app, name, viewer, args, repeat):
 
     def page_only():
         filters = parse_filters(request.args)
-        return queries.page(viewer, filters, after=parse_cursor(request.args))
+        return views.FEED.page(viewer, filters, after=parse_cursor(request.args))
 
     def server():
         events, cursor = page_only()
-        return views.rows_context(events, cursor)
+        return views.FEED.rows_context(viewer, request.args, events, cursor)
 
     for _ in range(min(20, repeat)):  # warm the caches
         with fresh():
@@ -495,7 +495,7 @@ def time_page(app, name, viewer, args, repeat):
             context = server()
             t2 = time.perf_counter_ns()
             cpu_ns.append(time.thread_time_ns() - c1)
-            render_template("activity/rows.html", **context)
+            render_template("feed/rows.html", **context)
             t3 = time.perf_counter_ns()
         server_ns.append(t2 - t1)
         render_ns.append(t3 - t1)

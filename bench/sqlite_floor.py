@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from core import checkpointer
 from core.db import SQLITE_PRAGMAS
-from plugins.activity.recorder import ROW_COLUMNS
+from core.events.recorder import ROW_COLUMNS
 
 VERBS = [
     f"{kind}.{action}"

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import abort
-from flask import current_app
 from flask import flash
 from flask import make_response
 from flask import redirect
@@ -25,10 +24,9 @@ from flask_login import logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from core.db import database
+from core import signins
 from core.people import Role
 from core.people import User
-from core.plugins import hooks
 from core.security import rotate_csrf_token
 
 bp = Blueprint("auth", __name__)
@@ -86,18 +84,18 @@ def safe_next(target):
 
 
 def authenticate(email, password):
-    """Return ``(user, failure reason)`` for a sign-in attempt; reason is None on success."""
+    """Return ``(user, outcome)`` for a sign-in attempt (a ``core.signins`` outcome)."""
     user = User.select(User, Role).join(Role).where(User.email == email).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-        return None, "unknown email"
+        return None, signins.UNKNOWN_USER
     if not user.check_password(password):
-        return user, "wrong password"
+        return user, signins.WRONG_PASSWORD
     if not user.role.can_sign_in:
-        return user, f"role {user.role.name} may not sign in"
+        return user, signins.NOT_ALLOWED
     if not user.active:
-        return user, "account deactivated"
-    return user, None
+        return user, signins.INACTIVE
+    return user, signins.SIGNED_IN
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -108,18 +106,16 @@ def login():
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "")
     if not email or not password:
+        signins.record_sign_in_attempt(email, None, signins.INVALID_FORM)
         return render_template(
             "auth/login.html",
             error="Enter your email and password.",
             email=email,
             next=request.form.get("next", ""),
         ), 400
-    user, failure = authenticate(email, password)
-    with database.atomic():
-        hooks(current_app).record_login_attempt(
-            email=email, user=user, succeeded=failure is None, reason=failure
-        )
-    if failure:
+    user, outcome = authenticate(email, password)
+    signins.record_sign_in_attempt(email, user, outcome)
+    if outcome != signins.SIGNED_IN:
         return render_template(
             "auth/login.html",
             error=FAILURE_MESSAGE,

@@ -42,22 +42,21 @@ def flyout_links(viewer):
 
 @hookspec
 def tab_visible(viewer, tab):
-    """Return True to let ``viewer`` see ``tab``, False to forbid it, None for no opinion."""
+    """Return True to let ``viewer`` see ``tab`` (a ``core.tabs.Tab``), False to forbid it,
+    None for no opinion. Any False denies; without a True the tab stays hidden."""
 
 
-@hookspec(firstresult=True)
+@hookspec
 def row_scope(viewer, tab):
-    """Return ``"all"`` or ``"related"``: which of ``tab``'s rows ``viewer`` may see."""
+    """Return ``"all"`` or ``"related"`` (which of ``tab``'s rows ``viewer`` may see), or None.
+
+    Narrowest wins: any ``related`` makes the viewer's scope ``related``; no answer too.
+    """
 
 
 @hookspec
 def seed_demo():
     """Add this plugin's demo data; called after core's people exist, safe to run twice."""
-
-
-@hookspec
-def record_login_attempt(email, user, succeeded, reason):
-    """Record one sign-in attempt, inside the transaction of the attempt; must not be skipped."""
 
 
 @hookspec
@@ -77,7 +76,10 @@ def after_commit(event):
 
 @hookspec(firstresult=True)
 def describe_event(event):
-    """Return the sentence (HTML-safe ``Markup``) describing ``event``, or None for the default."""
+    """Return the sentence (HTML-safe ``Markup``) describing ``event``, or None for the default.
+
+    Stops at the first answer that is not None (the last registered plugin is asked first).
+    """
 
 
 @hookspec

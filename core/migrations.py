@@ -40,15 +40,39 @@ def create_tables(*models):
     return apply
 
 
-def all_migrations(app):
-    """Return every migration of core and the plugins, in the order they must run."""
+def core_migrations():
+    """Return core's own migrations: people, then the event store.
+
+    The event store's steps keep the names they shipped with when it lived in the Activity
+    plugin, so a database upgraded by those releases is not migrated twice.
+    """
+    from core.events import models as events
     from core.people import MODELS
     from core.people import seed_roles
+    from core.signins import MODELS as SIGN_IN_MODELS
 
-    found = [
+    return [
         Migration("core.0001_people", create_tables(*MODELS)),
         Migration("core.0002_seed_roles", seed_roles),
+        Migration("activity.0001_events", events.create_activity_tables),
+        Migration("activity.0002_actor_verb_index", events.add_actor_verb_index),
+        Migration("activity.0003_audience_without_foreign_key", events.drop_audience_foreign_key),
+        Migration("core.0003_sign_in_attempts", create_tables(*SIGN_IN_MODELS)),
     ]
+
+
+def core_models():
+    """Return the tables core owns (people, the event store), for tests and tools."""
+    from core.events.models import MODELS as EVENT_MODELS
+    from core.people import MODELS as PEOPLE_MODELS
+    from core.signins import MODELS as SIGN_IN_MODELS
+
+    return [*PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS]
+
+
+def all_migrations(app):
+    """Return every migration of core and the plugins, in the order they must run."""
+    found = core_migrations()
     for batch in hooks(app).register_migrations():
         found.extend(batch)
     names = [migration.name for migration in found]

@@ -94,7 +94,7 @@ class User(BaseModel):
     @property
     def initials(self):
         """Return up to two initials for the avatar."""
-        return "".join(part[0] for part in self.name.split()[:2]).upper() or "?"
+        return initials(self.name)
 
     def zone(self):
         """Return this user's time zone, UTC when it is unknown."""
@@ -116,6 +116,11 @@ class User(BaseModel):
         """Return the ids of this user's teams."""
         query = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == self)
         return [row.team_id for row in query]
+
+
+def initials(name):
+    """Return up to two initials of ``name`` for an avatar ("?" for an empty name)."""
+    return "".join(part[0] for part in name.split()[:2]).upper() or "?"
 
 
 class Team(BaseModel):

@@ -81,7 +81,18 @@ def index():
 @bp.get("/stream/<tab>")
 def tab(tab):
     """Render a tab: the panel alone (with the tab bar out of band) for htmx, else the page."""
-    current = g.stream_tab
-    panel = Markup(current.panel())
-    template = "stream_panel.html" if request.htmx else "stream.html"
-    return render_template(template, current_tab=current, panel=panel)
+    return page_or_fragment(g.stream_tab.panel(current_user), whole_panel=True)
+
+
+def page_or_fragment(html, whole_panel=False):
+    """Answer ``html``, part of the current tab's panel: to htmx as it is (``whole_panel``: as
+    the new panel, with the title and the tab bar out of band), else inside the whole page.
+
+    The one place deciding between a fragment and a page, so every URL htmx loads also opens
+    directly (deep link, reload, a new tab).
+    """
+    if not request.htmx:
+        return render_template("stream.html", current_tab=g.stream_tab, panel=Markup(html))
+    if whole_panel:
+        return render_template("stream_panel.html", current_tab=g.stream_tab, panel=Markup(html))
+    return html

@@ -21,16 +21,17 @@ TAB_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 class Tab:
     """A stream tab.
 
-    ``panel`` renders the tab's panel HTML for the current request (viewer: ``current_user``,
-    filters: ``request.args``). ``blueprint`` holds the tab's other routes (rows, exports,
-    detail views); the core mounts it at ``/stream/<name>`` behind the same gate as the panel.
+    ``panel(viewer)`` renders the tab's panel HTML as ``viewer`` sees it (filters: the
+    request's query string); a list tab gets it from its ``core.feed.Feed``. ``blueprint``
+    holds the tab's other routes (rows, exports, detail views); the core mounts it at
+    ``/stream/<name>`` behind the same gate as the panel.
     ``configurable`` tabs are granted per role, person and team in Settings.
     """
 
     name: str
     label: str
     order: int
-    panel: Callable[[], str]
+    panel: Callable[..., str]
     blueprint: Blueprint | None = None
     configurable: bool = True
 
@@ -94,13 +95,15 @@ def _may_see(viewer, tab):
 def row_scope(viewer, tab_name):
     """Return ``"all"`` or ``"related"``: the rows of ``tab_name`` that ``viewer`` may see.
 
-    ``related`` (the narrower) when no plugin answers; ``all`` for the owner.
+    Narrowest wins, whatever the plugin order: any ``related`` answer (or anything but
+    ``all``) makes it ``related``; so does no answer at all. ``all`` for the owner.
     """
     if viewer.is_owner:
         return "all"
     cache = g.setdefault("row_scopes", {})
     key = (viewer.id, viewer.role_id, tab_name)
     if key not in cache:
-        answer = hooks(current_app).row_scope(viewer=viewer, tab=tab_name)
-        cache[key] = answer if answer in ("all", "related") else "related"
+        answers = hooks(current_app).row_scope(viewer=viewer, tab=get_tab(tab_name))
+        answers = [answer for answer in answers if answer is not None]
+        cache[key] = "all" if answers and all(a == "all" for a in answers) else "related"
     return cache[key]

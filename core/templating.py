@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
+from core.feed import counted
 from core.shell import flyout_links
 from core.tabs import visible_tabs
 
@@ -54,6 +55,7 @@ def init_templating(app):
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["relative_time"] = relative_time
     app.jinja_env.globals.update(
+        counted=counted,
         flyout_links=flyout_links,
         visible_tabs=visible_tabs,
         htmx_version=HTMX_VERSION,

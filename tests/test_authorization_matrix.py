@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.db import database
+from core.events import Ref
+from core.events import record_activity
 from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
-from plugins.activity import Ref
-from plugins.activity import record_activity
 from plugins.settings.models import TabGrant
 
 MATRIX = json.loads((Path(__file__).parent.parent / "docs" / "authorization.json").read_text())

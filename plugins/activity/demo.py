@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from core.db import utcnow
 from core.demo import demo_users
-from plugins.activity.models import ActivityEvent
-from plugins.activity.recorder import Audience
-from plugins.activity.recorder import Ref
-from plugins.activity.recorder import build_entry
-from plugins.activity.recorder import record_entries
+from core.events import ActivityEvent
+from core.events import Audience
+from core.events import Ref
+from core.events import build_entry
+from core.events import record_entries
 
 OBJECTS = {
     "company": ["Acme Corp", "Globex", "Initech", "Umbrella Health", "Stark Logistics"],

@@ -1,33 +1,27 @@
-"""Reading the Activity tab: filters from the URL, the viewer's scope in SQL, keyset pages.
+"""Reading the Activity tab: the viewer's scope and the filters in SQL, newest first.
 
-``visible_events`` is the one place deciding which events a viewer may see; the panel, the rows
-fragment, the detail view, counts and the new-events banner all start from it.
+``visible_events`` is the one place deciding which events a viewer may see; the feed's panel,
+rows fragment, detail view, counts and new-events banner all start from it.
 """
 
 import functools
 import operator
 from collections import namedtuple
-from datetime import UTC
 from datetime import datetime
-from datetime import time
-from datetime import timedelta
 
 import peewee
-from flask import abort
 
 from core.db import database
-from core.inputs import MAX_ID
+from core.events import ActivityAudience
+from core.events import ActivityEvent
+from core.events import team_party
+from core.events import user_party
+from core.events import viewer_parties
+from core.feed import day_range
 from core.people import TeamMembership
 from core.tabs import row_scope
-from plugins.activity.filters import Filters
-from plugins.activity.models import ActivityAudience
-from plugins.activity.models import ActivityEvent
-from plugins.activity.models import team_party
-from plugins.activity.models import user_party
 
 TAB = "activity"
-PAGE_SIZE = 50
-COUNT_CAP = 1000
 
 # Every column but the wide change set, which is read only when a row is expanded.
 LIST_COLUMNS = [column for column in ActivityEvent._meta.sorted_fields if column.name != "changes"]
@@ -53,9 +47,7 @@ def light_rows(query):
     return rows
 
 
-def visible_events(
-    viewer, filters, columns=(LIST_SELECT,), older_than=None, newer_than=None, limit=None
-):
+def visible_events(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
     """Return the query of the events ``viewer`` may see under ``filters``, newest first.
 
     ``older_than`` / ``newer_than`` bound the ids (keyset cursor, new-events poll); ``limit``
@@ -63,17 +55,12 @@ def visible_events(
     viewer, each of their teams), newest first and capped, so a page costs a few short index
     range scans however many events relate to the viewer.
     """
-    query = _bounded(ActivityEvent.select(*columns), older_than, newer_than)
+    query = _bounded(ActivityEvent.select(*(columns or [LIST_SELECT])), older_than, newer_than)
     query = _filtered(query, filters, viewer)
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
     query = query.order_by(ActivityEvent.id.desc())
     return query.limit(limit) if limit else query
-
-
-def viewer_parties(viewer):
-    """Return the audience parties that make an event relate to ``viewer``."""
-    return [user_party(viewer.id)] + [team_party(team) for team in viewer.team_ids()]
 
 
 def _related(viewer, filters, older_than, newer_than, limit):
@@ -140,12 +127,11 @@ def _filtered(query, filters, viewer):
         )
         parties = [team_party(filters.team)] + [user_party(row.user_id) for row in members]
         query = query.where(_audience_has(parties))
-    zone = viewer.zone()
-    if filters.date_from:
-        query = query.where(event.occurred_at >= _utc_midnight(filters.date_from, zone))
-    if filters.date_to:
-        next_day = filters.date_to + timedelta(days=1)
-        query = query.where(event.occurred_at < _utc_midnight(next_day, zone))
+    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
+    if start:
+        query = query.where(event.occurred_at >= start)
+    if end:
+        query = query.where(event.occurred_at < end)
     if filters.text:
         query = query.where(
             event.actor_name.contains(filters.text)
@@ -154,47 +140,6 @@ def _filtered(query, filters, viewer):
             | event.target_label.contains(filters.text)
         )
     return query
-
-
-def page(viewer, filters, after=None, size=PAGE_SIZE):
-    """Return ``(events, next_cursor)``: up to ``size`` events older than ``after``."""
-    events = light_rows(visible_events(viewer, filters, older_than=after, limit=size + 1))
-    more = len(events) > size
-    events = events[:size]
-    return events, (events[-1].id if more else None)
-
-
-def total(viewer, filters, cap=COUNT_CAP):
-    """Return how many events ``viewer`` may see under ``filters``, up to ``cap + 1``."""
-    return _count(visible_events(viewer, filters, [ActivityEvent.id], limit=cap + 1))
-
-
-def newer_count(viewer, filters, since, cap=COUNT_CAP):
-    """Return how many visible events are newer than ``since``, up to ``cap + 1``."""
-    query = visible_events(viewer, filters, [ActivityEvent.id], newer_than=since, limit=cap + 1)
-    return _count(query)
-
-
-def _count(limited):
-    return (
-        ActivityEvent.select(peewee.fn.COUNT(peewee.SQL("*")))
-        .from_(limited.order_by().alias("capped"))
-        .scalar()
-    )
-
-
-def get_visible_event(viewer, event_id):
-    """Return one event with its change set if ``viewer`` may see it, else 404."""
-    if not 0 < event_id < MAX_ID:
-        abort(404, "There is no such event, or it does not relate to you.")
-    columns = ActivityEvent._meta.sorted_fields
-    # Bounds on both sides keep the related-scope check to this one id.
-    query = visible_events(viewer, Filters(), columns, older_than=event_id + 1,
-                           newer_than=event_id - 1)  # fmt: skip
-    event = query.first()
-    if event is None:
-        abort(404, "There is no such event, or it does not relate to you.")
-    return event
 
 
 def object_types():
@@ -208,8 +153,3 @@ def object_types():
         f" SELECT value FROM seen WHERE value IS NOT NULL"
     )
     return [row[0] for row in ActivityEvent._meta.database.execute_sql(sql)]
-
-
-def _utc_midnight(day, zone):
-    local = datetime.combine(day, time.min, tzinfo=zone)
-    return local.astimezone(UTC).replace(tzinfo=None)

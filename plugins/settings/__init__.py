@@ -1,7 +1,7 @@
 """Settings: grants of tabs by role, Staff Member and team; row scope per role; the Settings tab.
 
 ``models`` holds the tables, ``grants`` reads and seeds them, ``changes`` changes them (each
-change recorded on the Activity tab), ``views`` renders the tab and its inline controls,
+change recorded in the event store), ``views`` renders the tab and its inline controls,
 ``preview`` shows the stream as another viewer would see it.
 """
 
@@ -9,7 +9,6 @@ from core import hookimpl
 from core.migrations import Migration
 from core.migrations import create_tables
 from core.tabs import Tab
-from plugins.settings import preview  # noqa: F401  (registers the preview route)
 from plugins.settings import views
 from plugins.settings.grants import granted_tabs
 from plugins.settings.grants import scope_for
@@ -53,4 +52,4 @@ def tab_visible(viewer, tab):
 @hookimpl
 def row_scope(viewer, tab):
     """Answer the role's configured scope on ``tab``."""
-    return scope_for(viewer, tab)
+    return scope_for(viewer, tab.name)

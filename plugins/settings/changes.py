@@ -1,11 +1,11 @@
-"""Changing grants and scopes. Each change is recorded on the Activity tab in its transaction."""
+"""Changing grants and scopes. Each change is recorded in the event store, in its transaction."""
 
 from core.db import database
+from core.events import Audience
+from core.events import Ref
+from core.events import record_activity
 from core.people import Role
 from core.people import User
-from plugins.activity import Audience
-from plugins.activity import Ref
-from plugins.activity import record_activity
 from plugins.settings.grants import role_scope
 from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant

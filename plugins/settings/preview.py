@@ -1,30 +1,24 @@
 """Preview as…: the tab bar and first rows exactly as another viewer would see them.
 
-The page is rendered with flask-login's current user swapped for the previewed viewer, so every
-tab's own visibility and scope code runs unchanged; the result is read-only (``inert``).
+Tabs render their panel for an explicit viewer, so the previewed viewer's own visibility and
+scope decide what shows; the result is read-only (``inert``).
 """
 
-from contextlib import contextmanager
-
 from flask import abort
-from flask import g
 from flask import render_template
 from flask import request
 from flask_login import current_user
 from markupsafe import Markup
 
+from core.events import Ref
+from core.events import record_activity
 from core.inputs import parse_id
 from core.people import Role
 from core.people import User
+from core.shell import page_or_fragment
 from core.tabs import visible_tabs
-from plugins.activity import Ref
-from plugins.activity import record_activity
-from plugins.settings.views import bp
-
-PER_REQUEST_CACHES = ("visible_tabs", "granted_tabs", "row_scopes")
 
 
-@bp.post("/preview")
 def preview():
     """Show what a role's member (with no personal or team grant) or a Staff Member sees.
 
@@ -33,31 +27,12 @@ def preview():
     viewer, subject = _previewed(request.form.get("role"), request.form.get("user"))
     admin = current_user._get_current_object()
     record_activity(admin, "settings.previewed", subject)
-    with viewing_as(viewer):
-        tabs = visible_tabs(viewer)
-        panel = Markup(tabs[0].panel()) if tabs else None
+    tabs = visible_tabs(viewer)
+    panel = Markup(tabs[0].panel(viewer)) if tabs else None
     html = render_template(
         "settings/preview.html", viewer=viewer, subject=subject, tabs=tabs, panel=panel
     )
-    if request.htmx:
-        return html
-    return render_template("stream.html", current_tab=g.stream_tab, panel=Markup(html))
-
-
-@contextmanager
-def viewing_as(viewer):
-    """Render as ``viewer``: swap flask-login's user and the per-request caches, then restore."""
-    saved_user = g.get("_login_user")
-    saved = {name: g.pop(name, None) for name in PER_REQUEST_CACHES}
-    g._login_user = viewer
-    try:
-        yield
-    finally:
-        g._login_user = saved_user
-        for name, value in saved.items():
-            g.pop(name, None)
-            if value is not None:
-                setattr(g, name, value)
+    return page_or_fragment(html)
 
 
 def _previewed(role_id, user_id):

@@ -21,11 +21,13 @@ from core.people import User
 from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.settings import changes
+from plugins.settings import preview
 from plugins.settings.grants import grants_by_kind
 from plugins.settings.grants import role_scopes
 from plugins.settings.models import SCOPES
 
 bp = Blueprint("settings", __name__, template_folder="templates")
+bp.add_url_rule("/preview", "preview", preview.preview, methods=["POST"])
 
 KINDS = {"role": Role, "user": User, "team": Team}
 
@@ -35,8 +37,8 @@ def configurable_tabs():
     return [tab for tab in all_tabs() if tab.configurable]
 
 
-def settings_panel():
-    """Render the Settings panel."""
+def settings_panel(viewer):
+    """Render the Settings panel (the same for every viewer allowed to see it)."""
     search = request.args.get("q", "").strip()
     roles = list(Role.select().order_by(Role.position))
     return render_template(

@@ -25,9 +25,9 @@ from plugins.workspace.models import Task
 
 # Object type recorded in events -> (model, endpoint of its page, name of the id argument).
 OBJECT_PAGES = {
-    "company": (Company, "workspace.company", "company_id"),
-    "task": (Task, "workspace.task", "task_id"),
-    "document": (Document, "workspace.document", "document_id"),
+    "company": (Company, "workspace.companies.company", "company_id"),
+    "task": (Task, "workspace.tasks.task", "task_id"),
+    "document": (Document, "workspace.documents.document", "document_id"),
 }
 
 
@@ -46,9 +46,9 @@ def register_migrations():
 @hookimpl
 def register_blueprints(app):
     """Mount the workspace pages at ``/workspace``."""
-    from plugins.workspace.views import blueprint
+    from plugins.workspace.views import bp
 
-    app.register_blueprint(blueprint(), url_prefix="/workspace")
+    app.register_blueprint(bp, url_prefix="/workspace")
 
 
 @hookimpl
@@ -57,9 +57,9 @@ def flyout_links(viewer):
     if not getattr(viewer, "is_authenticated", False):
         return []
     return [
-        Link("Companies", url_for("workspace.companies"), order=50),
-        Link("Tasks", url_for("workspace.tasks"), order=51),
-        Link("Documents", url_for("workspace.documents"), order=52),
+        Link("Companies", url_for("workspace.companies.companies"), order=50),
+        Link("Tasks", url_for("workspace.tasks.tasks"), order=51),
+        Link("Documents", url_for("workspace.documents.documents"), order=52),
     ]
 
 

@@ -1,6 +1,7 @@
 """Company pages: list, show, create, edit, delete."""
 
 import peewee
+from flask import Blueprint
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -20,13 +21,14 @@ from plugins.workspace.models import Company
 from plugins.workspace.models import CompanyMember
 from plugins.workspace.models import Document
 from plugins.workspace.models import Task
+from plugins.workspace.pages import actor
+from plugins.workspace.pages import render_form
+from plugins.workspace.pages import visible_or_404
 from plugins.workspace.tracking import linked_users
-from plugins.workspace.views import actor
-from plugins.workspace.views import bp
-from plugins.workspace.views import render_form
-from plugins.workspace.views import visible_or_404
 
 TEXT_FIELDS = ("name", "industry", "phone", "notes")
+
+bp = Blueprint("companies", __name__)
 
 
 @bp.get("/companies")
@@ -70,7 +72,7 @@ def new_company():
         except ValidationError as error:
             return _form(None, defaults, error)
         flash(f"Company “{created.name}” created.")
-        return redirect(url_for("workspace.company", company_id=created.id))
+        return redirect(url_for("workspace.companies.company", company_id=created.id))
     return _form(None, defaults)
 
 
@@ -88,7 +90,7 @@ def edit_company(company_id):
         except ValidationError as error:
             return _form(found, defaults, error)
         flash(f"Company “{found.name}” saved." if event else "Nothing changed.")
-        return redirect(url_for("workspace.company", company_id=found.id))
+        return redirect(url_for("workspace.companies.company", company_id=found.id))
     return _form(found, defaults)
 
 
@@ -100,7 +102,7 @@ def delete_company(company_id):
     if request.method == "POST":
         services.delete_company(actor(), found)
         flash(f"Company “{found.name}” deleted.")
-        return redirect(url_for("workspace.companies"))
+        return redirect(url_for("workspace.companies.companies"))
     tasks = Task.select().where(Task.company == found.id).count()
     documents = Document.select().where(Document.company == found.id).count()
     return render_template(
@@ -108,7 +110,7 @@ def delete_company(company_id):
         kind="company",
         label=found.name,
         consequence=f"Its {tasks} task(s) and {documents} document(s) are deleted with it.",
-        cancel_url=url_for("workspace.company", company_id=found.id),
+        cancel_url=url_for("workspace.companies.company", company_id=found.id),
     )
 
 

@@ -1,6 +1,7 @@
 """Document pages: list, show, create, edit (contacts too, when shared with them), delete."""
 
 import peewee
+from flask import Blueprint
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -20,13 +21,14 @@ from plugins.workspace.forms import staff_people
 from plugins.workspace.models import Company
 from plugins.workspace.models import Document
 from plugins.workspace.models import DocumentShare
+from plugins.workspace.pages import actor
+from plugins.workspace.pages import render_form
+from plugins.workspace.pages import visible_or_404
 from plugins.workspace.tracking import linked_users
-from plugins.workspace.views import actor
-from plugins.workspace.views import bp
-from plugins.workspace.views import render_form
-from plugins.workspace.views import visible_or_404
 
 TEXT_FIELDS = ("title", "body", "access_code")
+
+bp = Blueprint("documents", __name__)
 
 
 @bp.get("/documents")
@@ -75,7 +77,7 @@ def new_document():
         except ValidationError as error:
             return _form(None, defaults, error)
         flash(f"Document “{created.title}” created.")
-        return redirect(url_for("workspace.document", document_id=created.id))
+        return redirect(url_for("workspace.documents.document", document_id=created.id))
     return _form(None, defaults)
 
 
@@ -94,7 +96,7 @@ def edit_document(document_id):
         except ValidationError as error:
             return _form(found, defaults, error)
         flash(f"Document “{found.title}” saved." if event else "Nothing changed.")
-        return redirect(url_for("workspace.document", document_id=found.id))
+        return redirect(url_for("workspace.documents.document", document_id=found.id))
     return _form(found, defaults)
 
 
@@ -106,13 +108,13 @@ def delete_document(document_id):
     if request.method == "POST":
         services.delete_document(actor(), found)
         flash(f"Document “{found.title}” deleted.")
-        return redirect(url_for("workspace.documents"))
+        return redirect(url_for("workspace.documents.documents"))
     return render_template(
         "workspace/confirm_delete.html",
         kind="document",
         label=found.title,
         consequence="People it is shared with lose access to it.",
-        cancel_url=url_for("workspace.document", document_id=found.id),
+        cancel_url=url_for("workspace.documents.document", document_id=found.id),
     )
 
 

@@ -20,8 +20,8 @@ from flask import abort
 from core.db import database
 from core.db import for_update
 from core.db import utcnow
-from plugins.activity.recorder import Audience
-from plugins.activity.recorder import record_activity
+from core.events import Audience
+from core.events import record_activity
 from plugins.workspace import access
 from plugins.workspace import checks
 from plugins.workspace.checks import ValidationError

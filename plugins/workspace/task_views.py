@@ -1,6 +1,7 @@
 """Task pages: list (with bulk actions), show (with comments), create, edit, complete, delete."""
 
 import peewee
+from flask import Blueprint
 from flask import abort
 from flask import flash
 from flask import redirect
@@ -23,10 +24,11 @@ from plugins.workspace.models import Company
 from plugins.workspace.models import Task
 from plugins.workspace.models import TaskAssignee
 from plugins.workspace.models import TaskComment
-from plugins.workspace.views import actor
-from plugins.workspace.views import bp
-from plugins.workspace.views import render_form
-from plugins.workspace.views import visible_or_404
+from plugins.workspace.pages import actor
+from plugins.workspace.pages import render_form
+from plugins.workspace.pages import visible_or_404
+
+bp = Blueprint("tasks", __name__)
 
 
 @bp.get("/tasks")
@@ -68,7 +70,7 @@ def bulk_tasks():
         flash(f"{len(events)} task(s) deleted.")
     else:
         raise ValidationError("action", "choose “complete” or “delete”")
-    return redirect(url_for("workspace.tasks"))
+    return redirect(url_for("workspace.tasks.tasks"))
 
 
 @bp.get("/tasks/<int:task_id>")
@@ -99,7 +101,7 @@ def comment(task_id):
     found = visible_or_404(access.visible_tasks(actor()), Task, task_id, "task")
     services.comment_on_task(actor(), found, request.form.get("body", ""))
     flash("Comment added.")
-    return redirect(url_for("workspace.task", task_id=found.id) + "#comments")
+    return redirect(url_for("workspace.tasks.task", task_id=found.id) + "#comments")
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -108,7 +110,7 @@ def complete(task_id):
     found = visible_or_404(access.visible_tasks(actor()), Task, task_id, "task")
     if services.complete_tasks(actor(), [found]):
         flash(f"Task “{found.title}” is done.")
-    return redirect(url_for("workspace.task", task_id=found.id))
+    return redirect(url_for("workspace.tasks.task", task_id=found.id))
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
@@ -123,7 +125,7 @@ def new_task():
         except ValidationError as error:
             return _form(None, defaults, error)
         flash(f"Task “{created.title}” created.")
-        return redirect(url_for("workspace.task", task_id=created.id))
+        return redirect(url_for("workspace.tasks.task", task_id=created.id))
     return _form(None, defaults)
 
 
@@ -141,7 +143,7 @@ def edit_task(task_id):
         except ValidationError as error:
             return _form(found, defaults, error)
         flash(f"Task “{found.title}” saved." if event else "Nothing changed.")
-        return redirect(url_for("workspace.task", task_id=found.id))
+        return redirect(url_for("workspace.tasks.task", task_id=found.id))
     return _form(found, defaults)
 
 
@@ -153,13 +155,13 @@ def delete_task(task_id):
     if request.method == "POST":
         services.delete_task(actor(), found)
         flash(f"Task “{found.title}” deleted.")
-        return redirect(url_for("workspace.tasks"))
+        return redirect(url_for("workspace.tasks.tasks"))
     return render_template(
         "workspace/confirm_delete.html",
         kind="task",
         label=found.title,
         consequence="Its comments are deleted with it.",
-        cancel_url=url_for("workspace.task", task_id=found.id),
+        cancel_url=url_for("workspace.tasks.task", task_id=found.id),
     )
 
 

@@ -9,10 +9,10 @@ fields are never recorded (``exclude``) and which are recorded without their val
 from dataclasses import dataclass
 from dataclasses import field
 
+from core.events import Ref
+from core.events import diff
+from core.events import snapshot
 from core.people import User
-from plugins.activity.changes import diff
-from plugins.activity.changes import snapshot
-from plugins.activity.recorder import Ref
 from plugins.workspace.models import CompanyMember
 from plugins.workspace.models import DocumentShare
 from plugins.workspace.models import TaskAssignee

@@ -1,14 +1,14 @@
-"""The workspace blueprint: the sign-in gate, shared view helpers and whole-page errors.
+"""The workspace blueprint: the sign-in gate and whole-page errors around the pages of
+``company_views``, ``task_views`` and ``document_views``, each a blueprint of its own nested
+here (endpoints ``workspace.<module blueprint>.<view>``).
 
-The routes live in ``company_views``, ``task_views`` and ``document_views``; each page is a
-real ``<form method=post>`` that htmx boosts when it can. Every page renders whole, so a
-boosted request and a plain one get the same answer.
+Each page is a real ``<form method=post>`` that htmx boosts when it can. Every page renders
+whole, so a boosted request and a plain one get the same answer.
 """
 
 import logging
 
 from flask import Blueprint
-from flask import abort
 from flask import current_app
 from flask import redirect
 from flask import render_template
@@ -17,33 +17,24 @@ from flask import url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from core.events import RecordError
 from core.security import ERROR_TITLES
-from plugins.activity.recorder import RecordError
+from plugins.workspace import company_views
+from plugins.workspace import document_views
+from plugins.workspace import task_views
 from plugins.workspace.access import Denied
 from plugins.workspace.checks import ValidationError
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("workspace", __name__, template_folder="templates")
+for pages in (company_views, task_views, document_views):
+    bp.register_blueprint(pages.bp)
 
 NOT_RECORDED = (
     "Your change was not saved: it could not be written to the activity log, so nothing was "
     "changed. Please try again in a moment."
 )
-
-
-def blueprint():
-    """Return the workspace blueprint with every route attached."""
-    from plugins.workspace import company_views  # noqa: F401
-    from plugins.workspace import document_views  # noqa: F401
-    from plugins.workspace import task_views  # noqa: F401
-
-    return bp
-
-
-def actor():
-    """Return the signed-in user (the real object, not the proxy) for the service layer."""
-    return current_user._get_current_object()
 
 
 @bp.before_request
@@ -57,7 +48,7 @@ def require_sign_in():
 @bp.get("/")
 def home():
     """Open the workspace on its task list."""
-    return redirect(url_for("workspace.tasks"))
+    return redirect(url_for("workspace.tasks.tasks"))
 
 
 @bp.after_request
@@ -66,20 +57,6 @@ def keep_history_clean(response):
     if request.method == "POST" and request.htmx:
         response.headers["HX-Push-Url"] = "false"
     return response
-
-
-def visible_or_404(query, model, object_id, kind):
-    """Return the object ``object_id`` of the visibility ``query``, else 404."""
-    found = query.where(model.id == object_id).first()
-    if found is None:
-        abort(404, f"There is no such {kind}, or it is not shared with you.")
-    return found
-
-
-def render_form(template, error=None, **context):
-    """Render a form page; with ``error``, show it and answer 400."""
-    html = render_template(template, error=error, **context)
-    return (html, 400) if error else html
 
 
 def error_page(code, message, title=None):

@@ -137,7 +137,7 @@ def record_event(server, label):
             server,
             f"""
 from core.people import User
-from plugins.activity import Ref, record_activity
+from core.events import Ref, record_activity
 actor = User.get(User.email == "grace@example.com")
 print(record_activity(actor, "task.completed", Ref("task", 990001, {label!r})).id)
 """,

@@ -21,7 +21,7 @@ class ReportsPlugin:
 
     @hookimpl
     def register_tabs(self):
-        return [Tab(name="reports", label="Reports", order=10, panel=lambda: "<p>reports</p>")]
+        return [Tab(name="reports", label="Reports", order=10, panel=lambda viewer: "<p>reports</p>")]
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ class NotesPlugin:
 
     @hookimpl
     def register_tabs(self):
-        panel = lambda: '<p class="notes-panel">Notes panel</p>'  # noqa: E731
+        panel = lambda viewer: '<p class="notes-panel">Notes panel</p>'  # noqa: E731
         return [Tab(name="notes", label="Notes", order=50, panel=panel, blueprint=self.blueprint)]
 
     @hookimpl

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
+from core.events import ActivityEvent
+from core.events import Audience
+from core.events import Ref
+from core.events import record_activity
 from core.people import Role
 from core.people import Team
-from plugins.activity import Audience
-from plugins.activity import Ref
-from plugins.activity import record_activity
-from plugins.activity.models import ActivityEvent
 from plugins.settings.models import TabGrant
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in

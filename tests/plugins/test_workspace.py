@@ -7,14 +7,14 @@ import pytest
 from playhouse.test_utils import count_queries
 
 from core.db import database
+from core.events import MASK
+from core.events import ActivityAudience
+from core.events import ActivityEvent
+from core.events import team_party
+from core.events import user_party
 from core.people import Role
 from core.people import create_user
 from core.plugins import hooks
-from plugins.activity.changes import MASK
-from plugins.activity.models import ActivityAudience
-from plugins.activity.models import ActivityEvent
-from plugins.activity.models import team_party
-from plugins.activity.models import user_party
 from plugins.settings.models import TabGrant
 from plugins.workspace import services
 from plugins.workspace.access import Denied

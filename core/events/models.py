@@ -1,4 +1,4 @@
-"""The activity tables: one row per action, and its audience (who it relates to)."""
+"""The event store's tables: one row per action, and its audience (who it relates to)."""
 
 import peewee
 
@@ -68,6 +68,11 @@ def user_party(user_id):
 def team_party(team_id):
     """Return the audience party number of a team."""
     return 2 * int(team_id) + 1
+
+
+def viewer_parties(viewer):
+    """Return the audience parties that make an event relate to ``viewer``: them, their teams."""
+    return [user_party(viewer.id)] + [team_party(team) for team in viewer.team_ids()]
 
 
 MODELS = (ActivityEvent, ActivityAudience)

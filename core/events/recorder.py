@@ -9,26 +9,27 @@ ignored) and react after commit (``after_commit``).
 import json
 import logging
 import operator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
 
-import psycopg2.extras
 from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
 
 from core.db import database
-from core.db import is_sqlite
 from core.db import utcnow
+from core.events.changes import summarize
+from core.events.models import ActivityAudience
+from core.events.models import ActivityEvent
+from core.events.models import team_party
+from core.events.models import user_party
 from core.people import TeamMembership
 from core.plugins import hooks
-from plugins.activity.changes import summarize
-from plugins.activity.models import ActivityAudience
-from plugins.activity.models import ActivityEvent
-from plugins.activity.models import team_party
-from plugins.activity.models import user_party
+from core.records import all_or_nothing
+from core.records import allocate_ids
+from core.records import clip
+from core.records import insert_many
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +96,17 @@ def build_entry(
     row = {
         "occurred_at": occurred_at or utcnow(),
         "actor_id": int(actor.id) if actor is not None else None,
-        "actor_name": _clip(_name(actor), 120),
+        "actor_name": clip(_name(actor), 120),
         "actor_role": actor.role.name if hasattr(actor, "role") else "",
         "verb": verb,
         "action": verb.rsplit(".", 1)[1],
         "object_type": obj.type,
         "object_id": str(obj.id),
-        "object_label": _clip(obj.label, 200),
+        "object_label": clip(obj.label, 200),
         "target_type": target.type if target else None,
         "target_id": str(target.id) if target else None,
-        "target_label": _clip(target.label, 200) if target else None,
-        "summary": _clip(summary if summary is not None else summarize(changes or {}), 300),
+        "target_label": clip(target.label, 200) if target else None,
+        "summary": clip(summary if summary is not None else summarize(changes or {}), 300),
         "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
         "ip": None,
         "user_agent": None,
@@ -120,8 +121,8 @@ def build_entry(
     return {"row": row, "parties": parties}
 
 
-# PostgreSQL advisory lock key held by every event writer until it commits (see allocate_ids).
-EVENT_WRITER_LOCK = 7_271_001
+EVENTS = ActivityEvent._meta.table_name
+AUDIENCE = ActivityAudience._meta.table_name
 
 # Column order of the bulk insert; the id is allocated first (see ``allocate_ids``).
 ROW_COLUMNS = [f.column_name for f in ActivityEvent._meta.sorted_fields if f.name != "id"]
@@ -143,27 +144,28 @@ def record_entries(entries, chunk=1000):
 
     The bulk path (imports, the API, demo data) and the one-by-one path alike: ids are
     allocated up front, then events and audiences go in through the driver's own batch call
-    (``_insert_many``), an order of magnitude faster than peewee's multi-row INSERTs.
+    (``core.records.insert_many``), an order of magnitude faster than peewee's multi-row
+    INSERTs.
     """
     if not entries:
         return []
-    with _all_or_nothing():
+    with all_or_nothing("activity_record"):
         try:
             cursor = database.cursor()
-            ids = allocate_ids(len(entries), cursor)
+            ids = allocate_ids(EVENTS, len(entries), cursor)
             for start in range(0, len(entries), chunk):
                 batch = list(
                     zip(ids[start : start + chunk], entries[start : start + chunk], strict=True)
                 )
-                _insert_many(
+                insert_many(
                     cursor,
-                    ActivityEvent,
+                    EVENTS,
                     ["id", *ROW_COLUMNS],
                     [(event_id, *_row_values(entry["row"])) for event_id, entry in batch],
                 )
-                _insert_many(
+                insert_many(
                     cursor,
-                    ActivityAudience,
+                    AUDIENCE,
                     ["event_id", "party"],
                     [(event_id, party) for event_id, entry in batch for party in entry["parties"]],
                 )
@@ -174,65 +176,6 @@ def record_entries(entries, chunk=1000):
                 event = _saved_event(event_id, entry["row"])
                 database.after_commit(lambda event=event: _after_commit(event))
     return ids
-
-
-def _insert_many(cursor, model, columns, rows):
-    """Insert ``rows`` with the driver's fastest batch call.
-
-    sqlite3's ``executemany`` steps one prepared statement per row in C; psycopg2's sends one
-    round trip per row, so PostgreSQL gets multi-row VALUES pages from ``execute_values``.
-    """
-    table = model._meta.table_name
-    if is_sqlite():
-        marks = ", ".join("?" * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-    else:
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
-        psycopg2.extras.execute_values(cursor, sql, rows, page_size=len(rows))
-
-
-@contextmanager
-def _all_or_nothing():
-    """Write inside the caller's transaction under a savepoint (a failure undoes the event
-    and its audience, never the caller's other writes), or in a transaction of our own.
-
-    The savepoint has a fixed name, unlike ``database.atomic()``'s random one, so SQLite reuses
-    the prepared statements: this runs once per recorded action.
-    """
-    if not database.in_transaction():
-        with database.atomic():
-            yield
-        return
-    cursor = database.cursor()
-    cursor.execute("SAVEPOINT activity_record")
-    try:
-        yield
-    except BaseException:
-        cursor.execute("ROLLBACK TO SAVEPOINT activity_record")
-        cursor.execute("RELEASE SAVEPOINT activity_record")
-        raise
-    cursor.execute("RELEASE SAVEPOINT activity_record")
-
-
-def allocate_ids(count, cursor):
-    """Reserve ``count`` new, increasing event ids inside the current write transaction.
-
-    SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the next ids after the
-    current maximum are ours. PostgreSQL: taken from the id sequence, safe across sessions.
-    """
-    table = ActivityEvent._meta.table_name
-    if is_sqlite():
-        last = cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-        return list(range(last + 1, last + count + 1))
-    # Writers of events queue on this transaction-scoped lock until they commit, so ids
-    # become visible in the order they were handed out (as BEGIN IMMEDIATE gives on SQLite):
-    # a reader polling for "ids above the newest I saw" can never miss a late commit.
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (EVENT_WRITER_LOCK,))
-    cursor.execute(
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-        f"FROM generate_series(1, {int(count)})"
-    )
-    return sorted(row[0] for row in cursor.fetchall())
 
 
 def _team_ids(user_id):
@@ -256,7 +199,7 @@ def request_context():
         return {"ip": None, "user_agent": None, "request_id": None}
     return {
         "ip": request.remote_addr,
-        "user_agent": _clip(request.headers.get("User-Agent"), 300) or None,
+        "user_agent": clip(request.headers.get("User-Agent"), 300) or None,
         "request_id": g.get("request_id"),
     }
 
@@ -284,8 +227,3 @@ def _after_commit(event):
         hooks(current_app).after_commit(event=event)
     except Exception:
         log.exception("after_commit hook failed for event %s", event.id)
-
-
-def _clip(text, limit):
-    text = text or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

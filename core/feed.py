@@ -1,0 +1,238 @@
+"""One list machinery for every list tab: filter bar, keyset pages, capped total, "N new" poll,
+detail view, and the page-or-fragment answer of each URL.
+
+A list tab describes itself once as a ``Feed`` — its table, its one visibility query (the
+viewer's scope in SQL), its filters and its templates — and gets the panel and three routes
+on its blueprint, all behind the stream gate:
+
+- ``/stream/<tab>/rows?after=<id>&<filters>``: the next page (the infinite-scroll sentinel);
+- ``/stream/<tab>/new?since=<id>&<filters>``: the "N new" banner, polled;
+- ``/stream/<tab>/<id>``: one record in full (inline for htmx, a page when opened directly).
+
+Every query the feed runs goes through the tab's ``records`` function, so the panel, the
+fragments, the counts, the poll and the detail view can never disagree about what a viewer
+may see.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import peewee
+from flask import Blueprint
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from core.inputs import MAX_ID
+from core.inputs import parse_id
+from core.shell import page_or_fragment
+from core.tabs import Tab
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+
+
+@dataclass
+class Feed:
+    """How one list tab reads and shows its records. The tab configures; the feed serves.
+
+    - ``records(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None)``
+      returns the query of the records ``viewer`` may see under ``filters``, newest (highest
+      id) first: the tab's one visibility decision. ``columns=None`` means the list columns.
+    - ``read(query)`` runs a list query and returns rows with an ``id`` (light tuples).
+    - ``parse_filters(args)`` reads the filters from the query string (a bad one is a 400);
+      the result has ``active()`` and may have a ``caption`` shown beside the total.
+    - ``prepare_rows(viewer, rows)`` returns what ``rows_template`` prints for each row.
+    - ``options(viewer)`` returns the filter bar's choices for ``filter_template``.
+    - ``detail_context(viewer, record)`` returns what ``detail_template`` needs; ``record`` is
+      the full model row, already checked against ``records``.
+    - ``import_name`` (the tab's module, ``__name__``) locates the tab's ``templates/``; or
+      pass a ``blueprint`` of the tab's own, to which the feed adds its routes.
+    """
+
+    name: str
+    label: str
+    noun: str
+    model: type
+    records: Callable
+    read: Callable
+    parse_filters: Callable
+    filter_keys: tuple
+    prepare_rows: Callable
+    filter_template: str
+    rows_template: str
+    empty_text: str
+    options: Callable = None
+    detail_template: str = None
+    detail_context: Callable = None
+    import_name: str = None
+    blueprint: Blueprint = None
+
+    def __post_init__(self):
+        if self.blueprint is None:
+            # Named after the tab; its templates come from ``templates/`` beside ``import_name``.
+            self.blueprint = Blueprint(
+                self.name, self.import_name or self.name, template_folder="templates"
+            )
+        self.blueprint.add_url_rule("/rows", "rows", self.rows_view)
+        self.blueprint.add_url_rule("/new", "new", self.new_view)
+        if self.detail_template:
+            self.blueprint.add_url_rule("/<int:record_id>", "detail", self.detail_view)
+
+    def tab(self, label=None, order=100, configurable=True):
+        """Return the ``Tab`` serving this feed (its panel and its blueprint)."""
+        return Tab(self.name, label or self.label, order, self.panel, self.blueprint, configurable)
+
+    # Reading: every function starts from ``records``.
+
+    def page(self, viewer, filters, after=None, size=PAGE_SIZE):
+        """Return ``(rows, next_cursor)``: up to ``size`` visible rows older than ``after``."""
+        rows = self.read(self.records(viewer, filters, older_than=after, limit=size + 1))
+        more = len(rows) > size
+        rows = rows[:size]
+        return rows, (rows[-1].id if more else None)
+
+    def total(self, viewer, filters, cap=COUNT_CAP):
+        """Return how many rows ``viewer`` may see under ``filters``, up to ``cap + 1``."""
+        ids = self.records(viewer, filters, columns=[self.model.id], limit=cap + 1)
+        return self._count(ids)
+
+    def newer_count(self, viewer, filters, since, cap=COUNT_CAP):
+        """Return how many visible rows are newer than ``since``, up to ``cap + 1``."""
+        ids = self.records(viewer, filters, columns=[self.model.id], newer_than=since,
+                           limit=cap + 1)  # fmt: skip
+        return self._count(ids)
+
+    def get(self, viewer, record_id):
+        """Return one full record if ``viewer`` may see it; else 404, as for a missing id."""
+        missing = f"There is no such {self.noun}, or it does not relate to you."
+        if not 0 < record_id < MAX_ID:
+            abort(404, missing)
+        # Bounds on both sides keep the scope check to this one id.
+        query = self.records(viewer, self.parse_filters(MultiDict()),
+                             columns=self.model._meta.sorted_fields,
+                             older_than=record_id + 1, newer_than=record_id - 1)  # fmt: skip
+        record = query.first()
+        if record is None:
+            abort(404, missing)
+        return record
+
+    def _count(self, limited):
+        return (
+            self.model.select(peewee.fn.COUNT(peewee.SQL("*")))
+            .from_(limited.order_by().alias("capped"))
+            .scalar()
+        )
+
+    # Rendering.
+
+    def panel(self, viewer, args=None):
+        """Render the panel for ``viewer``: filter bar, capped total, first page, poller.
+
+        ``args`` defaults to the request's query string; a cursor in it starts the list there.
+        """
+        args = request.args if args is None else args
+        filters = self.parse_filters(args)
+        after = parse_cursor(args)
+        rows, next_cursor = self.page(viewer, filters, after=after)
+        newest = rows[0].id if rows and after is None else None
+        return render_template(
+            "feed/panel.html",
+            filters=filters,
+            total=self.total(viewer, filters),
+            cap=COUNT_CAP,
+            poll_url=self._poll_url(args, newest),
+            options=self.options(viewer) if self.options else {},
+            **self.rows_context(viewer, args, rows, next_cursor),
+        )
+
+    def rows_context(self, viewer, args, rows, next_cursor):
+        """Return what ``feed/rows.html`` needs: the prepared rows and the next page's URL."""
+        next_url = None
+        if next_cursor is not None:
+            pairs = self.filter_args(args) + [("after", next_cursor)]
+            next_url = f"{url_for('stream.tab', tab=self.name)}/rows?{urlencode(pairs)}"
+        return {"rows": self.prepare_rows(viewer, rows), "next_url": next_url, "feed": self}
+
+    def filter_args(self, args=None):
+        """Return the filter part of ``args`` (the query string) as pairs, for URLs."""
+        args = request.args if args is None else args
+        return [(key, value) for key in self.filter_keys for value in args.getlist(key) if value]
+
+    def url(self, pairs=()):
+        """Return the tab's URL with ``pairs`` as its query string."""
+        base = url_for("stream.tab", tab=self.name)
+        return f"{base}?{urlencode(pairs)}" if pairs else base
+
+    def _poll_url(self, args, since):
+        if since is None:
+            return None
+        pairs = self.filter_args(args) + [("since", since)]
+        return f"{url_for(f'{self.name}.new')}?{urlencode(pairs)}"
+
+    # Routes (behind the stream gate: the core mounts the blueprint under /stream/<tab>).
+
+    def rows_view(self):
+        """Answer the next page of rows (fragment), or the panel from that point (full page)."""
+        if not request.htmx:
+            return page_or_fragment(self.panel(current_user))
+        filters = self.parse_filters(request.args)
+        rows, next_cursor = self.page(current_user, filters, after=parse_cursor(request.args))
+        context = self.rows_context(current_user, request.args, rows, next_cursor)
+        return render_template("feed/rows.html", **context)
+
+    def new_view(self):
+        """Answer the "N new" banner: how many visible rows arrived since ``since``."""
+        if not request.htmx:  # opened directly: the tab itself, with the same filters
+            return redirect(self.url(self.filter_args()))
+        since = parse_id(request.args["since"], "since") if request.args.get("since") else 0
+        count = self.newer_count(current_user, self.parse_filters(request.args), since)
+        return render_template(
+            "feed/new_banner.html",
+            feed=self,
+            count=count,
+            cap=COUNT_CAP,
+            poll_url=self._poll_url(request.args, since),
+            panel_url=self.url(self.filter_args()),
+        )
+
+    def detail_view(self, record_id):
+        """Show one record in full: inline for htmx, else as a page."""
+        record = self.get(current_user, record_id)
+        context = self.detail_context(current_user, record) if self.detail_context else {}
+        html = render_template(self.detail_template, record=record, **context)
+        return page_or_fragment(html)
+
+
+def parse_cursor(args):
+    """Return the ``after`` cursor (a record id) or None; a malformed one is a 400."""
+    return parse_id(args["after"], "after") if args.get("after") else None
+
+
+def counted(count, noun, cap=COUNT_CAP):
+    """Return ``count`` of ``noun`` as a person reads it: "1 event", "1,000+ events"."""
+    if count > cap:
+        return f"{cap:,}+ {noun}s"
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def day_range(date_from, date_to, zone):
+    """Return the UTC bounds ``[start, end)`` of the days ``date_from``..``date_to`` in
+    ``zone`` (either may be None: open on that side)."""
+    start = _utc_midnight(date_from, zone) if date_from else None
+    end = _utc_midnight(date_to + timedelta(days=1), zone) if date_to else None
+    return start, end
+
+
+def _utc_midnight(day, zone):
+    local = datetime.combine(day, time.min, tzinfo=zone)
+    return local.astimezone(UTC).replace(tzinfo=None)
