@@ -60,6 +60,12 @@ def seed_demo():
 
 
 @hookspec
+def send_notification(notification):
+    """Queue ``notification`` (a ``core.notifications.Notification``) in the caller's
+    transaction; return the ids of the messages queued. A failure rolls the action back."""
+
+
+@hookspec
 def startup(app):
     """Run once when ``app`` has been built."""
 

@@ -14,6 +14,8 @@ ENTRY_POINT_GROUP = "activity_stream"
 BUILTIN_PLUGINS = (
     "plugins.settings",
     "plugins.activity",
+    "plugins.email",
+    "plugins.logins",
     "plugins.workspace",
 )
 

@@ -19,7 +19,12 @@ from core.people import TeamMembership
 from core.people import User
 from plugins.settings.models import TabGrant
 
-MATRIX = json.loads((Path(__file__).parent.parent / "docs" / "authorization.json").read_text())
+DOCS = Path(__file__).parent.parent / "docs"
+MATRIX = json.loads((DOCS / "authorization.json").read_text())
+# A plugin's own rules may live beside it, in docs/authorization.<plugin>.json.
+for extra in sorted(DOCS.glob("authorization.*.json")):
+    MATRIX["routes"].update(json.loads(extra.read_text())["routes"])
+CONFIGURABLE_TABS = {"activity", "email", "logins"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 STAFF_KINDS = {"owner", "admin", "staff"}
 VIEWERS = (
@@ -56,7 +61,7 @@ def expected_tabs(user):
     """Reference model: the tabs ``user`` may see under the grants now stored."""
     if user is None or user.role.kind not in STAFF_KINDS:
         return set()
-    tabs = {"activity", "settings"}
+    tabs = CONFIGURABLE_TABS | {"settings"}
     if user.role.kind == "owner":
         return tabs
     teams = {m.team_id for m in TeamMembership.select().where(TeamMembership.user == user.id)}
@@ -64,7 +69,7 @@ def expected_tabs(user):
         grant.tab for grant in TabGrant.select()
         if grant.role_id == user.role_id or grant.user_id == user.id or grant.team_id in teams
     }  # fmt: skip
-    visible = granted & {"activity"}
+    visible = granted & CONFIGURABLE_TABS
     if user.role.kind == "admin":
         visible.add("settings")
     return visible

@@ -21,7 +21,8 @@ class ReportsPlugin:
 
     @hookimpl
     def register_tabs(self):
-        return [Tab(name="reports", label="Reports", order=10, panel=lambda viewer: "<p>reports</p>")]
+        panel = lambda viewer: "<p>reports</p>"  # noqa: E731
+        return [Tab(name="reports", label="Reports", order=10, panel=panel)]
 
 
 @pytest.fixture

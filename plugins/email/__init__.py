@@ -1,0 +1,1 @@
+"""Email: every notification and Private Message, sent from an outbox (being built)."""

@@ -1,0 +1,1 @@
+"""Logins: every sign-in attempt and session (being built)."""
