@@ -1,0 +1,286 @@
+"""Every hook, called through a throwaway plugin registered for one test, with its effect checked.
+
+``test_every_hook_has_a_test_here`` fails when a hook in ``core/hookspecs.py`` has no
+``test_hook_<name>`` below, so a new hook cannot ship untested.
+"""
+
+import peewee
+import pytest
+from markupsafe import Markup
+
+from core import hookimpl
+from core.db import BaseModel
+from core.db import database
+from core.events import ActivityEvent
+from core.events import Ref
+from core.events import record_activity
+from core.migrations import Migration
+from core.migrations import create_tables
+from core.notifications import Notification
+from core.notifications import notify
+from core.plugins import hooks
+from core.shell import Link
+from core.tabs import Tab
+from core.tabs import get_tab
+from core.tabs import row_scope
+from core.tabs import visible_tabs
+from plugins.settings.models import TabGrant
+from tests.conftest import sign_in
+from tests.core.test_hookspecs import HOOKS
+
+
+class Note(BaseModel):
+    """A throwaway plugin's table."""
+
+    text = peewee.CharField()
+
+
+def test_every_hook_has_a_test_here():
+    tested = {name[len("test_hook_") :] for name in globals() if name.startswith("test_hook_")}
+    assert sorted(set(HOOKS) - tested) == []
+
+
+def test_hook_register_models(make_app):
+    class Plugin:
+        @hookimpl
+        def register_models(self):
+            return [Note]
+
+    app = make_app(plugins=[Plugin()])
+    assert Note in [model for batch in hooks(app).register_models() for model in batch]
+
+
+def test_hook_register_migrations(make_app):
+    class Plugin:
+        @hookimpl
+        def register_migrations(self):
+            return [Migration("notes.0001_tables", create_tables(Note))]
+
+    app = make_app(plugins=[Plugin()])  # make_app runs every pending migration
+    with app.app_context():
+        assert database.table_exists("note")
+
+
+def test_hook_register_tabs(make_app, people):
+    class Plugin:
+        @hookimpl
+        def register_tabs(self):
+            return [Tab("notes", "Notes", 20, lambda viewer: f"<p>notes of {viewer.name}</p>")]
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    page = client.get("/stream/notes").text
+    assert 'id="tab-notes"' in page and "notes of Morgan Reyes" in page
+
+
+def test_hook_register_blueprints(make_app):
+    from flask import Blueprint
+
+    blueprint = Blueprint("hello", __name__)
+    blueprint.add_url_rule("/hello", "hello", lambda: "hello there")
+
+    class Plugin:
+        @hookimpl
+        def register_blueprints(self, app):
+            app.register_blueprint(blueprint)
+
+    app = make_app(plugins=[Plugin()])
+    assert app.test_client().get("/hello").text == "hello there"
+
+
+def test_hook_register_tasks(make_app):
+    ran = []
+
+    class Plugin:
+        @hookimpl
+        def register_tasks(self, huey, app):
+            def double(number):
+                ran.append(number * 2)
+
+            app.extensions["double"] = huey.task()(double)
+
+    app = make_app(plugins=[Plugin()])  # HUEY_IMMEDIATE: the task runs when enqueued
+    app.extensions["double"](21)
+    assert ran == [42]
+
+
+def test_hook_register_commands(make_app):
+    import click
+
+    class Plugin:
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(click.Command("greet", callback=lambda: click.echo("hi from a plugin")))
+
+    app = make_app(plugins=[Plugin()])
+    result = app.test_cli_runner().invoke(args=["greet"])
+    assert result.exit_code == 0 and "hi from a plugin" in result.output
+
+
+def test_hook_flyout_links(make_app, people):
+    class Plugin:
+        @hookimpl
+        def flyout_links(self, viewer):
+            return [Link(f"Reports for {viewer.name}", "/reports", order=60)]
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "client@example.com")
+    assert '<a href="/reports">Reports for Claire Dubois</a>' in client.get("/profile").text
+
+
+def test_hook_tab_visible(make_app, people):
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def tab_visible(self, viewer, tab):
+            seen.append(tab)
+            if tab.name == "activity":
+                return viewer.role.name != "Admin"  # a False vetoes the Admin role's grant
+            return None
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        assert get_tab("activity") not in visible_tabs(people["admin@example.com"])
+        assert get_tab("activity") in visible_tabs(people["owner@example.com"])  # always
+        # A True alone grants: the Teammate role holds no grant of its own.
+        assert get_tab("activity") in visible_tabs(people["teammate@example.com"])
+        assert get_tab("activity") in seen  # the same Tab object, not a name
+
+
+@pytest.mark.parametrize("answer", ["all", "related", None, "everything"])
+def test_hook_row_scope(make_app, people, answer):
+    class Plugin:
+        @hookimpl
+        def row_scope(self, viewer, tab):
+            assert tab is get_tab(tab.name)
+            return answer
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        teammate, admin = people["teammate@example.com"], people["admin@example.com"]
+        # The Teammate's role is configured "related": no plugin can widen it.
+        assert row_scope(teammate, "activity") == "related"
+        # The Admin's role is configured "all": any other answer narrows it.
+        assert row_scope(admin, "activity") == ("all" if answer in ("all", None) else "related")
+        assert row_scope(people["owner@example.com"], "activity") == "all"
+
+
+def test_hook_row_scope_without_any_answer_is_related(make_app, people):
+    app = make_app(PLUGINS_DISABLED="settings")
+    with app.test_request_context():
+        assert row_scope(people["admin@example.com"], "activity") == "related"
+
+
+def test_hook_seed_demo(make_app):
+    class Plugin:
+        @hookimpl
+        def seed_demo(self):
+            record_activity(None, "demo.seeded", Ref("demo", 1, "Demo"))
+
+    app = make_app(plugins=[Plugin()])
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        assert ActivityEvent.select().where(ActivityEvent.verb == "demo.seeded").count() == 1
+
+
+def test_hook_startup(make_app):
+    started = []
+
+    class Plugin:
+        @hookimpl
+        def startup(self, app):
+            started.append(app)
+
+    app = make_app(plugins=[Plugin()])
+    assert started == [app]
+
+
+def test_hook_before_record(make_app):
+    class Enricher:
+        @hookimpl
+        def before_record(self, event):
+            event["summary"] = f"enriched {event['verb']}"
+
+    class Broken:
+        @hookimpl
+        def before_record(self, event):
+            raise RuntimeError("enricher down")
+
+    app = make_app(plugins=[Enricher(), Broken()])
+    with app.test_request_context():
+        event = record_activity(None, "note.created", Ref("note", 1, "A note"))
+        assert ActivityEvent.get_by_id(event.id).summary == "enriched note.created"
+
+
+def test_hook_after_commit(make_app):
+    committed = []
+
+    class Plugin:
+        @hookimpl
+        def after_commit(self, event):
+            committed.append(event.verb)
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        record_activity(None, "note.created", Ref("note", 1, "Kept"))
+        with pytest.raises(LookupError), database.atomic():
+            record_activity(None, "note.deleted", Ref("note", 1, "Rolled back"))
+            raise LookupError("the change failed after its record")
+    assert committed == ["note.created"]
+
+
+def test_hook_describe_event(make_app, people):
+    class Plugin:
+        @hookimpl
+        def describe_event(self, event):
+            if event.verb == "note.created":
+                return Markup("<em>A note appeared</em>")
+            return None
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        record_activity(people["owner@example.com"], "note.created", Ref("note", 1, "A note"))
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    assert "<em>A note appeared</em>" in client.get("/stream/activity").text
+
+
+def test_hook_object_urls(make_app, people):
+    class Plugin:
+        @hookimpl
+        def object_urls(self, refs):
+            return {ref: f"/notes/{ref[1]}" for ref in refs if ref[0] == "note"}
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        record_activity(people["owner@example.com"], "note.created", Ref("note", 7, "Seven"))
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    assert '<a href="/notes/7">Seven</a>' in client.get("/stream/activity").text
+
+
+def test_hook_send_notification(make_app, people):
+    queued = []
+
+    class Outbox:
+        @hookimpl
+        def send_notification(self, notification):
+            if notification.subject == "broken":
+                raise RuntimeError("outbox full")
+            queued.append(notification.kind)
+            return [len(queued)]
+
+    app = make_app(plugins=[Outbox()], PLUGINS_DISABLED="email")
+    owner = people["owner@example.com"]
+    with app.test_request_context():
+        sent = Notification("note.shared", (owner,), "A note for you", "notes/shared")
+        assert notify(sent) == [1]
+        # A failing outbox fails the action that asked for the message: both roll back.
+        with pytest.raises(RuntimeError), database.atomic():
+            TabGrant.create(tab="activity", user=people["pm@example.com"])
+            notify(Notification("note.shared", (owner,), "broken", "notes/shared"))
+        assert not TabGrant.select().where(TabGrant.user == people["pm@example.com"]).exists()
+    assert queued == ["note.shared"]
