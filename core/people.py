@@ -1,4 +1,4 @@
-"""People of the host platform: roles, users and teams (DESIGN.md section 1)."""
+"""People of the host platform: roles, users and teams (docs/design.md, section 1)."""
 
 import zoneinfo
 

@@ -1,8 +1,9 @@
 """The authorization matrix: every URL rule x method, every role, several grant scenarios.
 
 ``docs/authorization.json`` names a policy for every rule; this test derives the expected
-outcome from a small reference model of the product rules (DESIGN.md section 2), independent of
-the app's code, and compares it with what the app answers: 0 mismatches, no rule left out.
+outcome from a small reference model of the product rules (docs/design.md, section 2),
+independent of the app's code, and compares it with what the app answers: 0 mismatches, no
+rule left out.
 """
 
 import json

@@ -57,7 +57,7 @@ def role_scopes(roles, tabs):
 
 
 def default_scope(role):
-    """Return the scope a role has until Settings says otherwise (DESIGN.md section 2)."""
+    """Return the scope a role has until Settings says otherwise (docs/design.md, section 2)."""
     return "all" if role.kind in (OWNER, ADMIN) else "related"
 
 
