@@ -1,0 +1,201 @@
+"""pytest fixtures for Activity Stream and its plugins: an app on a real database, signed-in
+clients, demo people, and "record, then read as a viewer".
+
+Installed with the package as a pytest plugin (entry point ``pytest11``), so a plugin's own
+tests get the same fixtures as the built-in tabs' tests, with nothing to copy:
+
+- ``app``: a migrated app with every installed plugin; ``make_app(plugins=(), **settings)``
+  builds another on the same database (extra plugin objects, settings such as
+  ``PLUGINS_DISABLED``).
+- ``database_url``: each test that uses the database runs twice, on a fresh SQLite file and
+  on a fresh schema of a throwaway PostgreSQL database (``ACTIVITY_STREAM_TEST_POSTGRES_URL``,
+  default ``postgresql://postgres@127.0.0.1:5432/postgres``); without a server that run is
+  skipped with the reason, unless ``ACTIVITY_STREAM_REQUIRE_SERVICES=1`` makes it a failure.
+- ``people``: the demo people and teams, ``{email: User}``; ``client`` and ``login(email)``.
+- ``rows_seen_by(app, email, tab, **filters)``: the row ids a viewer's page of a tab shows.
+"""
+
+import os
+import re
+import subprocess
+import uuid
+
+import pytest
+
+from core import migrations
+from core.app import create_app
+from core.db import database
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ACTIVITY_STREAM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("ACTIVITY_STREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+PASSWORD = "demo-password"
+
+
+def stop_process(process, seconds=10):
+    """Stop a child process: ask it to end, then kill it if it has not within ``seconds``."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def require_services():
+    """Tell whether a missing PostgreSQL or Redis server must fail the run instead of skipping."""
+    return os.environ.get("ACTIVITY_STREAM_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(reason):
+    """Skip with ``reason``, or fail with it when the services are required."""
+    if require_services():
+        pytest.fail(f"{reason} (ACTIVITY_STREAM_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """Create a throwaway PostgreSQL database for this run; drop it at the end."""
+    import psycopg2
+
+    try:
+        admin = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as error:
+        skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}".strip())
+    admin.autocommit = True
+    name = f"activity_stream_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
+    if not database.is_closed():
+        database.close()
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """Return the URL of a reachable Redis server (database 15), flushed for this run."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError as error:
+        skip_or_fail(f"Redis not reachable at {REDIS_URL}: {error}")
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Return the URL of an empty database: a new SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'stream.db'}"
+    url = request.getfixturevalue("postgres_url")
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    connection.close()
+    return url
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Return a factory building a migrated app on the test database; extra plugins allowed."""
+
+    def make(plugins=(), **settings):
+        config = {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "HUEY_URL": "memory://",
+            "HUEY_IMMEDIATE": True,
+            "SECRET_KEY": "test-secret-key-0123456789",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+        config.update(settings)
+        app = create_app(config, plugins=plugins)
+        with app.app_context():
+            migrations.upgrade(app)
+        return app
+
+    yield make
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def app(make_app):
+    """Return a migrated app with the built-in plugins."""
+    return make_app()
+
+
+@pytest.fixture
+def people(app):
+    """Seed the demo people and teams; return ``{email: User}``."""
+    from core.demo import demo_users
+    from core.demo import seed_people
+
+    with app.app_context():
+        with database.atomic():
+            seed_people()
+        return demo_users()
+
+
+@pytest.fixture
+def client(app):
+    """Return a test client of ``app``."""
+    return app.test_client()
+
+
+def csrf_token_of(client):
+    """Return the CSRF token held in ``client``'s session (fetching a page to create one)."""
+    with client.session_transaction() as session:
+        token = session.get("csrf_token")
+    if token is None:
+        client.get("/login")
+        with client.session_transaction() as session:
+            token = session["csrf_token"]
+    return token
+
+
+def sign_in(client, email, password=PASSWORD):
+    """Sign ``client`` in as ``email``; return the response of the sign-in POST."""
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token_of(client)},
+    )
+
+
+@pytest.fixture
+def login(client, people):
+    """Return a function signing the test client in as one of the demo people."""
+
+    def login_as(email):
+        response = sign_in(client, email)
+        assert response.status_code == 302, response.text
+        return people[email]
+
+    return login_as
+
+
+ROW_ID = re.compile(r'data-row-id="(\d+)"')
+
+
+def rows_seen_by(app, email, tab, **filters):
+    """Return the row ids that ``email``'s first page of ``tab`` shows (signed in afresh).
+
+    Record something, then ask what each viewer sees: the way to test a tab's scope.
+    """
+    client = app.test_client()
+    response = sign_in(client, email)
+    assert response.status_code == 302, f"{email} could not sign in ({response.status_code})"
+    page = client.get(f"/stream/{tab}", query_string=filters)
+    assert page.status_code == 200, f"{email} may not see /stream/{tab} ({page.status_code})"
+    return [int(value) for value in ROW_ID.findall(page.text)]
