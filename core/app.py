@@ -21,7 +21,7 @@ from core import queue
 from core import security
 from core import shell
 from core.config import load_config
-from core.plugins import hooks
+from core.plugins import call_at_startup
 from core.plugins import make_plugin_manager
 from core.tabs import collect_tabs
 from core.tabs import visible_tabs
@@ -61,10 +61,10 @@ def create_app(config=None, plugins=()):
     init_templating(app)
     app.register_blueprint(shell.bp)
     app.add_url_rule("/", "home", home)
-    hooks(app).register_blueprints(app=app)
+    call_at_startup(app, "register_blueprints", app=app)
     collect_tabs(app)
     cli.init_app(app)
-    hooks(app).startup(app=app)
+    call_at_startup(app, "startup", app=app)
     return app
 
 

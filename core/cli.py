@@ -9,6 +9,7 @@ from core import migrations
 from core.db import database
 from core.people import User
 from core.people import create_user
+from core.plugins import call_at_startup
 from core.plugins import hooks
 
 db_cli = AppGroup("db", help="Create and upgrade the database schema.")
@@ -17,8 +18,11 @@ users_cli = AppGroup("users", help="Manage the people who may sign in.")
 
 @db_cli.command("upgrade")
 def db_upgrade():
-    """Apply every pending migration."""
-    applied = migrations.upgrade(current_app)
+    """Apply every pending migration; a failing one stops here, named, the rest left pending."""
+    try:
+        applied = migrations.upgrade(current_app)
+    except migrations.MigrationError as error:
+        raise click.ClickException(str(error)) from error
     for name in applied:
         click.echo(f"applied {name}")
     click.echo(f"database is up to date ({len(applied)} migration(s) applied)")
@@ -55,12 +59,11 @@ def users_create(name, email, role_name, password, time_zone):
 @users_cli.command("sign-out-everywhere")
 @click.argument("email")
 def users_sign_out_everywhere(email):
-    """Revoke every session of the user with EMAIL."""
-    changed = (
-        User.update(session_generation=User.session_generation + 1)
-        .where(User.email == email.strip().lower())
-        .execute()
-    )
+    """Revoke every session of the user with EMAIL (closing their session records too)."""
+    from core.auth import sign_out_user_everywhere
+
+    user = User.get_or_none(User.email == email.strip().lower())
+    changed = user is not None and sign_out_user_everywhere(user.id, "signed out by command")
     if not changed:
         raise click.BadParameter(f"no user with email {email}", param_hint="EMAIL")
     click.echo(f"every session of {email} is revoked")
@@ -85,4 +88,4 @@ def init_app(app):
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
-    hooks(app).register_commands(cli=app.cli)
+    call_at_startup(app, "register_commands", cli=app.cli)

@@ -13,7 +13,11 @@ import peewee
 from core.db import BaseModel
 from core.db import database
 from core.db import utcnow
-from core.plugins import hooks
+from core.plugins import call_at_startup
+
+
+class MigrationError(RuntimeError):
+    """A migration failed (and rolled back); the message names it, and so its plugin."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,9 @@ def core_migrations():
     from core.events import models as events
     from core.people import MODELS
     from core.people import seed_roles
+    from core.sessions import MODELS as SESSION_MODELS
     from core.signins import MODELS as SIGN_IN_MODELS
+    from core.throttle import MODELS as THROTTLE_MODELS
 
     return [
         Migration("core.0001_people", create_tables(*MODELS)),
@@ -57,7 +63,10 @@ def core_migrations():
         Migration("activity.0001_events", events.create_activity_tables),
         Migration("activity.0002_actor_verb_index", events.add_actor_verb_index),
         Migration("activity.0003_audience_without_foreign_key", events.drop_audience_foreign_key),
-        Migration("core.0003_sign_in_attempts", create_tables(*SIGN_IN_MODELS)),
+        Migration(
+            "core.0003_sign_in_attempts",
+            create_tables(*SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS),
+        ),
     ]
 
 
@@ -65,15 +74,17 @@ def core_models():
     """Return the tables core owns (people, the event store), for tests and tools."""
     from core.events.models import MODELS as EVENT_MODELS
     from core.people import MODELS as PEOPLE_MODELS
+    from core.sessions import MODELS as SESSION_MODELS
     from core.signins import MODELS as SIGN_IN_MODELS
+    from core.throttle import MODELS as THROTTLE_MODELS
 
-    return [*PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS]
+    return [*PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS]
 
 
 def all_migrations(app):
     """Return every migration of core and the plugins, in the order they must run."""
     found = core_migrations()
-    for batch in hooks(app).register_migrations():
+    for batch in call_at_startup(app, "register_migrations"):
         found.extend(batch)
     names = [migration.name for migration in found]
     duplicated = {name for name in names if names.count(name) > 1}
@@ -98,8 +109,13 @@ def upgrade(app):
     """Apply every pending migration, each in its own transaction; return their names."""
     applied = []
     for migration in pending(app):
-        with database.atomic():
-            migration.apply()
-            SchemaMigration.create(name=migration.name)
+        try:
+            with database.atomic():
+                migration.apply()
+                SchemaMigration.create(name=migration.name)
+        except Exception as error:
+            raise MigrationError(
+                f"migration {migration.name} failed, nothing of it was applied: {error}"
+            ) from error
         applied.append(migration.name)
     return applied

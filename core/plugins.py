@@ -1,6 +1,7 @@
 """The plugin host: one pluggy manager per app, built-ins first, then entry points."""
 
 import importlib
+import importlib.metadata
 import os
 
 import pluggy
@@ -20,14 +21,30 @@ BUILTIN_PLUGINS = (
 )
 
 
+class PluginError(RuntimeError):
+    """A plugin could not be loaded or failed while the app starts; the message names it."""
+
+
 def make_plugin_manager(extra_plugins=(), disabled=()):
-    """Return a plugin manager with the built-ins, entry-point plugins and ``extra_plugins``."""
+    """Return a plugin manager with the built-ins, entry-point plugins and ``extra_plugins``.
+
+    ``disabled`` names plugins to leave out: a built-in by its module's last part
+    (``activity``), an installed plugin by its entry point's name (``invoices``).
+    """
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(hookspecs)
     for name in BUILTIN_PLUGINS:
         if name.rsplit(".", 1)[-1] not in disabled:
             manager.register(importlib.import_module(name), name=name)
-    manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in disabled or manager.has_plugin(entry_point.name):
+            continue
+        try:
+            plugin = entry_point.load()
+        except Exception as error:
+            message = f"plugin {entry_point.name!r} could not be loaded: {error}"
+            raise PluginError(message) from error
+        manager.register(plugin, name=entry_point.name)
     for plugin in extra_plugins:
         manager.register(plugin)
     # A misspelt hook name in a plugin is a bug, not an extension: fail at start-up.
@@ -41,3 +58,23 @@ def make_plugin_manager(extra_plugins=(), disabled=()):
 def hooks(app):
     """Return the hook caller of ``app``'s plugin manager."""
     return app.extensions["plugin_manager"].hook
+
+
+def call_at_startup(app, hook_name, /, **kwargs):
+    """Call ``hook_name`` on every plugin, as pluggy would, but name the plugin that fails.
+
+    A plugin raising while the app starts (registering tabs, blueprints, tasks…) stops start-up
+    with a ``PluginError`` saying which plugin and which hook. Returns the list of answers.
+    """
+    caller = getattr(hooks(app), hook_name)
+    answers = []
+    for impl in reversed(caller.get_hookimpls()):  # pluggy's order: last registered first
+        try:
+            answer = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except Exception as error:
+            raise PluginError(
+                f"plugin {impl.plugin_name!r} failed in its {hook_name} hook: {error}"
+            ) from error
+        if answer is not None:
+            answers.append(answer)
+    return answers

@@ -12,7 +12,7 @@ from huey import RedisHuey
 from huey import SqliteHuey
 
 from core.db import database
-from core.plugins import hooks
+from core.plugins import call_at_startup
 
 QUEUE_NAME = "activity_stream"
 
@@ -38,5 +38,5 @@ def init_app(app):
         # Each consumer worker thread holds its own connection (peewee keeps them per thread).
         database.connect(reuse_if_open=True)
 
-    hooks(app).register_tasks(huey=huey, app=app)
+    call_at_startup(app, "register_tasks", huey=huey, app=app)
     return huey

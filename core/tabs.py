@@ -12,6 +12,7 @@ from flask import Blueprint
 from flask import current_app
 from flask import g
 
+from core.plugins import call_at_startup
 from core.plugins import hooks
 
 TAB_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -39,7 +40,7 @@ class Tab:
 def collect_tabs(app):
     """Gather every plugin's tabs into ``app.extensions["tabs"]``, ordered, names checked."""
     tabs = {}
-    for batch in hooks(app).register_tabs():
+    for batch in call_at_startup(app, "register_tabs"):
         for tab in batch:
             if not TAB_NAME.match(tab.name):
                 raise RuntimeError(f"tab name {tab.name!r} must match {TAB_NAME.pattern}")

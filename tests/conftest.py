@@ -2,6 +2,8 @@
 so plugins' tests share them); the helpers are re-exported here for the tests that import them.
 """
 
+import pytest
+
 from core.testing import PASSWORD  # noqa: F401
 from core.testing import POSTGRES_ADMIN_URL  # noqa: F401
 from core.testing import REDIS_URL  # noqa: F401
@@ -11,3 +13,62 @@ from core.testing import rows_seen_by  # noqa: F401
 from core.testing import sign_in  # noqa: F401
 from core.testing import skip_or_fail  # noqa: F401
 from core.testing import stop_process  # noqa: F401
+
+
+class SmtpInbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
+
+    ``answer`` (e.g. ``"550 5.1.1 no such user"``) makes it refuse every message with that
+    reply instead; ``stop()`` and ``start()`` take it down and bring it back on the same port.
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.url = f"smtp://127.0.0.1:{port}"
+        self.received = []  # aiosmtpd envelopes: mail_from, rcpt_tos, content (bytes)
+        self.answer = None
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        """Keep the message (or refuse it with ``answer``)."""
+        if self.answer:
+            return self.answer
+        self.received.append(envelope)
+        return "250 2.0.0 Message accepted for delivery"
+
+    def start(self):
+        """Start listening (again) on the port."""
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        """Stop listening: connections are refused until ``start``."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def messages(self):
+        """Return the accepted messages, parsed (``email.message.EmailMessage``)."""
+        import email
+        import email.policy
+
+        return [
+            email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+            for envelope in self.received
+        ]
+
+
+@pytest.fixture
+def smtp_server():
+    """Run a real SMTP server on a free loopback port for the test; yield its ``SmtpInbox``."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = SmtpInbox(port)
+    inbox.start()
+    yield inbox
+    inbox.stop()
