@@ -1,14 +1,26 @@
 """Sign-in, sign-out, sessions and the profile page.
 
-The session cookie names the user *and* their session generation; bumping the generation
-(sign out everywhere, password change) makes every cookie issued before it worthless.
+Every attempt through the form is recorded (``core.signins``) in a transaction of its own.
+Before any password is checked, the account name and the IP are checked against their limits
+(``core.throttle``), under the database's write lock; a refused attempt checks no password.
+Unknown user, wrong password, locked, inactive and not allowed answer with the same page,
+status and headers, and take as long as one password check. A sign-in opens a session record
+(``core.sessions``) that the cookie names; sign-out closes it on the server.
 """
 
+import functools
+import os
+import secrets
+import statistics
+import threading
+import time
 import zoneinfo
+from collections import deque
 from urllib.parse import urlsplit
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import make_response
 from flask import redirect
@@ -24,35 +36,69 @@ from flask_login import logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
+from core import sessions
 from core import signins
+from core import throttle
+from core.clients import current_client
+from core.db import database
+from core.db import utcnow
 from core.people import Role
 from core.people import User
 from core.security import rotate_csrf_token
+from core.signin_mail import notify_lock
+from core.signin_mail import notify_new_client
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
 # Flask-Login's own session protection would log users out on an IP change (mobile networks);
-# the session generation counter is what revokes cookies here.
+# the session records and the generation counter are what revoke cookies here.
 login_manager.session_protection = None
 
-# Checked when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+FAILURE_MESSAGE = (
+    "That email and password do not match an account that may sign in. "
+    "After several failed attempts, signing in is paused for a while."
+)
 
-FAILURE_MESSAGE = "That email and password do not match an account that may sign in."
+# Recent password-check times of this process: a refused attempt waits their median, so it
+# answers as late as a checked one without spending the CPU (the point of refusing).
+_check_times = deque(maxlen=64)
+_log_lock = threading.Lock()
+
+
+@functools.cache
+def dummy_hash():
+    """Return the hash checked for unknown names, made on first use (scrypt's 32 MB are
+    not spent by a process that never sees an unknown name), with the method of real ones."""
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
+def check_hash(password_hash, password):
+    """Check ``password`` against ``password_hash``, timed (and logged under
+    ``HASH_CHECK_LOG``, one line per check, so tests can count checks across processes)."""
+    started = time.perf_counter()
+    matches = check_password_hash(password_hash, password)
+    _check_times.append(time.perf_counter() - started)
+    path = current_app.config.get("HASH_CHECK_LOG")
+    if path:
+        with _log_lock, open(path, "a") as log:  # O_APPEND: whole lines across processes
+            log.write(f"password hash checked pid={os.getpid()}\n")
+    return matches
+
+
+def wait_as_long_as_a_check():
+    """Take as long as a password check takes here, without checking one."""
+    if _check_times:
+        time.sleep(statistics.median(_check_times))
+    else:  # nothing measured yet in this process: measure on the dummy
+        check_hash(dummy_hash(), "")
 
 
 @login_manager.user_loader
 def load_user(identity):
-    """Return the user for a session identity ``"<id>:<generation>"``, or None if revoked."""
-    user_id, _, generation = str(identity).partition(":")
-    if not user_id.isdigit():
-        return None
-    user = User.select(User, Role).join(Role).where(User.id == int(user_id)).first()
-    if user is None or str(user.session_generation) != generation or not user.is_active:
-        return None
-    return user
+    """Return the user whose open session the cookie names, or None (``core.sessions``)."""
+    return sessions.load(identity)
 
 
 @login_manager.unauthorized_handler
@@ -83,19 +129,37 @@ def safe_next(target):
     return url_for("home")
 
 
-def authenticate(email, password):
-    """Return ``(user, outcome)`` for a sign-in attempt (a ``core.signins`` outcome)."""
-    user = User.select(User, Role).join(Role).where(User.email == email).first()
+def find_user(email):
+    """Return the user signing in with ``email`` (and their role), or None."""
+    return User.select(User, Role).join(Role).where(User.email == email).first()
+
+
+def authenticate(user, password):
+    """Return the ``core.signins`` outcome of ``password`` for ``user`` (None: unknown).
+
+    Exactly one password check whatever the case, so every outcome takes as long.
+    """
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
-        return None, signins.UNKNOWN_USER
-    if not user.check_password(password):
-        return user, signins.WRONG_PASSWORD
+        check_hash(dummy_hash(), password)
+        return signins.UNKNOWN_USER
+    matches = check_hash(user.password_hash or dummy_hash(), password)
+    if not (matches and user.password_hash):
+        return signins.WRONG_PASSWORD
     if not user.role.can_sign_in:
-        return user, signins.NOT_ALLOWED
+        return signins.NOT_ALLOWED
     if not user.active:
-        return user, signins.INACTIVE
-    return user, signins.SIGNED_IN
+        return signins.INACTIVE
+    return signins.SIGNED_IN
+
+
+def refused(verdict, next_url):
+    """Answer a failed sign-in: one page, status and header set for every kind of failure."""
+    response = make_response(
+        render_template("auth/login.html", error=FAILURE_MESSAGE, next=next_url), 401
+    )
+    # Present on every failure, so the header set is the same whether or not a lock is on.
+    response.headers["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -103,62 +167,121 @@ def login():
     """Show the sign-in form, or check it, record the attempt and start a fresh session."""
     if request.method == "GET":
         return render_template("auth/login.html", next=request.args.get("next", ""))
-    email = request.form.get("email", "").strip().lower()
+    typed = request.form.get("email", "")
+    email = typed.strip().lower()
     password = request.form.get("password", "")
+    next_url = request.form.get("next", "")
+    client = current_client()
     if not email or not password:
-        signins.record_sign_in_attempt(email, None, signins.INVALID_FORM)
-        return render_template(
-            "auth/login.html",
-            error="Enter your email and password.",
-            email=email,
-            next=request.form.get("next", ""),
-        ), 400
-    user, outcome = authenticate(email, password)
-    signins.record_sign_in_attempt(email, user, outcome)
-    if outcome != signins.SIGNED_IN:
-        return render_template(
-            "auth/login.html",
-            error=FAILURE_MESSAGE,
-            email=email,
-            next=request.form.get("next", ""),
-        ), 401
+        with database.atomic():
+            signins.record_sign_in_attempt(typed, None, signins.INVALID_FORM, client)
+        message = "Enter your email and password."
+        return render_template("auth/login.html", error=message, next=next_url), 400
+    user = find_user(email)
+    with database.atomic():  # the limits, checked and reserved under the write lock
+        verdict = throttle.reserve(email, client.ip)
+        if verdict.refused:
+            signins.record_sign_in_attempt(
+                typed, user, signins.LOCKED, client, detail=f"retry after {verdict.retry_after} s"
+            )
+    if verdict.refused:
+        wait_as_long_as_a_check()
+        return refused(verdict, next_url)
+    outcome = authenticate(user, password)
+    succeeded = outcome == signins.SIGNED_IN
+    with database.atomic():
+        throttle.settle(verdict, succeeded)
+        row = sessions.start_session(user, client) if succeeded else None
+        recorded = signins.record_sign_in_attempt(
+            typed, user, outcome, client,
+            failures_before=verdict.failures_before if succeeded else 0,
+            session_id=row.id if row else None,
+        )  # fmt: skip
+        for kind, _value, until, tier in verdict.locks:
+            record_lock(typed, user if kind == throttle.ACCOUNT else None, kind, until, tier,
+                        client)  # fmt: skip
+        if succeeded:
+            notify_new_client(user, recorded, client)
+    if not succeeded:
+        return refused(verdict, next_url)
     # Rotate the session: nothing from before sign-in (a planted cookie) survives it.
     session.clear()
     login_user(user)
     rotate_csrf_token()
-    return redirect(safe_next(request.form.get("next")))
+    return redirect(safe_next(next_url))
+
+
+def record_lock(typed, user, kind, until, tier, client):
+    """Record a lock of an account name or IP as its own row; tell the account's owner."""
+    minutes = max(1, round((until - utcnow()).total_seconds() / 60))
+    outcome = signins.ACCOUNT_LOCKED if kind == throttle.ACCOUNT else signins.IP_LOCKED
+    detail = f"locked for {minutes} min (lock {tier}), until {until:%Y-%m-%d %H:%M:%S} UTC"
+    signins.record_sign_in_attempt(typed, user, outcome, client, detail=detail)
+    if user is not None:
+        notify_lock(user, until, client)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    """Sign out on POST; on GET, ask first (a link must not sign anyone out)."""
+    """Sign out on POST (closing this session on the server); on GET, ask first."""
     if request.method == "GET":
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return render_template("auth/logout.html")
+    if current_user.is_authenticated:
+        row = sessions.UserSession.get_or_none(sessions.UserSession.id == current_user.session_id)
+        if row is not None:
+            sessions.end_session(row, "signed_out")
     logout_user()
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
 
+def sign_out_user_everywhere(user_id, detail):
+    """Move the user's session generation on and close every session they hold."""
+    with database.atomic():
+        changed = User.update(session_generation=User.session_generation + 1).where(
+            User.id == user_id
+        ).execute()  # fmt: skip
+        sessions.end_all_sessions(user_id, "revoked", detail)
+    return bool(changed)
+
+
 @bp.post("/profile/sign-out-everywhere")
 @login_required
 def sign_out_everywhere():
     """Revoke every session of the current user, on every device, this one included."""
-    User.update(session_generation=User.session_generation + 1).where(
-        User.id == current_user.id
-    ).execute()
+    sign_out_user_everywhere(current_user.id, "signed out everywhere")
     logout_user()
     session.clear()
     flash("You are signed out on every device.")
     return redirect(url_for("auth.login"))
 
 
+@bp.post("/profile/sessions/<int:session_id>/end")
+@login_required
+def end_one_session(session_id):
+    """End one of the current user's sessions (another device's, or this one)."""
+    row = sessions.UserSession.get_or_none(
+        (sessions.UserSession.id == session_id) & (sessions.UserSession.user_id == current_user.id)
+    )
+    if row is None or row.ended_at is not None:
+        abort(404, "session: there is no open session of yours with that number.")
+    sessions.end_session(row, "revoked", "ended from the profile")
+    if session_id == current_user.session_id:
+        logout_user()
+        session.clear()
+        flash("You are signed out.")
+        return redirect(url_for("auth.login"))
+    flash("That session is ended.")
+    return redirect(url_for("auth.profile"))
+
+
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    """Show the viewer's profile and let them choose their time zone."""
+    """Show the viewer's profile and sessions, and let them choose their time zone."""
     zones = sorted(zoneinfo.available_timezones())
     if request.method == "POST":
         zone = request.form.get("time_zone", "")
@@ -167,7 +290,8 @@ def profile():
         User.update(time_zone=zone).where(User.id == current_user.id).execute()
         flash(f"Times are now shown in {zone}.")
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", zones=zones)
+    live = sessions.active_sessions(current_user)
+    return render_template("auth/profile.html", zones=zones, sessions=live)
 
 
 def init_app(app):

@@ -22,6 +22,14 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    # Brute-force protection (core.throttle): failures allowed per account name and per IP
+    # in a rolling window (seconds), then locks of growing length (seconds, one per tier).
+    "LOCK_ACCOUNT_LIMIT": 5,
+    "LOCK_IP_LIMIT": 50,
+    "LOCK_WINDOW": 15 * 60,
+    "LOCK_TIERS": "900,3600,21600,86400",
+    "LOCK_TIER_RESET": 24 * 3600,  # seconds after a lock ends before the tiers start over
+    "HASH_CHECK_LOG": None,  # a file path: one line per password check (tests count them)
 }
 
 
@@ -66,9 +74,42 @@ def _check(config):
     proxies = config["TRUSTED_PROXIES"]
     if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
         raise ConfigError(f"{_name('TRUSTED_PROXIES')}: must be a whole number from 0 to 10")
+    _check_locks(config)
     for flag in ("HUEY_IMMEDIATE",):
         if not isinstance(config[flag], bool):
             raise ConfigError(f"{_name(flag)}: must be true or false")
+
+
+def _check_locks(config):
+    """Check the brute-force settings; turn ``LOCK_TIERS`` into a tuple of seconds."""
+    for key, low, high in (
+        ("LOCK_ACCOUNT_LIMIT", 1, 10_000),
+        ("LOCK_IP_LIMIT", 1, 100_000),
+        ("LOCK_WINDOW", 1, 30 * 86400),
+        ("LOCK_TIER_RESET", 0, 365 * 86400),
+        ("PERMANENT_SESSION_LIFETIME", 60, 365 * 86400),
+    ):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{_name(key)}: must be a whole number from {low} to {high}")
+    tiers = config["LOCK_TIERS"]
+    if isinstance(tiers, int) and not isinstance(tiers, bool):
+        tiers = [tiers]
+    if isinstance(tiers, str):
+        tiers = [part.strip() for part in tiers.split(",")]
+    try:
+        tiers = tuple(int(part) for part in tiers)
+    except (TypeError, ValueError):
+        tiers = ()
+    if not tiers or not all(1 <= seconds <= 365 * 86400 for seconds in tiers):
+        raise ConfigError(
+            f"{_name('LOCK_TIERS')}: must be lock lengths in seconds, comma-separated, "
+            "e.g. 900,3600,86400"
+        )
+    config["LOCK_TIERS"] = tiers
+    log = config["HASH_CHECK_LOG"]
+    if log is not None and not isinstance(log, str):
+        raise ConfigError(f"{_name('HASH_CHECK_LOG')}: must be a file path")
 
 
 def _url(config, key, schemes):

@@ -73,8 +73,11 @@ class User(BaseModel):
         return self.active and self.role.can_sign_in
 
     def get_id(self):
-        """Return the session identity: the id and the current session generation."""
-        return f"{self.id}:{self.session_generation}"
+        """Return the session identity: the id, the session generation and the session record
+        (``core.sessions``) this user object is signed in with."""
+        from core.sessions import identity
+
+        return identity(self)
 
     @property
     def is_staff(self):
