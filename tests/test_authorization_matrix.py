@@ -6,6 +6,7 @@ independent of the app's code, and compares it with what the app answers: 0 mism
 rule left out.
 """
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -22,10 +23,21 @@ from plugins.settings.models import TabGrant
 
 DOCS = Path(__file__).parent.parent / "docs"
 MATRIX = json.loads((DOCS / "authorization.json").read_text())
-# A plugin's own rules may live beside it, in docs/authorization.<plugin>.json.
-for extra in sorted(DOCS.glob("authorization.*.json")):
+# A built-in plugin's rules may live in docs/authorization.<plugin>.json; an installed plugin
+# ships its own as authorization.json beside its code.
+EXTRA = sorted(DOCS.glob("authorization.*.json"))
+for entry_point in importlib.metadata.entry_points(group="activity_stream"):
+    package = Path(entry_point.load().__file__).parent
+    EXTRA += [package / "authorization.json"] if (package / "authorization.json").exists() else []
+for extra in EXTRA:
     MATRIX["routes"].update(json.loads(extra.read_text())["routes"])
-CONFIGURABLE_TABS = {"activity", "email", "logins"}
+# Every tab named by a policy, but Settings, is granted by role, person and team.
+CONFIGURABLE_TABS = {
+    example["policy"].split(":", 1)[1]
+    for examples in MATRIX["routes"].values()
+    for example in examples
+    if example["policy"].startswith("tab:")
+} - {"settings"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 STAFF_KINDS = {"owner", "admin", "staff"}
 VIEWERS = (

@@ -24,3 +24,8 @@ def test_every_hook_has_a_docstring():
 
 def test_every_hook_is_named_in_the_readme():
     assert [name for name in HOOKS if f"`{name}`" not in README] == []
+
+
+def test_every_hook_has_a_section_in_the_plugin_guide():
+    guide = (Path(__file__).parents[2] / "docs" / "plugins.md").read_text()
+    assert [name for name in HOOKS if f"### `{name}(" not in guide] == []

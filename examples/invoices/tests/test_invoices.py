@@ -42,10 +42,10 @@ def test_a_bad_status_is_refused_naming_the_field(app, people):
         record_invoice(people["admin@example.com"], people["pm@example.com"], "I", "X", 1, "lost")
 
 
-def test_the_admin_sees_every_invoice_and_filters_by_status(app, issued):
-    assert rows_seen_by(app, "admin@example.com", "invoices") == [issued["sam"], issued["dana"]]
-    assert rows_seen_by(app, "admin@example.com", "invoices", status="paid") == [issued["sam"]]
-    assert rows_seen_by(app, "admin@example.com", "invoices", q="Acme") == [issued["dana"]]
+def test_the_owner_sees_every_invoice_and_filters_by_status(app, issued):
+    assert rows_seen_by(app, "owner@example.com", "invoices") == [issued["sam"], issued["dana"]]
+    assert rows_seen_by(app, "owner@example.com", "invoices", status="paid") == [issued["sam"]]
+    assert rows_seen_by(app, "owner@example.com", "invoices", q="Acme") == [issued["dana"]]
 
 
 def test_a_teammate_sees_only_what_their_team_owns(app, people, issued):
