@@ -22,6 +22,7 @@ class Notification:
     ``core.people.User`` objects (only users the platform knows receive mail); ``template``
     names a Jinja template pair, ``<template>.txt`` and ``<template>.html``, rendered with
     ``context`` (plus ``recipient``); ``sender`` is the user who caused it, or None.
+    ``private`` marks a Private Message: only its sender and recipients ever see it listed.
     """
 
     kind: str
@@ -30,6 +31,7 @@ class Notification:
     template: str
     context: dict = field(default_factory=dict)
     sender: object = None
+    private: bool = False
 
 
 def notify(notification):

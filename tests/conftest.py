@@ -29,7 +29,7 @@ class SmtpInbox:
         self.answer = None
         self.controller = None
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
         """Keep the message (or refuse it with ``answer``)."""
         if self.answer:
             return self.answer

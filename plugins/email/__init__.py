@@ -1,1 +1,70 @@
-"""Email: every notification and Private Message, sent from an outbox (being built)."""
+"""Email: every notification and Private Message, sent from an outbox, viewed safely.
+
+``outbox`` writes messages in the caller's transaction (the ``send_notification`` hook behind
+``core.notifications.notify``), ``sender`` and ``tasks`` deliver them over SMTP after commit,
+``mime`` builds what is sent, ``queries`` / ``filters`` / ``views`` are the Email tab on the
+feed machinery, ``viewer`` shows a message safely (sanitised, in a sandboxed frame), ``demo``
+seeds Private Messages through the real path.
+"""
+
+from core import hookimpl
+from core.migrations import Migration
+from core.migrations import create_tables
+from plugins.email.models import MODELS
+
+
+@hookimpl
+def register_models():
+    """Return the outbox tables."""
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    """Create the outbox tables."""
+    return [Migration("email.0001_outbox", create_tables(*MODELS))]
+
+
+@hookimpl
+def register_tasks(huey, app):
+    """Register the delivery task and the periodic sweep."""
+    from plugins.email import tasks
+
+    tasks.register(huey, app)
+
+
+@hookimpl
+def send_notification(notification):
+    """Write one outbox row per recipient in the caller's transaction; return their ids."""
+    from plugins.email import outbox
+
+    return outbox.send_notification(notification)
+
+
+@hookimpl
+def register_tabs():
+    """Add the Email tab, after Activity."""
+    from plugins.email import views
+
+    return [views.FEED.tab(label="Email", order=20)]
+
+
+@hookimpl
+def object_urls(refs):
+    """Link outbox messages (``email`` refs) to their page on the Email tab."""
+    from plugins.email import views
+
+    return views.message_urls(refs)
+
+
+@hookimpl(wrapper=True)
+def seed_demo():
+    """Add Private Messages between several pairs and deliver the demo's messages.
+
+    A wrapper, so it runs after every other plugin's demo (whose actions queue notifications).
+    """
+    result = yield
+    from plugins.email.demo import seed_messages
+
+    seed_messages()
+    return result

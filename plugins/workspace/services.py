@@ -24,6 +24,7 @@ from core.events import Audience
 from core.events import record_activity
 from plugins.workspace import access
 from plugins.workspace import checks
+from plugins.workspace import mail
 from plugins.workspace.checks import ValidationError
 from plugins.workspace.models import DONE
 from plugins.workspace.models import Company
@@ -85,6 +86,7 @@ def create_task(actor, **fields):
         _replace_links(TaskAssignee, "task", task, links.get("assignees", ()))
         after = observe_task(task)
         _record(actor, "task.created", TASK, None, after)
+        mail.task_assigned(actor, task, links.get("assignees", ()))
     return task
 
 
@@ -93,7 +95,10 @@ def update_task(actor, task, **fields):
     access.require(access.may_manage(actor), "edit tasks")
     values, links = checks.task_values(fields)
     with database.atomic():
-        return _update(actor, task, values, links, TASK, observe_task, TaskAssignee)
+        assigned = mail.linked_ids(TaskAssignee, "task", task.id)
+        event = _update(actor, task, values, links, TASK, observe_task, TaskAssignee)
+        mail.task_changed(actor, task, event, assigned)
+        return event
 
 
 def complete_tasks(actor, tasks):
@@ -121,6 +126,7 @@ def complete_tasks(actor, tasks):
             old = before[task.id]
             new = replace(old, state={**old.state, "status": DONE})
             events.append(_record(actor, "task.completed", TASK, old, new))
+            mail.task_completed(actor, task)
         return events
 
 
@@ -150,7 +156,7 @@ def comment_on_task(actor, task, body):
     with database.atomic():
         TaskComment.create(task=task.id, author=actor.id, body=body)
         seen = observe_task(task)
-        return record_activity(
+        event = record_activity(
             actor,
             "task.commented",
             seen.ref,
@@ -158,6 +164,8 @@ def comment_on_task(actor, task, body):
             audience=Audience(users=set(seen.users)),
             summary=body,
         )
+        mail.task_commented(actor, task, mail.users(seen.people["assignees"]), body)
+        return event
 
 
 def create_document(actor, **fields):
@@ -170,6 +178,7 @@ def create_document(actor, **fields):
         document = Document.create(**values)
         _replace_links(DocumentShare, "document", document, links.get("shared_with", ()))
         _record(actor, "document.created", DOCUMENT, None, observe_document(document))
+        mail.document_shared(actor, document, links.get("shared_with", ()))
     return document
 
 
@@ -182,7 +191,10 @@ def update_document(actor, document, **fields):
     access.require(not refused, f"change {', '.join(refused)} of this document")
     values, links = checks.document_values(fields)
     with database.atomic():
-        return _update(actor, document, values, links, DOCUMENT, observe_document, DocumentShare)
+        shared = mail.linked_ids(DocumentShare, "document", document.id)
+        event = _update(actor, document, values, links, DOCUMENT, observe_document, DocumentShare)
+        mail.document_changed(actor, document, shared)
+        return event
 
 
 def delete_document(actor, document):

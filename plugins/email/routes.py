@@ -1,0 +1,95 @@
+"""The Email tab's own routes beside the feed's: a message's frame document, one row (polled
+while the message is unfinished) and Resend. All on the tab's blueprint, behind the gate, and
+all through ``FEED.get``: a message the viewer may not see is a 404."""
+
+from flask import abort
+from flask import make_response
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+
+from core.db import database
+from core.events import Audience
+from core.events import Ref
+from core.events import record_activity
+from core.inputs import parse_id
+from core.people import User
+from plugins.email import outbox
+from plugins.email.viewer import frame_policy
+from plugins.email.viewer import sanitise
+from plugins.email.views import FEED
+from plugins.email.views import MAX_POLLS
+from plugins.email.views import bp
+from plugins.email.views import prepare_rows
+
+
+@bp.get("/<int:record_id>/body")
+def body(record_id):
+    """Answer the message's HTML, sanitised, as the document of its sandboxed frame.
+
+    ``?images=remote`` keeps remote images (and the policy lets them load): the viewer asked.
+    """
+    message = FEED.get(current_user, record_id)
+    remote = request.args.get("images") == "remote"
+    safe, _ = sanitise(message.html_body, remote_images=remote)
+    response = make_response(render_template("email/frame.html", body=safe))
+    response.headers["Content-Security-Policy"] = frame_policy(remote)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/<int:record_id>/row")
+def row(record_id):
+    """Answer one row as it is now (htmx: a queued row polls this until it is finished)."""
+    if not request.htmx:
+        return redirect(url_for("email.detail", record_id=record_id))
+    message = FEED.get(current_user, record_id)
+    polls = parse_id(request.args["n"], "n") if request.args.get("n") else 0
+    rows = prepare_rows(current_user, [message], min(polls, MAX_POLLS))
+    return render_template("email/rows.html", rows=rows)
+
+
+@bp.post("/<int:record_id>/resend")
+def resend(record_id):
+    """Queue a fresh copy of a message (owner and admins), linked to it, and record that."""
+    message = FEED.get(current_user, record_id)
+    if not current_user.is_admin:
+        abort(403, "Only the Super Admin and Admins may resend a message.")
+    viewer = current_user._get_current_object()
+    with database.atomic():
+        recipient = _recipient(message)
+        (copy_id,) = outbox.queue(
+            [
+                {
+                    "kind": message.kind,
+                    "private": message.private,
+                    "sender_id": message.sender_id,
+                    "sender_name": message.sender_name,
+                    "recipient": recipient,
+                    "subject": message.subject,
+                    "text_body": message.text_body,
+                    "html_body": message.html_body,
+                }
+            ],
+            resent_from=message.id,
+        )
+        label = "a private message" if message.private else message.subject
+        record_activity(
+            viewer,
+            "email.resent",
+            Ref("email", copy_id, label),
+            target=Ref("email", message.id, label),
+            audience=Audience(users={message.recipient_id}),
+            summary=f"to {message.recipient_name}",
+        )
+    return redirect(url_for("email.detail", record_id=copy_id), code=303)
+
+
+def _recipient(message):
+    """Return the message's recipient as stored now (a copy goes to the current address)."""
+    found = User.get_or_none(User.id == message.recipient_id)
+    if found is None:
+        abort(409, "The recipient of this message is no longer a user of the platform.")
+    return found

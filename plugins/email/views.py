@@ -1,0 +1,122 @@
+"""The Email tab on the feed machinery (``core.feed``): rows, filter options, See Message.
+
+Every route here starts from ``queries.visible_messages`` (through ``FEED.get`` for one
+message), so an id the viewer may not see is a 404, as for one that does not exist.
+``routes`` adds the frame, the row poll and Resend to the same blueprint, behind the gate.
+"""
+
+from flask import Blueprint
+from flask import current_app
+from flask import url_for
+
+from core.db import database
+from core.feed import Feed
+from core.inputs import is_id
+from core.people import User
+from core.templating import local_time
+from plugins.email import mime
+from plugins.email import queries
+from plugins.email.filters import FILTER_KEYS
+from plugins.email.filters import parse_filters
+from plugins.email.models import PRIVATE_MESSAGE
+from plugins.email.models import STATUS_LABELS
+from plugins.email.models import STATUSES
+from plugins.email.models import UNFINISHED
+from plugins.email.models import EmailAttempt
+from plugins.email.models import EmailMessage
+from plugins.email.viewer import sanitise
+
+bp = Blueprint(queries.TAB, __name__, template_folder="templates")
+MAX_POLLS = 150  # a queued row polls every 2 s for at most 5 minutes, then waits for a reload
+
+
+def kind_label(kind):
+    """Return a kind as people read it: ``task.assigned`` → "Task assigned"."""
+    if kind == PRIVATE_MESSAGE:
+        return "Private message"
+    return kind.replace(".", " ").replace("_", " ").capitalize()
+
+
+def prepare_rows(viewer, messages, polls=0):
+    """Return what ``email/rows.html`` prints for each of ``messages`` (all prepared here, so
+    the template only prints)."""
+    zone = viewer.zone()
+    base = url_for("stream.tab", tab=queries.TAB)
+    may_resend = viewer.is_admin
+    return [
+        {
+            "message": message,
+            "local": local_time(message.queued_at, zone=zone),
+            "kind": kind_label(message.kind),
+            "status": STATUS_LABELS.get(message.status, message.status),
+            "detail_url": f"{base}/{message.id}",
+            "poll_url": f"{base}/{message.id}/row?n={polls + 1}"
+            if message.status in UNFINISHED and polls < MAX_POLLS
+            else None,
+            "may_resend": may_resend,
+        }
+        for message in messages
+    ]
+
+
+def filter_options(viewer):
+    """Return the filter bar's choices: people, kinds queued so far, statuses."""
+    return {
+        "people": User.select(User.id, User.name).order_by(User.name),
+        "kinds": [(kind, kind_label(kind)) for kind in queries.kinds()],
+        "statuses": [(status, STATUS_LABELS[status]) for status in STATUSES],
+    }
+
+
+def detail_context(viewer, message):
+    """Return what ``email/detail.html`` shows: the headers as sent, the text part, the
+    frame's URL, the delivery attempts, and whether remote images were held back."""
+    sent = mime.build(message, current_app.config["MAIL_FROM"])
+    _, blocked = sanitise(message.html_body)
+    attempts = EmailAttempt.select().where(EmailAttempt.message == message.id)
+    base = url_for("stream.tab", tab=queries.TAB)
+    return {
+        "message": message,
+        "headers": [(name, str(value)) for name, value in sent.items()],
+        "kind": kind_label(message.kind),
+        "status": STATUS_LABELS.get(message.status, message.status),
+        "attempts": list(attempts.order_by(EmailAttempt.id)),
+        "frame_url": f"{base}/{message.id}/body",
+        "blocked": blocked,
+        "may_resend": viewer.is_admin,
+        "original_url": f"{base}/{message.resent_from}" if message.resent_from else None,
+    }
+
+
+def message_urls(refs):
+    """Return ``{("email", id): url}`` for the outbox messages among ``refs`` that exist."""
+    ids = {int(ref_id) for kind, ref_id in refs if kind == "email" and is_id(ref_id)}
+    if not ids:
+        return {}
+    table = EmailMessage._meta.table_name
+    marks = ", ".join([database.param] * len(ids))
+    rows = database.execute_sql(f"SELECT id FROM {table} WHERE id IN ({marks})", sorted(ids))
+    base = url_for("stream.tab", tab=queries.TAB)
+    return {("email", str(row[0])): f"{base}/{row[0]}" for row in rows}
+
+
+FEED = Feed(
+    name=queries.TAB,
+    label="Email",
+    noun="message",
+    model=EmailMessage,
+    records=queries.visible_messages,
+    read=queries.light_rows,
+    parse_filters=parse_filters,
+    filter_keys=FILTER_KEYS,
+    prepare_rows=prepare_rows,
+    options=filter_options,
+    filter_template="email/filters.html",
+    rows_template="email/rows.html",
+    detail_template="email/detail.html",
+    detail_context=detail_context,
+    empty_text="No email yet. Notifications and Private Messages will show up here.",
+    blueprint=bp,
+)
+
+from plugins.email import routes  # noqa: E402,F401 (adds the frame, row poll and Resend to bp)
