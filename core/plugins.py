@@ -46,7 +46,9 @@ def make_plugin_manager(extra_plugins=(), disabled=()):
             raise PluginError(message) from error
         manager.register(plugin, name=entry_point.name)
     for plugin in extra_plugins:
-        manager.register(plugin)
+        # Named after its class (or module), so an error can say which plugin failed.
+        name = getattr(plugin, "__name__", type(plugin).__name__)
+        manager.register(plugin, name=name if not manager.has_plugin(name) else None)
     # A misspelt hook name in a plugin is a bug, not an extension: fail at start-up.
     manager.check_pending()
     if os.environ.get("ACTIVITY_STREAM_TRACE_HOOKS"):
