@@ -34,13 +34,20 @@ OBJECT_PAGES = {
 @hookimpl
 def register_models():
     """Return the workspace tables."""
-    return list(MODELS)
+    from plugins.workspace.messages import MODELS as MESSAGE_MODELS
+
+    return [*MODELS, *MESSAGE_MODELS]
 
 
 @hookimpl
 def register_migrations():
     """Create the workspace tables."""
-    return [Migration("workspace.0001_tables", create_tables(*MODELS))]
+    from plugins.workspace.messages import MODELS as MESSAGE_MODELS
+
+    return [
+        Migration("workspace.0001_tables", create_tables(*MODELS)),
+        Migration("workspace.0002_private_messages", create_tables(*MESSAGE_MODELS)),
+    ]
 
 
 @hookimpl
@@ -60,6 +67,7 @@ def flyout_links(viewer):
         Link("Companies", url_for("workspace.companies.companies"), order=50),
         Link("Tasks", url_for("workspace.tasks.tasks"), order=51),
         Link("Documents", url_for("workspace.documents.documents"), order=52),
+        Link("Messages", url_for("workspace.messages.inbox"), order=53),
     ]
 
 

@@ -21,6 +21,7 @@ from core.events import RecordError
 from core.security import ERROR_TITLES
 from plugins.workspace import company_views
 from plugins.workspace import document_views
+from plugins.workspace import message_views
 from plugins.workspace import task_views
 from plugins.workspace.access import Denied
 from plugins.workspace.checks import ValidationError
@@ -28,7 +29,7 @@ from plugins.workspace.checks import ValidationError
 log = logging.getLogger(__name__)
 
 bp = Blueprint("workspace", __name__, template_folder="templates")
-for pages in (company_views, task_views, document_views):
+for pages in (company_views, task_views, document_views, message_views):
     bp.register_blueprint(pages.bp)
 
 NOT_RECORDED = (
