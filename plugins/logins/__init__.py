@@ -1,1 +1,25 @@
-"""Logins: every sign-in attempt and session (being built)."""
+"""Logins: the tab that reads the sign-in log (``core.signins``): every attempt, session end,
+lock and unlock, scoped to the viewer, with Unlock for owners and admins.
+
+``filters`` reads the tab's filters from the URL, ``queries`` reads the log scoped to the
+viewer, ``views`` configures the feed (``core.feed``) that serves the panel and its
+fragments, ``unlock`` lifts a lock, ``demo`` seeds a month of history through the recorder.
+Recording is core's (``core.auth``): turning this tab off loses no attempt.
+"""
+
+from core import hookimpl
+from plugins.logins import views
+
+
+@hookimpl
+def register_tabs():
+    """Add the Logins tab, after Activity and Email."""
+    return [views.FEED.tab(label="Logins", order=30)]
+
+
+@hookimpl
+def seed_demo():
+    """Add a month of sign-in history when there is none."""
+    from plugins.logins.demo import seed_history
+
+    seed_history()

@@ -1,0 +1,123 @@
+"""Reading the Logins tab: the viewer's scope and the filters in SQL, newest first.
+
+``visible_attempts`` is the one place deciding which rows of the sign-in log a viewer may see;
+the feed's panel, rows fragment, detail view, counts and "N new" banner all start from it.
+Scope ``all``: every row. Scope ``related``: the viewer's own rows and those of the members
+of the viewer's teams; rows of names that matched no account only ever show to ``all``.
+"""
+
+import functools
+import operator
+from collections import namedtuple
+from datetime import datetime
+
+import peewee
+
+from core.db import database
+from core.feed import day_range
+from core.people import TeamMembership
+from core.signins import SignInAttempt
+from core.tabs import row_scope
+
+TAB = "logins"
+LIST_COLUMNS = [field for field in SignInAttempt._meta.sorted_fields if field.name != "user_agent"]
+AttemptRow = namedtuple("AttemptRow", [field.name for field in LIST_COLUMNS])
+# One SQL literal for the columns: compiling a node per column costs more than the query.
+LIST_SELECT = peewee.SQL(", ".join(f'"{field.column_name}"' for field in LIST_COLUMNS))
+
+
+def light_rows(query):
+    """Run a ``LIST_SELECT`` query; return ``AttemptRow`` tuples, not models (the hot path)."""
+    rows = [AttemptRow._make(values) for values in database.execute(query)]
+    if rows and isinstance(rows[0].attempted_at, str):  # SQLite hands back text
+        rows = [r._replace(attempted_at=datetime.fromisoformat(r.attempted_at)) for r in rows]
+    return rows
+
+
+def related_user_ids(viewer):
+    """Return the viewer's id and those of every member of the viewer's teams."""
+    mine = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == viewer.id)
+    members = TeamMembership.select(TeamMembership.user).where(TeamMembership.team.in_(mine))
+    return sorted({viewer.id, *(row.user_id for row in members)})
+
+
+def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
+    """Return the query of the rows ``viewer`` may see under ``filters``, newest first.
+
+    For the ``related`` scope, an unfiltered page reads each related user's rows newest first
+    and capped (one short index range scan per person) instead of sorting all their rows.
+    """
+    attempt = SignInAttempt
+    query = _bounded(attempt.select(*(columns or [LIST_SELECT])), older_than, newer_than)
+    query = _filtered(query, filters, viewer)
+    if row_scope(viewer, TAB) != "all":
+        users = related_user_ids(viewer)
+        if filters.active() or not limit:
+            query = query.where(attempt.user_id.in_(users))
+        else:
+            query = query.where(attempt.id.in_(_newest_of(users, older_than, newer_than, limit)))
+    query = query.order_by(attempt.id.desc())
+    return query.limit(limit) if limit else query
+
+
+def _newest_of(users, older_than, newer_than, limit):
+    attempt = SignInAttempt
+    arms = []
+    for user_id in users:
+        arm = (
+            _bounded(
+                attempt.select(attempt.id).where(attempt.user_id == user_id), older_than, newer_than
+            )
+            .order_by(attempt.id.desc())
+            .limit(limit)
+        )
+        # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless wrapped in a subquery.
+        arms.append(attempt.select(peewee.SQL("id")).from_(arm.alias(f"u{len(arms)}")))
+    return functools.reduce(operator.or_, arms)
+
+
+def _bounded(query, older_than, newer_than):
+    if older_than is not None:
+        query = query.where(SignInAttempt.id < older_than)
+    if newer_than is not None:
+        query = query.where(SignInAttempt.id > newer_than)
+    return query
+
+
+def _filtered(query, filters, viewer):
+    attempt = SignInAttempt
+    if filters.users:
+        query = query.where(attempt.user_id.in_(filters.users))
+    if filters.outcomes:
+        query = query.where(attempt.outcome.in_(filters.outcomes))
+    if filters.ip:
+        query = query.where(attempt.ip == filters.ip)
+    if filters.country:
+        query = query.where(attempt.country == filters.country)
+    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
+    if start:
+        query = query.where(attempt.attempted_at >= start)
+    if end:
+        query = query.where(attempt.attempted_at < end)
+    if filters.text:
+        query = query.where(
+            attempt.name_typed.contains(filters.text)
+            | attempt.ip.contains(filters.text)
+            | attempt.browser.contains(filters.text)
+            | attempt.os.contains(filters.text)
+            | attempt.detail.contains(filters.text)
+        )
+    return query
+
+
+def countries():
+    """Return the distinct countries recorded, by a few index seeks (no full scan)."""
+    table = SignInAttempt._meta.table_name
+    sql = (
+        f"WITH RECURSIVE seen(value) AS ("
+        f" SELECT MIN(country) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN(country) FROM {table} WHERE country > seen.value)"
+        f" FROM seen WHERE seen.value IS NOT NULL)"
+        f" SELECT value FROM seen WHERE value IS NOT NULL AND value <> ''"
+    )
+    return [row[0] for row in database.execute_sql(sql)]

@@ -1,0 +1,75 @@
+"""Unlock: an owner or admin lifts a lock from its row on the Logins tab (recorded twice:
+a row of the sign-in log, and an event of the event store)."""
+
+from flask import abort
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask_login import current_user
+
+from core.db import database
+from core.events import Audience
+from core.events import Ref
+from core.events import record_activity
+from core.signins import ACCOUNT_LOCKED
+from core.signins import IP_LOCKED
+from core.signins import UNLOCKED
+from core.signins import record_sign_in_attempt
+from core.throttle import ACCOUNT
+from core.throttle import IP
+from core.throttle import unlock as lift_lock
+from plugins.logins import queries
+from plugins.logins.views import FEED
+from plugins.logins.views import bp
+from plugins.logins.views import prepare_rows
+
+
+@bp.post("/<int:record_id>/unlock")
+def unlock(record_id):
+    """Lift the lock that the lock row ``record_id`` records; answer the row, updated."""
+    if not current_user.is_admin:
+        abort(403, "Only the Super Admin and Admins may unlock an account.")
+    record = FEED.get(current_user, record_id)  # 404 unless the viewer may see it
+    if record.outcome not in (ACCOUNT_LOCKED, IP_LOCKED):
+        abort(400, "record: only an account lock or an IP lock can be unlocked.")
+    kind = ACCOUNT if record.outcome == ACCOUNT_LOCKED else IP
+    value = record.name_typed.strip().lower() if kind == ACCOUNT else record.ip
+    with database.atomic():
+        was_locked = lift_lock(kind, value)
+        if was_locked:
+            what = f"{'account ' + value if kind == ACCOUNT else 'IP ' + value}"
+            record_sign_in_attempt(
+                record.name_typed,
+                _user_of(record),
+                UNLOCKED,
+                detail=f"{what} unlocked by {current_user.name}",
+            )
+            if record.user_id:
+                subject = Ref("user", record.user_id, value)
+            else:
+                subject = Ref("sign_in_name" if kind == ACCOUNT else "ip", value, value)
+            audience = Audience(users={record.user_id} if record.user_id else set())
+            record_activity(
+                current_user,
+                "login.unlocked",
+                subject,
+                audience=audience,
+                summary=f"lifted the lock of {what}",
+            )
+    if not request.htmx:
+        return redirect(FEED.url())
+    (row,) = queries.light_rows(
+        queries.visible_attempts(
+            current_user,
+            FEED.parse_filters(request.args),
+            older_than=record_id + 1,
+            newer_than=record_id - 1,
+        )
+    )
+    return render_template("logins/rows.html", rows=prepare_rows(current_user, [row]))
+
+
+def _user_of(record):
+    from core.people import User
+
+    return User.get_or_none(User.id == record.user_id) if record.user_id else None

@@ -1,0 +1,147 @@
+"""The Logins tab on the feed machinery (``core.feed``): rows, filter choices, detail, unlock.
+
+Every route the feed serves starts from ``queries.visible_attempts``; so does Unlock, which
+acts only on a lock row the viewer may see.
+"""
+
+from urllib.parse import quote
+
+from flask import Blueprint
+from flask import url_for
+
+from core.db import utcnow
+from core.feed import Feed
+from core.people import User
+from core.people import initials
+from core.signins import ACCOUNT_LOCKED
+from core.signins import IP_LOCKED
+from core.signins import OUTCOMES
+from core.signins import SignInAttempt
+from core.signins import flag_labels
+from core.templating import local_time
+from core.templating import relative_time
+from core.throttle import SignInThrottle
+from core.throttle import account_key
+from core.throttle import ip_key
+from plugins.logins import queries
+from plugins.logins.filters import FILTER_KEYS
+from plugins.logins.filters import parse_filters
+
+bp = Blueprint(queries.TAB, __name__, template_folder="templates")
+
+# outcome: (label, badge style)
+OUTCOME_BADGES = {
+    "signed_in": ("Signed in", "ok"),
+    "wrong_password": ("Wrong password", "fail"),
+    "unknown_user": ("Unknown user", "fail"),
+    "locked": ("Refused: locked", "lock"),
+    "inactive": ("Inactive account", "fail"),
+    "not_allowed": ("Not allowed to sign in", "fail"),
+    "invalid_form": ("Incomplete form", "fail"),
+    "signed_out": ("Signed out", "session"),
+    "session_expired": ("Session expired", "session"),
+    "session_revoked": ("Session revoked", "session"),
+    "account_locked": ("Account locked", "lock"),
+    "ip_locked": ("IP locked", "lock"),
+    "unlocked": ("Unlocked", "ok"),
+}
+assert set(OUTCOME_BADGES) == set(OUTCOMES)
+
+
+def lock_key(row):
+    """Return the throttle key a lock row is about (its name as normalised, or its IP)."""
+    if row.outcome == ACCOUNT_LOCKED:
+        return account_key(row.name_typed.strip().lower())
+    return ip_key(row.ip)
+
+
+def locks_in_force(rows):
+    """Return the throttle keys among ``rows``' lock rows that are still locked (one query)."""
+    keys = {lock_key(row) for row in rows if row.outcome in (ACCOUNT_LOCKED, IP_LOCKED)}
+    if not keys:
+        return set()
+    query = SignInThrottle.select(SignInThrottle.key).where(
+        SignInThrottle.key.in_(keys) & (SignInThrottle.locked_until > utcnow())
+    )
+    return {row.key for row in query}
+
+
+def prepare_rows(viewer, rows):
+    """Return what ``logins/rows.html`` prints for each of ``rows`` (one pass, two queries)."""
+    ids = {row.user_id for row in rows if row.user_id}
+    names = dict(User.select(User.id, User.name).where(User.id.in_(ids)).tuples()) if ids else {}
+    locked = locks_in_force(rows) if viewer.is_admin else set()
+    zone, now = viewer.zone(), utcnow()
+    base = url_for("stream.tab", tab=queries.TAB)
+    prepared = []
+    for row in rows:
+        who = names.get(row.user_id) or row.name_typed or "(no name)"
+        label, style = OUTCOME_BADGES[row.outcome]
+        history = f"user={row.user_id}" if row.user_id else f"q={quote(row.name_typed)}"
+        in_force = row.outcome in (ACCOUNT_LOCKED, IP_LOCKED) and lock_key(row) in locked
+        prepared.append(
+            {
+                "row": row,
+                "who": who,
+                    "initials": initials(who),
+                "local": local_time(row.attempted_at, zone=zone),
+                "relative": relative_time(row.attempted_at, now=now),
+                "badge": label,
+                "style": style,
+                "browser": " on ".join(p for p in (row.browser, row.os) if p),
+                "flags": flag_labels(row.flags),
+                "detail_url": f"{base}/{row.id}",
+                "history_url": f"{base}?{history}" if row.name_typed or row.user_id else None,
+                "unlock_url": f"{base}/{row.id}/unlock" if in_force else None,
+            }
+        )
+    return prepared
+
+
+def filter_options(viewer):
+    """Return the filter bar's choices: people, outcomes, recorded countries."""
+    return {
+        "users": User.select(User.id, User.name).order_by(User.name),
+        "outcomes": [(outcome, OUTCOME_BADGES[outcome][0]) for outcome in OUTCOMES],
+        "countries": queries.countries(),
+    }
+
+
+def detail_context(viewer, record):
+    """Return what ``logins/detail.html`` shows of one row beyond the list."""
+    user = User.get_or_none(User.id == record.user_id) if record.user_id else None
+    return {
+        "user": user,
+        "badge": OUTCOME_BADGES[record.outcome][0],
+        "flags": flag_labels(record.flags),
+    }
+
+
+def parse_filters_named(args):
+    """Read the filters and name the one user whose history they show, for the caption."""
+    filters = parse_filters(args)
+    if len(filters.users) == 1:
+        filters.user_name = User.select(User.name).where(User.id == filters.users[0]).scalar()
+    return filters
+
+
+FEED = Feed(
+    name=queries.TAB,
+    label="Logins",
+    noun="sign-in record",
+    model=SignInAttempt,
+    records=queries.visible_attempts,
+    read=queries.light_rows,
+    parse_filters=parse_filters_named,
+    filter_keys=FILTER_KEYS,
+    prepare_rows=prepare_rows,
+    options=filter_options,
+    filter_template="logins/filters.html",
+    rows_template="logins/rows.html",
+    detail_template="logins/detail.html",
+    detail_context=detail_context,
+    empty_text="No sign-in attempts yet. Every attempt through the sign-in form shows up here.",
+    blueprint=bp,
+)
+
+from plugins.logins import unlock  # noqa: E402,F401 (adds the Unlock route to bp)

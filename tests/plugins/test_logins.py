@@ -1,0 +1,234 @@
+"""The Logins tab: rows of the sign-in log, scoped in SQL, filtered from the URL, paged, and
+Unlock for owners and admins."""
+
+import re
+
+import pytest
+
+from core import hookimpl
+from core import signins
+from core.clients import describe_client
+from core.db import database
+from core.events import ActivityEvent
+from core.people import Role
+from core.signins import SignInAttempt
+from core.signins import record_sign_in_attempt
+from core.signins import record_sign_in_attempts
+from plugins.settings.models import TabGrant
+from tests.conftest import csrf_token_of
+from tests.conftest import rows_seen_by
+from tests.conftest import sign_in
+
+CANARY = "canary-Pw-7f3b9e1c"
+ROW_ID = re.compile(r'data-row-id="(\d+)"')
+
+
+def record(app, email, outcome, user=None, ip="81.2.69.160", **extra):
+    """Record one row as the recorder does; return its id."""
+    with app.app_context(), database.atomic():
+        client = describe_client(ip, "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0")
+        return record_sign_in_attempt(email, user, outcome, client, **extra).id
+
+
+def grant_logins_to(app, role_name):
+    with app.app_context():
+        TabGrant.create(tab="logins", role=Role.get(Role.name == role_name))
+
+
+def test_the_tab_shows_each_row_with_its_outcome_place_and_browser(app, client, people):
+    record(app, "nobody@example.com", signins.UNKNOWN_USER)
+    sign_in(client, "admin@example.com", CANARY)
+    assert sign_in(client, "admin@example.com").status_code == 302
+    page = client.get("/stream/logins")
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('class="row login-row"') == 3
+    for text in ("Signed in", "Wrong password", "Unknown user", "81.2.69.160 (GB)",
+                 "Firefox 128 on Linux", "127.0.0.1 (loopback)", "after 1 failure"):  # fmt: skip
+        assert text in html, text
+    assert CANARY not in html
+
+
+def test_a_related_viewer_sees_their_own_and_their_teams_rows_only(app, people):
+    grant_logins_to(app, "Teammate")
+    teammate, fox = people["teammate@example.com"], people["fox@example.com"]  # both Delivery
+    mine = record(app, teammate.email, signins.WRONG_PASSWORD, teammate)
+    teams = record(app, fox.email, signins.WRONG_PASSWORD, fox)
+    other = record(app, "sales@example.com", signins.WRONG_PASSWORD, people["sales@example.com"])
+    unknown = record(app, "nobody@example.com", signins.UNKNOWN_USER)
+    seen = rows_seen_by(app, teammate.email, "logins")
+    assert mine in seen and teams in seen
+    assert other not in seen and unknown not in seen
+    filtered = rows_seen_by(app, teammate.email, "logins", outcome="wrong_password")
+    assert set(filtered) == {mine, teams}
+    everything = rows_seen_by(app, "admin@example.com", "logins")
+    assert {mine, teams, other, unknown} <= set(everything)
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"outcome": "unknown_user"}, {"nobody"}),
+        ({"ip": "8.8.8.8"}, {"pm-us"}),
+        ({"country": "de"}, {"pm-de"}),
+        ({"q": "nobody"}, {"nobody"}),
+        ({"user": "PM", "outcome": "wrong_password"}, {"pm-us", "pm-de"}),
+        ({"from": "2000-01-01", "to": "2000-01-02"}, set()),
+    ],
+)
+def test_filters_narrow_the_rows(app, client, login, people, query, expected):
+    pm = people["pm@example.com"]
+    ids = {
+        "nobody": record(app, "nobody@example.com", signins.UNKNOWN_USER),
+        "pm-us": record(app, pm.email, signins.WRONG_PASSWORD, pm, ip="8.8.8.8"),
+        "pm-de": record(app, pm.email, signins.WRONG_PASSWORD, pm, ip="2a00:1450:4001::1"),
+    }
+    login("admin@example.com")
+    query = {key: (str(pm.id) if value == "PM" else value) for key, value in query.items()}
+    page = client.get("/stream/logins", query_string=query)
+    assert page.status_code == 200
+    seen = {int(value) for value in ROW_ID.findall(page.text)}
+    assert seen & set(ids.values()) == {ids[name] for name in expected}
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [({"outcome": "hacked"}, "outcome"), ({"ip": "1.2.3"}, "ip"), ({"user": "x"}, "user"),
+     ({"country": "D-E"}, "country"), ({"from": "2026-13-01"}, "from"),
+     ({"after": "-1"}, "after")],
+)  # fmt: skip
+def test_a_bad_filter_is_a_400_naming_it(client, login, query, field):
+    login("admin@example.com")
+    response = client.get("/stream/logins", query_string=query)
+    assert response.status_code == 400
+    assert f"{field}:" in response.text
+
+
+def test_rows_page_by_cursor_and_the_banner_counts_new_ones(app, client, login):
+    login("admin@example.com")
+    with app.app_context():
+        rows = [signins.build_attempt(f"u{n}@example.com", None, signins.UNKNOWN_USER)
+                for n in range(120)]  # fmt: skip
+        with database.atomic():
+            record_sign_in_attempts(rows)
+    page = client.get("/stream/logins")
+    first = [int(value) for value in ROW_ID.findall(page.text)]
+    assert len(first) == 50
+    next_url = re.search(r'hx-get="([^"]*/stream/logins/rows\?[^"]*)"', page.text).group(1)
+    more = client.get(next_url.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    second = [int(value) for value in ROW_ID.findall(more.text)]
+    assert len(second) == 50 and max(second) < min(first)
+    record(app, "late@example.com", signins.UNKNOWN_USER)
+    banner = client.get(f"/stream/logins/new?since={first[0]}", headers={"HX-Request": "true"})
+    assert "1 new sign-in record" in banner.text
+
+
+def lock(app, client, email="pm@example.com"):
+    """Lock ``email`` through the form; return the lock row's id."""
+    for _ in range(5):
+        sign_in(client, email, CANARY)
+    with app.app_context():
+        row = SignInAttempt.get(SignInAttempt.outcome == signins.ACCOUNT_LOCKED)
+        return row.id
+
+
+def test_an_admin_unlocks_an_account_from_its_lock_row(app, client, people):
+    attacker = app.test_client()
+    lock_id = lock(app, attacker)
+    assert sign_in(attacker, "pm@example.com").status_code == 401
+    assert sign_in(client, "admin@example.com").status_code == 302
+    page = client.get("/stream/logins").text
+    assert f'action="/stream/logins/{lock_id}/unlock"' in page
+    response = client.post(
+        f"/stream/logins/{lock_id}/unlock",
+        data={"csrf_token": csrf_token_of(client)},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert f'data-row-id="{lock_id}"' in response.text and "Unlock</button>" not in response.text
+    assert sign_in(app.test_client(), "pm@example.com").status_code == 302
+    with app.app_context():
+        unlocked = SignInAttempt.get(SignInAttempt.outcome == signins.UNLOCKED)
+        assert "unlocked by Avery Chen" in unlocked.detail
+        event = ActivityEvent.get(ActivityEvent.verb == "login.unlocked")
+        assert (event.actor_name, event.object_id) == (
+            "Avery Chen",
+            str(people["pm@example.com"].id),
+        )
+
+
+def test_only_owners_and_admins_unlock_and_only_lock_rows(app, client, people):
+    grant_logins_to(app, "Project Manager")
+    lock_id = lock(app, app.test_client(), "teammate@example.com")
+    grace = app.test_client()  # a Project Manager in Delivery sees the Teammate's rows
+    assert sign_in(grace, "grace@example.com").status_code == 302
+    refused = grace.post(
+        f"/stream/logins/{lock_id}/unlock", data={"csrf_token": csrf_token_of(grace)}
+    )
+    assert refused.status_code == 403
+    assert sign_in(client, "admin@example.com").status_code == 302
+    first_failure = lock_id - 5
+    wrong_row = client.post(
+        f"/stream/logins/{first_failure}/unlock", data={"csrf_token": csrf_token_of(client)}
+    )
+    assert wrong_row.status_code == 400 and "record:" in wrong_row.text
+
+
+class Outbox:
+    """A plugin implementing ``send_notification`` that keeps what it was asked to send."""
+
+    def __init__(self):
+        self.sent = []
+
+    @hookimpl
+    def send_notification(self, notification):
+        self.sent.append(notification)
+        return [len(self.sent)]
+
+
+def test_the_user_hears_of_a_lock_and_of_a_new_browser(make_app):
+    outbox = Outbox()
+    app = make_app(plugins=[outbox], PLUGINS_DISABLED="email", TRUSTED_PROXIES=1)
+    from core.demo import seed_people
+
+    with app.app_context(), database.atomic():
+        seed_people()
+    lock(app, app.test_client())
+    assert [(n.kind, n.template, n.recipients[0].email) for n in outbox.sent] == [
+        ("login.locked", "logins/locked", "pm@example.com")
+    ]
+    home, abroad = app.test_client(), app.test_client()
+    assert sign_in(home, "office@example.com").status_code == 302  # a first sign-in: no mail
+    abroad.get("/login", headers={"X-Forwarded-For": "81.2.69.160"})
+    response = abroad.post(
+        "/login",
+        data={"email": "office@example.com", "password": "demo-password",
+              "csrf_token": csrf_token_of(abroad)},
+        headers={"X-Forwarded-For": "81.2.69.160"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert outbox.sent[-1].kind == "login.new_client"
+    assert outbox.sent[-1].context["flags"] == ["new IP", "new country"]
+    with app.app_context():
+        text = app.jinja_env.get_template("logins/new_client.txt").render(
+            recipient=outbox.sent[-1].recipients[0], **outbox.sent[-1].context
+        )
+    assert "(GB)" in text and "new country" in text
+
+
+def test_the_demo_history_covers_a_month_and_every_kind_and_seeds_once(app, people):
+    from plugins.logins.demo import seed_history
+
+    with app.app_context():
+        seed_history()
+        count = SignInAttempt.select().count()
+        seed_history()
+        assert SignInAttempt.select().count() == count > 100
+        kinds = {row.outcome for row in SignInAttempt.select(SignInAttempt.outcome)}
+        assert {"signed_in", "wrong_password", "unknown_user", "account_locked", "locked",
+                "unlocked", "signed_out", "session_expired"} <= kinds  # fmt: skip
+        countries = {row.country for row in SignInAttempt.select(SignInAttempt.country)}
+        assert {"GB", "DE", "US", "private"} <= countries
+        oldest = SignInAttempt.select().order_by(SignInAttempt.attempted_at).first()
+        assert (SignInAttempt.select().order_by(SignInAttempt.id.desc()).first().attempted_at
+                - oldest.attempted_at).days >= 28  # fmt: skip
