@@ -21,6 +21,7 @@ from core import queue
 from core import security
 from core import shell
 from core.config import load_config
+from core.inputs import IdConverter
 from core.plugins import call_at_startup
 from core.plugins import make_plugin_manager
 from core.tabs import collect_tabs
@@ -44,6 +45,8 @@ def create_app(config=None, plugins=()):
         template_folder="templates",
         static_folder="static",
     )
+    # Ids in URLs are ASCII digits only, before any blueprint adds a rule.
+    app.url_map.converters["int"] = IdConverter
     load_config(app, config)
     if app.config["TRUSTED_PROXIES"]:
         count = app.config["TRUSTED_PROXIES"]

@@ -9,9 +9,11 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.shell import is_stream_request
 
@@ -83,10 +85,15 @@ def add_security_headers(response):
     headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     # The same URL answers with a page or a fragment depending on HX-Request.
     response.vary.add("HX-Request")
-    if is_stream_request() or request.path.startswith("/api/"):
+    # Nothing a signed-in person sees may stay in a shared or back-button cache (a document's
+    # access code, another viewer's stream).
+    signed_in = getattr(current_user, "is_authenticated", False)
+    if signed_in or is_stream_request() or request.path.startswith("/api/"):
         headers["Cache-Control"] = "no-store"
     return response
 
+
+TOO_LARGE = "The form or upload is larger than this site accepts (1 MB of text at most)."
 
 ERROR_TITLES = {
     400: "That could not be done",
@@ -94,6 +101,7 @@ ERROR_TITLES = {
     403: "You do not have access to this page",
     404: "Page not found",
     405: "That action is not allowed here",
+    413: "That is too large",
     500: "Something went wrong on our side",
 }
 
@@ -122,6 +130,8 @@ def init_app(app):
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(OverflowError, _render_out_of_range)
+    # Before any blueprint's catch-all: the body is refused before a view reads it.
+    app.register_error_handler(413, lambda error: render_error(RequestEntityTooLarge(TOO_LARGE)))
     app.register_error_handler(Exception, _render_unexpected)
 
 

@@ -9,6 +9,7 @@ from tests.conftest import sign_in
 
 HUGE = "9" * 25
 TOO_BIG_FOR_BIGINT = str(2**63)
+PAST_INT_LIMIT = "7" * 5000  # int() refuses more than 4,300 digits
 
 
 @pytest.mark.parametrize(
@@ -24,6 +25,12 @@ TOO_BIG_FOR_BIGINT = str(2**63)
         "/stream/activity?actor=%C2%B2",  # "²" passes str.isdigit()
         f"/workspace/tasks/{HUGE}",
         "/stream/activity/rows?after=abc",
+        f"/stream/activity?actor={PAST_INT_LIMIT}",
+        f"/stream/activity?team={PAST_INT_LIMIT}",
+        f"/stream/activity/rows?after={PAST_INT_LIMIT}",
+        f"/stream/activity/{PAST_INT_LIMIT}",
+        f"/workspace/tasks/{PAST_INT_LIMIT}",
+        "/workspace/tasks/%EF%BC%91",  # a fullwidth "1" must not find task 1
     ],
 )
 def test_malformed_urls_are_4xx_with_a_message(client, people, url):
@@ -41,12 +48,30 @@ def test_malformed_urls_are_4xx_with_a_message(client, people, url):
         ("/stream/settings/preview", {"user": "²"}),
         ("/workspace/tasks/bulk", {"task": "²", "action": "complete"}),
         ("/profile", {"time_zone": "Europe/Paris\x00"}),
+        ("/stream/settings/grant", {"tab": "activity", "kind": "role", "id": PAST_INT_LIMIT}),
     ],
 )
 def test_malformed_forms_are_4xx(client, people, path, form):
     sign_in(client, "owner@example.com")
     response = client.post(path, data=form, headers={"X-CSRF-Token": csrf_token_of(client)})
     assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+def test_a_form_too_large_is_413_with_a_message(client, people):
+    sign_in(client, "owner@example.com")
+    response = client.post(
+        "/workspace/tasks/new",
+        data={"title": "x" * (10 * 1024 * 1024), "csrf_token": csrf_token_of(client)},
+    )
+    assert response.status_code == 413
+    assert "larger than this site accepts" in response.text
+
+
+def test_signed_in_pages_are_never_stored(client, people):
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    sign_in(client, "owner@example.com")
+    for url in ("/workspace/documents", "/profile", "/stream/activity"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
 
 
 def test_sign_in_with_a_nul_byte_is_refused(client, people):
