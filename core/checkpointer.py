@@ -40,6 +40,7 @@ class Checkpointer:
         self.path = path
         self.every = every
         self.pid = os.getpid()
+        self.ticks = 0  # checkpoint attempts made (tests wait on it, not on the clock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpointer", daemon=True)
 
@@ -69,6 +70,7 @@ class Checkpointer:
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except Exception:  # locked, the file went away, anything: try next tick
                     log.exception("WAL checkpoint of %s failed", self.path)
+                self.ticks += 1
                 if stopping:
                     return
         finally:

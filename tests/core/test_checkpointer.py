@@ -56,7 +56,8 @@ def test_a_missing_file_is_not_created_and_the_thread_waits_for_it(tmp_path):
     path = str(tmp_path / "later.db")
     running = checkpointer.Checkpointer(path, every=0.02).start()
     try:
-        time.sleep(0.2)
+        # Five attempts to open the file, each of which would have created it.
+        assert _wait_for(lambda: running.ticks >= 5)
         assert not os.path.exists(path)
         connection = _write_pages(path, 100)
         assert _wait_for(lambda: os.path.getsize(path) > 400_000)
