@@ -130,13 +130,18 @@ def test_select_all_grants_every_listed_staff_member(page, fresh_server, console
     for box in boxes.all():
         expect(box).to_be_checked()
     expect(select_all).to_be_focused()
-    # The other tabs' boxes were left alone.
-    others = section.locator('input[data-grant^="user:"]:not([data-grant$=":activity"])')
+    # The other tabs' boxes (Email, Logins) were left alone.
+    others = page.locator(
+        '#people-section input[data-grant^="user:"]:not([data-grant$=":activity"])'
+    )
+    assert others.count() >= len(emails), "no other tab's boxes to compare with"
     assert not any(box.is_checked() for box in others.all())
     assert_not_reloaded(page)
 
     # Saved: a reload shows the same.
     page.reload()
-    for box in page.locator('#people-section input[data-grant$=":activity"]').all():
+    reloaded = page.locator('#people-section input[data-grant^="user:"][data-grant$=":activity"]')
+    expect(reloaded).to_have_count(len(emails))
+    for box in reloaded.all():
         expect(box).to_be_checked()
     assert console_errors == []
