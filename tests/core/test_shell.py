@@ -152,3 +152,12 @@ def test_a_forged_hx_target_does_not_change_the_status(client, login):
         response = client.get("/stream/settings", headers=headers)
         assert response.status_code == 403, headers
         assert "<script>alert(1)" not in response.text
+
+
+def test_the_flyout_marks_the_current_page(client, login):
+    login("owner@example.com")
+    stream = client.get("/stream/notes").text
+    assert '<a href="/stream" aria-current="page">Activity Stream</a>' in stream
+    profile = client.get("/profile").text
+    assert '<a href="/profile" aria-current="page">Profile</a>' in profile
+    assert '<a href="/stream">Activity Stream</a>' in profile
