@@ -213,6 +213,16 @@ class Feed:
         return page_or_fragment(html)
 
 
+def bounded(query, column, older_than=None, newer_than=None):
+    """Return ``query`` limited to ids (``column``) below ``older_than`` and above
+    ``newer_than``: the keyset bounds every ``records`` function applies."""
+    if older_than is not None:
+        query = query.where(column < older_than)
+    if newer_than is not None:
+        query = query.where(column > newer_than)
+    return query
+
+
 def parse_cursor(args):
     """Return the ``after`` cursor (a record id) or None; a malformed one is a 400."""
     return parse_id(args["after"], "after") if args.get("after") else None

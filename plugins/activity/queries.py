@@ -17,6 +17,7 @@ from core.events import ActivityEvent
 from core.events import team_party
 from core.events import user_party
 from core.events import viewer_parties
+from core.feed import bounded
 from core.feed import day_range
 from core.people import TeamMembership
 from core.tabs import row_scope
@@ -97,11 +98,7 @@ def _audience_has(parties):
 
 
 def _bounded(query, older_than, newer_than, column=ActivityEvent.id):
-    if older_than is not None:
-        query = query.where(column < older_than)
-    if newer_than is not None:
-        query = query.where(column > newer_than)
-    return query
+    return bounded(query, column, older_than, newer_than)
 
 
 def _filtered(query, filters, viewer):
