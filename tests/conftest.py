@@ -72,3 +72,25 @@ def smtp_server():
     inbox.start()
     yield inbox
     inbox.stop()
+
+
+# A password the sign-in tests type (tests/core/test_signins*.py, tests/plugins/test_logins*.py)
+# and that no file of the run may hold: databases, write-ahead logs, queues, server logs.
+SIGN_IN_CANARY = "canary-Pw-7f3b9e1c"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sign_in_canary_left_nowhere(tmp_path_factory):
+    """After the whole run, fail if any file under the run's temporary folder holds the
+    sign-in canary password."""
+    yield
+    needle = SIGN_IN_CANARY.encode()
+    found = []
+    for path in tmp_path_factory.getbasetemp().rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            try:
+                if needle in path.read_bytes():
+                    found.append(str(path))
+            except OSError:
+                continue  # a file removed meanwhile
+    assert found == [], f"the sign-in canary password was written to {found[:5]}"

@@ -7,10 +7,10 @@ from core.clients import country_of
 from core.clients import parse_user_agent
 from core.people import User
 from core.signins import SignInAttempt
+from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
 
-CANARY = "canary-Pw-7f3b9e1c"  # never stored anywhere: tests/core/test_signins_canary.py
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "

@@ -15,11 +15,11 @@ from core.signins import SignInAttempt
 from core.signins import record_sign_in_attempt
 from core.signins import record_sign_in_attempts
 from plugins.settings.models import TabGrant
+from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
 from tests.conftest import rows_seen_by
 from tests.conftest import sign_in
 
-CANARY = "canary-Pw-7f3b9e1c"
 ROW_ID = re.compile(r'data-row-id="(\d+)"')
 
 
