@@ -22,6 +22,31 @@ PHRASES = {
 }
 
 
+# A filter names an action as the rows do ("edited"); the URL accepts either name.
+ACTIONS_BY_PHRASE = {phrase: action for action, phrase in PHRASES.items()}
+
+
+def action_phrase(action):
+    """Return how rows name ``action``: ``updated`` → ``edited``."""
+    return PHRASES.get(action, action.replace("_", " "))
+
+
+def as_words(name):
+    """Return a type or field name as a person reads it: ``due_date`` → ``Due date``."""
+    return name.replace("_", " ").replace(".", " ").strip().capitalize()
+
+
+def as_value(value):
+    """Return a recorded value as a person reads it: a list as a list, nothing as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def object_links(events):
     """Return ``{(type, id): url}`` for the objects of ``events`` that still exist (one call)."""
     refs = {(event.object_type, event.object_id) for event in events}
@@ -45,8 +70,8 @@ def describe(event, links, phrased_by_plugin=True):
         if custom is not None:
             # Only a Markup answer is trusted as HTML; a plain string is text.
             return custom if isinstance(custom, Markup) else escape(custom)
-    phrase = PHRASES.get(event.action, event.action.replace("_", " "))
-    kind = event.object_type.replace("_", " ").capitalize()
+    phrase = action_phrase(event.action)
+    kind = as_words(event.object_type)
     label = _linked(event.object_label, links.get((event.object_type, event.object_id)))
     # Plain concatenation of escaped parts: this runs for every row of every page.
     badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""

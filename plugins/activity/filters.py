@@ -8,6 +8,8 @@ from flask import abort
 
 from core.inputs import parse_day_range
 from core.inputs import parse_id
+from plugins.activity.describe import ACTIONS_BY_PHRASE
+from plugins.activity.describe import as_words
 
 FILTER_KEYS = ("actor", "verb", "action", "type", "object", "team", "from", "to", "q")
 
@@ -21,6 +23,7 @@ class Filters:
     actions: list = field(default_factory=list)
     types: list = field(default_factory=list)
     object: tuple = None  # (type, id): one object's history
+    object_label: str = ""  # its name, as the newest event about it copied it
     team: int = None
     date_from: date = None
     date_to: date = None
@@ -37,7 +40,7 @@ class Filters:
     def caption(self):
         """Return what the list shows beside its total: whose history it is, if one object's."""
         if self.object:
-            return f"history of {self.object[0]} #{self.object[1]}"
+            return f"history of {as_words(self.object[0])} “{self.object_label or self.object[1]}”"
         return ""
 
 
@@ -47,7 +50,7 @@ def parse_filters(args):
     filters = Filters(
         actors=[parse_id(value, "actor") for value in args.getlist("actor") if value],
         verbs=[value for value in args.getlist("verb") if value],
-        actions=[value for value in args.getlist("action") if value],
+        actions=[ACTIONS_BY_PHRASE.get(value, value) for value in args.getlist("action") if value],
         types=[value for value in args.getlist("type") if value],
         team=parse_id(args["team"], "team") if args.get("team") else None,
         date_from=date_from,
@@ -59,4 +62,18 @@ def parse_filters(args):
         if not kind or not object_id:
             abort(400, "object: expected <type>:<id>, e.g. task:12")
         filters.object = (kind, object_id)
+        filters.object_label = object_label(kind, object_id)
     return filters
+
+
+def object_label(kind, object_id):
+    """Return the name the newest event about an object gave it ("" when there is none)."""
+    from core.events import ActivityEvent
+
+    newest = (
+        ActivityEvent.select(ActivityEvent.object_label)
+        .where((ActivityEvent.object_type == kind) & (ActivityEvent.object_id == object_id))
+        .order_by(ActivityEvent.id.desc())
+        .first()
+    )
+    return newest.object_label if newest else ""

@@ -141,11 +141,22 @@ def _filtered(query, filters, viewer):
 
 def object_types():
     """Return the distinct object types recorded, by a few index seeks (no full scan)."""
+    return _distinct("object_type")
+
+
+def recorded_actions():
+    """Return the distinct actions recorded (``created``, ``updated``…), by index seeks."""
+    return _distinct("action")
+
+
+def _distinct(column):
+    # A loose index scan: one seek per distinct value on the column's index, however many
+    # events there are (a plain DISTINCT would read every entry of the index).
     table = ActivityEvent._meta.table_name
     sql = (
         f"WITH RECURSIVE seen(value) AS ("
-        f" SELECT MIN(object_type) FROM {table}"
-        f" UNION ALL SELECT (SELECT MIN(object_type) FROM {table} WHERE object_type > seen.value)"
+        f" SELECT MIN({column}) FROM {table}"
+        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.value)"
         f" FROM seen WHERE seen.value IS NOT NULL)"
         f" SELECT value FROM seen WHERE value IS NOT NULL"
     )

@@ -17,7 +17,9 @@ from core.people import initials
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.activity import queries
-from plugins.activity.describe import PHRASES
+from plugins.activity.describe import action_phrase
+from plugins.activity.describe import as_value
+from plugins.activity.describe import as_words
 from plugins.activity.describe import describe
 from plugins.activity.describe import describe_all
 from plugins.activity.describe import object_links
@@ -50,19 +52,28 @@ def prepare_rows(viewer, events):
 
 
 def filter_options(viewer):
-    """Return the filter bar's choices: people, actions, recorded types, teams."""
+    """Return the filter bar's choices: people, the actions and types that occur (named as
+    the rows name them), teams."""
     return {
         "actors": User.select(User.id, User.name).order_by(User.name),
         "teams": Team.select(Team.id, Team.name).order_by(Team.name),
-        "actions": sorted(PHRASES),
-        "types": queries.object_types(),
+        "actions": sorted((action_phrase(a), a) for a in queries.recorded_actions()),
+        "types": [(kind, as_words(kind)) for kind in queries.object_types()],
     }
 
 
 def detail_context(viewer, event):
     """Return the change set and sentence of one event for ``activity/detail.html``."""
     changes = json.loads(event.changes) if event.changes else {}
-    return {"changes": changes, "sentence": describe(event, object_links([event]))}
+    readable = [
+        (as_words(name), as_value(old), as_value(new)) for name, (old, new) in changes.items()
+    ]
+    return {
+        "changes": readable,
+        "sentence": describe(event, object_links([event])),
+        "action": action_phrase(event.action),
+        "kind": as_words(event.object_type),
+    }
 
 
 FEED = Feed(

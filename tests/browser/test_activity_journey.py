@@ -65,10 +65,10 @@ def test_an_action_filter_updates_the_list_in_place_and_back_undoes_it(
 
     action = page.locator(".filters select[name=action]")
     action.focus()
-    action.select_option("commented")
+    action.select_option("commented on")  # named as the rows name it
     # Only the filter in use is in the URL (a deep link), not every empty field of the bar.
-    expect(page).to_have_url(f"{live_server}/stream/activity?action=commented")
-    expect(action).to_have_value("commented")
+    expect(page).to_have_url(f"{live_server}/stream/activity?action=commented%20on")
+    expect(action).to_have_value("commented on")
     expect(action).to_be_focused()  # the swapped-in select took the focus back
     rows = page.locator("[data-row-id]")
     expect(rows.first).to_be_visible()
@@ -78,7 +78,7 @@ def test_an_action_filter_updates_the_list_in_place_and_back_undoes_it(
     assert all(" commented on " in text for text in texts), texts
     assert row_ids(page) != unfiltered
     # The next page keeps the filter.
-    expect(page.locator(SENTINEL)).to_have_attribute("hx-get", re.compile(r"action=commented"))
+    expect(page.locator(SENTINEL)).to_have_attribute("hx-get", re.compile(r"action=commented\+on"))
     assert_not_reloaded(page)
 
     page.go_back()
@@ -120,7 +120,7 @@ def test_details_expand_a_row_in_place(page, live_server, console_errors):
     details.locator("summary").click()
     expect(slot.locator("table.changes")).to_be_visible()
     expect(slot.locator("table.changes tbody tr").first).to_be_visible()
-    expect(slot.locator(".meta")).to_contain_text("updated")
+    expect(slot.locator(".meta")).to_contain_text("edited")  # as the row says, not "updated"
     assert page.url == url, "the details navigated away"
     assert_not_reloaded(page)
     # Only that row opened; a second click folds it away again.

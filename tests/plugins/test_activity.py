@@ -251,6 +251,35 @@ class TestFilters:
         name = query.split("=")[0] if "&" not in query else "from"
         assert f"{name}:" in response.text
 
+    def test_actions_are_named_as_the_rows_name_them_and_only_those_that_occur(
+        self, client, history
+    ):
+        sign_in(client, "admin@example.com")
+        page = client.get("/stream/activity").text
+        bar = re.search(r'<select id="filter-action".*?</select>', page, re.S).group(0)
+        assert re.findall(r'<option value="([^"]*)"', bar) == ["", "created", "edited"]
+        assert '<option value="task">Task</option>' in page
+        edited = set(row_ids(client.get("/stream/activity?action=edited").text))
+        assert edited == {history["sam"], history["client"], history["again"]}
+        assert set(row_ids(client.get("/stream/activity?action=updated").text)) == edited
+
+    def test_one_objects_history_is_named_by_the_object(self, client, history):
+        sign_in(client, "admin@example.com")
+        page = client.get("/stream/activity?object=task:1").text
+        assert "history of Task “Draft proposal”" in page
+
+    def test_the_detail_shows_fields_and_values_as_words(self, app, client, history, people):
+        with app.app_context():
+            event = record_activity(
+                people["pm@example.com"], "task.updated", Ref("task", 1, "Draft proposal"),
+                changes={"due_date": [None, "2026-12-24"], "assignees": [[], ["Kemi", "Ines"]]},
+            )  # fmt: skip
+        sign_in(client, "admin@example.com")
+        detail = client.get(f"/stream/activity/{event.id}").text
+        assert "<th scope=\"row\">Due date</th><td>—</td><td>2026-12-24</td>" in detail
+        assert "<td>none</td><td>Kemi, Ines</td>" in detail
+        assert "Task edited" in detail and "task.updated" not in detail
+
 
 class TestPaging:
     def test_keyset_pages_have_no_duplicate_or_missing_row_while_events_arrive(
