@@ -65,6 +65,58 @@
     empty.forEach(function (key) { delete detail.parameters[key]; });
   });
 
+  // Settings controls (a grant checkbox, a scope select) save themselves. When a save fails —
+  // the server refuses, or the network is down — keep the control, put it back to what is
+  // really saved, and say why in the status line, with a button to try again.
+  function savedControl(form) {
+    return form.querySelector("input[type=checkbox][data-grant], select[data-scope]");
+  }
+
+  function revert(control) {
+    if (control.type === "checkbox") control.checked = !control.checked;
+    else control.value = control.getAttribute("data-saved");
+  }
+
+  function reportFailure(form, reason) {
+    var control = savedControl(form);
+    var status = document.getElementById("settings-status");
+    if (!control || !status) return;
+    var wanted = control.type === "checkbox" ? control.checked : control.value;
+    revert(control);
+    status.textContent = "Not saved: " + reason + " ";
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "small";
+    retry.textContent = "Try again";
+    retry.addEventListener("click", function () {
+      if (control.type === "checkbox") control.checked = wanted;
+      else control.value = wanted;
+      status.textContent = "Saving…";
+      htmx.trigger(form, "change");
+    });
+    status.appendChild(retry);
+    retry.focus();
+  }
+
+  function settingsForm(event) {
+    var form = event.detail.elt;
+    return form && form.matches && form.matches("form.toggle, form.scope") ? form : null;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = settingsForm(event);
+    if (!form || !event.detail.isError) return;
+    event.detail.shouldSwap = false;  // the refusal must not take the control's place
+    var text = new DOMParser().parseFromString(event.detail.xhr.responseText, "text/html");
+    var alert = text.querySelector(".alert, .error-page p, p");
+    reportFailure(form, (alert ? alert.textContent : "the server refused it").trim());
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = settingsForm(event);
+    if (form) reportFailure(form, "the server could not be reached.");
+  });
+
   // Close the flyout once htmx has swapped in a new panel.
   document.addEventListener("htmx:afterSwap", function () { setOpen(false); });
 })();

@@ -59,16 +59,23 @@ def set_scope(actor, tab, role, scope):
 
 
 def grant_all_staff(actor, tab):
-    """Grant ``tab`` to every current Staff Member (Freelancers and Contacts are not staff)."""
+    """Grant ``tab`` to every current Staff Member (Freelancers and Contacts are not staff);
+    return the ids of those who did not hold it."""
     return _set_people(actor, tab, granted=True)
 
 
 def clear_people(actor, tab):
-    """Revoke every individual grant of ``tab``."""
+    """Revoke every individual grant of ``tab``; return the ids of those who held one."""
     return _set_people(actor, tab, granted=False)
 
 
-def _set_people(actor, tab, granted):
+def restore_people(actor, tab, user_ids):
+    """Grant ``tab`` again to ``user_ids`` (the undo of a Clear): only to those who may hold a
+    grant today; return the ids granted."""
+    return _set_people(actor, tab, granted=True, only=set(user_ids))
+
+
+def _set_people(actor, tab, granted, only=None):
     with database.atomic():
         held = {
             grant.user_id
@@ -79,6 +86,8 @@ def _set_people(actor, tab, granted):
         if granted:
             staff = grantable_people()
             changed = [user for user in staff if user.id not in held]
+            if only is not None:
+                changed = [user for user in changed if user.id in only]
             TabGrant.insert_many([{"tab": tab.name, "user": user.id} for user in changed]).execute()
         else:
             changed = list(User.select(User.id, User.name).where(User.id.in_(held)))
@@ -96,7 +105,7 @@ def _set_people(actor, tab, granted):
                 f"{len(names)} Staff Member(s): {', '.join(names)}",
                 audience=Audience(users={user.id for user in changed}),
             )
-    return len(changed)
+    return [user.id for user in changed]
 
 
 def grantable_people():

@@ -6,6 +6,7 @@ from core.people import ADMIN
 from core.people import OWNER
 from core.people import Role
 from core.people import TeamMembership
+from core.people import User
 from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant
 
@@ -54,6 +55,27 @@ def role_scopes(roles, tabs):
         for role in roles
         for tab in tabs
     }
+
+
+def roles_seeing(tabs):
+    """Return ``{(role id, tab name)}`` for the roles of which at least one member can see a
+    tab: the role is granted it, or a member holds it in person or through a team."""
+    names = [tab.name for tab in tabs]
+    seen = set()
+    for grant in TabGrant.select().where(TabGrant.tab.in_(names)):
+        if grant.role_id is not None:
+            seen.add((grant.role_id, grant.tab))
+            continue
+        members = User.select(User.role).distinct()
+        if grant.user_id is not None:
+            members = members.where(User.id == grant.user_id)
+        else:
+            team = TeamMembership.select(TeamMembership.user).where(
+                TeamMembership.team == grant.team_id
+            )
+            members = members.where(User.id.in_(team))
+        seen |= {(row.role_id, grant.tab) for row in members}
+    return seen
 
 
 def default_scope(role):

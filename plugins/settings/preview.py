@@ -24,6 +24,9 @@ def preview():
 
     A POST (CSRF-checked), because looking is itself recorded on the Activity tab.
     """
+    if not request.form.get("role") and not request.form.get("user"):
+        html = render_template("settings/preview_choose.html")
+        return page_or_fragment(html), 400
     viewer, subject = _previewed(request.form.get("role"), request.form.get("user"))
     admin = current_user._get_current_object()
     record_activity(admin, "settings.previewed", subject)

@@ -24,6 +24,7 @@ from plugins.settings import changes
 from plugins.settings import preview
 from plugins.settings.grants import grants_by_kind
 from plugins.settings.grants import role_scopes
+from plugins.settings.grants import roles_seeing
 from plugins.settings.models import SCOPES
 
 bp = Blueprint("settings", __name__, template_folder="templates")
@@ -46,6 +47,7 @@ def settings_panel(viewer):
         tabs=configurable_tabs(),
         roles=roles,
         scopes=role_scopes(roles, configurable_tabs()),
+        seeing=roles_seeing(configurable_tabs()),
         people=_people(search),
         search=search,
         teams=list(Team.select().order_by(Team.name)),
@@ -95,18 +97,24 @@ def people():
     """Grant a tab to every Staff Member ("Select All") or clear the individual grants."""
     tab = _configurable_tab(request.form.get("tab"))
     action = request.form.get("action")
+    undo = None
     if action == "select-all":
-        count = changes.grant_all_staff(current_user, tab)
+        count = len(changes.grant_all_staff(current_user, tab))
         message = f"{tab.label} granted to {count} more Staff Member(s)."
     elif action == "clear":
-        count = changes.clear_people(current_user, tab)
-        message = f"{tab.label} revoked from {count} Staff Member(s)."
+        cleared = changes.clear_people(current_user, tab)
+        message = f"{tab.label} revoked from {len(cleared)} Staff Member(s)."
+        undo = {"tab": tab, "ids": cleared} if cleared else None
+    elif action == "restore":
+        ids = [parse_id(value, "user") for value in request.form.getlist("user")]
+        count = len(changes.restore_people(current_user, tab, ids))
+        message = f"{tab.label} granted again to {count} Staff Member(s)."
     else:
-        abort(400, "action: must be select-all or clear")
+        abort(400, "action: must be select-all, clear or restore")
     if not request.htmx:
         flash(message)
         return redirect(url_for("stream.tab", tab="settings"))
-    return _answer("settings/people_section.html", message, **_people_context(""))
+    return _answer("settings/people_section.html", message, undo=undo, **_people_context(""))
 
 
 @bp.get("/people")
@@ -131,15 +139,34 @@ def _people(search):
     return people
 
 
-def _answer(template, message, **context):
-    """Answer a control's change: the control and a status message for htmx, else a redirect."""
+def _answer(template, message, undo=None, **context):
+    """Answer a control's change: the control and a status message (with an Undo form when
+    ``undo`` says what to give back) for htmx, else a redirect."""
     if not request.htmx:
         flash(message)
         return redirect(url_for("stream.tab", tab="settings"))
     context.setdefault("grants", grants_by_kind())
     html = render_template(template, **context)
-    status = render_template("settings/status.html", message=message)
-    return Markup(html) + Markup(status)
+    status = render_template("settings/status.html", message=message, undo=undo)
+    return Markup(html) + Markup(status) + Markup(_scope_controls(context))
+
+
+def _scope_controls(context):
+    """Return the role scope controls of the changed tab, out of band: a grant may have made a
+    role able, or unable, to see it (a role nobody in it can see has its control disabled)."""
+    tab = context.get("tab")
+    if tab is None:
+        return ""
+    roles = [role for role in Role.select().order_by(Role.position) if role.is_staff
+             and role.kind != "owner"]  # fmt: skip
+    scopes = role_scopes(roles, [tab])
+    seeing = roles_seeing([tab])
+    return "".join(
+        render_template("settings/scope.html", tab=tab, role=role, oob=True,
+                        scope=scopes[(role.id, tab.name)], choices=SCOPES,
+                        seen=(role.id, tab.name) in seeing)  # fmt: skip
+        for role in roles
+    )
 
 
 def _configurable_tab(name):

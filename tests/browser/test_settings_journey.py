@@ -145,3 +145,55 @@ def test_select_all_grants_every_listed_staff_member(page, fresh_server, console
     for box in reloaded.all():
         expect(box).to_be_checked()
     assert console_errors == []
+
+
+def test_a_save_that_fails_shows_the_real_state_the_reason_and_a_retry(
+    page, fresh_server, console_errors
+):
+    open_settings(page, fresh_server)
+    checkbox = teammate_activity_checkbox(page)
+    status = page.locator("#settings-status")
+
+    # The network is down: the box goes back to what is saved, and says so.
+    page.route("**/stream/settings/grant", lambda route: route.abort())
+    checkbox.check()
+    expect(status).to_contain_text("Not saved: the server could not be reached.")
+    expect(checkbox).not_to_be_checked()
+    retry = status.get_by_role("button", name="Try again")
+    expect(retry).to_be_focused()
+
+    # Back up: trying again saves it.
+    page.unroute("**/stream/settings/grant")
+    retry.click()
+    expect(status).to_contain_text("Teammate now sees Activity.")
+    expect(teammate_activity_checkbox(page)).to_be_checked()
+
+    # The server refuses (an expired form): the reason is shown, the box keeps its state.
+    page.evaluate("""document.body.setAttribute("hx-headers", '{"X-CSRF-Token": "expired"}')""")
+    teammate_activity_checkbox(page).uncheck()
+    expect(status).to_contain_text("This form has expired or did not come from this site")
+    expect(teammate_activity_checkbox(page)).to_be_checked()
+    assert_not_reloaded(page)
+
+
+def test_clear_asks_first_then_undo_gives_the_grants_back(page, fresh_server):
+    open_settings(page, fresh_server)
+    section = page.locator("#people-section")
+    page.locator('button[data-bulk="select-all:activity"]').click()
+    expect(page.locator("#settings-status")).to_contain_text("more Staff Member(s)")
+    boxes = section.locator('input[data-grant^="user:"][data-grant$=":activity"]')
+    held = boxes.count()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # asked first: "no" changes nothing
+    page.locator('button[data-bulk="clear:activity"]').click()
+    expect(boxes.first).to_be_checked()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator('button[data-bulk="clear:activity"]').click()
+    expect(page.locator("#settings-status")).to_contain_text(f"revoked from {held} Staff")
+    expect(section.locator('input[data-grant$=":activity"]:checked')).to_have_count(0)
+    page.locator("#undo-clear").click()
+    expect(page.locator("#settings-status")).to_contain_text(f"granted again to {held} Staff")
+    expect(
+        section.locator('input[data-grant^="user:"][data-grant$=":activity"]:checked')
+    ).to_have_count(held)

@@ -51,7 +51,10 @@ def test_a_role_checkbox_saves_inline_and_swaps_only_itself(app, admin):
     teammate = ids_of(app, Role, name="Teammate")
     response = admin("grant", tab="activity", kind="role", id=teammate, granted=["0", "1"])
     assert response.status_code == 200
-    assert response.text.count("<form") == 1  # only the control, not the panel
+    # Only the control, not the panel; the roles' scope controls of the tab come out of band.
+    forms = re.findall(r"<form[^>]*>", response.text)
+    assert len([form for form in forms if "hx-swap-oob" not in form]) == 1
+    assert all('class="scope"' in form for form in forms if "hx-swap-oob" in form)
     assert f'data-grant="role:{teammate}:activity"' in response.text
     assert " checked" in response.text
     assert (
@@ -216,6 +219,39 @@ def test_preview_as_a_role_without_access_says_so(app, admin, client):
     response = admin("preview", role=salesperson)
     assert response.status_code == 200
     assert "sees no Activity Stream tab" in response.text
+
+
+def test_a_scope_control_is_disabled_while_nobody_in_the_role_sees_the_tab(app, admin, client):
+    teammate = ids_of(app, Role, name="Teammate")
+    select = rf'<select id="scope-{teammate}-activity"[^>]*>'
+    panel = client.get("/stream/settings").text
+    assert "disabled" in re.search(select, panel).group(0)
+    granted = admin("grant", tab="activity", kind="role", id=teammate, granted="1").text
+    assert "disabled" not in re.search(select, granted).group(0)  # out of band, up to date
+
+
+def test_clear_asks_first_and_offers_undo(app, admin, client, people):
+    dana, sam = people["teammate@example.com"], people["sales@example.com"]
+    for person in (dana, sam):
+        admin("grant", tab="activity", kind="user", id=person.id, granted="1")
+    assert "hx-confirm=" in client.get("/stream/settings").text
+    cleared = admin("people", tab="activity", action="clear").text
+    assert 'id="undo-clear"' in cleared
+    assert sorted(re.findall(r'name="user" value="(\d+)"', cleared)) == sorted(
+        [str(dana.id), str(sam.id)]
+    )
+    admin("people", tab="activity", action="restore", user=[dana.id, sam.id])
+    assert ids_of(app, TabGrant, tab="activity", user=dana.id)
+    assert ids_of(app, TabGrant, tab="activity", user=sam.id)
+
+
+def test_preview_with_nothing_chosen_is_an_inline_message(admin):
+    response = admin("preview")
+    assert response.status_code == 400
+    assert "Choose a role or a Staff Member" in response.text
+    assert "error-page" not in response.text
+    page = admin("preview", htmx=False)
+    assert "Choose a role or a Staff Member" in page.text and 'id="panel"' in page.text
 
 
 def test_preview_is_a_post_because_it_is_recorded(app, admin, client, people):
