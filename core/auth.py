@@ -61,9 +61,11 @@ FAILURE_MESSAGE = (
     "After several failed attempts, signing in is paused for a while."
 )
 
-# Recent password-check times of this process: a refused attempt waits their median, so it
-# answers as late as a checked one without spending the CPU (the point of refusing).
+# Recent times of this process's password checks, and of failed attempts from the check to
+# the recorded outcome: a refused attempt waits the latter's median, so it answers as late as
+# a checked one without spending the CPU (the point of refusing).
 _check_times = deque(maxlen=64)
+_failure_times = deque(maxlen=64)
 _log_lock = threading.Lock()
 
 
@@ -88,9 +90,9 @@ def check_hash(password_hash, password):
 
 
 def wait_as_long_as_a_check():
-    """Take as long as a password check takes here, without checking one."""
-    if _check_times:
-        time.sleep(statistics.median(_check_times))
+    """Take as long as a failed attempt's check and record take here, without checking."""
+    if _failure_times:
+        time.sleep(statistics.median(_failure_times))
     else:  # nothing measured yet in this process: measure on the dummy
         check_hash(dummy_hash(), "")
 
@@ -178,37 +180,57 @@ def login():
         message = "Enter your email and password."
         return render_template("auth/login.html", error=message, next=next_url), 400
     user = find_user(email)
-    with database.atomic():  # the limits, checked and reserved under the write lock
-        verdict = throttle.reserve(email, client.ip)
-        if verdict.refused:
-            signins.record_sign_in_attempt(
-                typed, user, signins.LOCKED, client, detail=f"retry after {verdict.retry_after} s"
-            )
+    verdict = check_limits(typed, email, user, client)
     if verdict.refused:
         wait_as_long_as_a_check()
         return refused(verdict, next_url)
+    started = time.perf_counter()
     outcome = authenticate(user, password)
     succeeded = outcome == signins.SIGNED_IN
-    with database.atomic():
-        throttle.settle(verdict, succeeded)
-        row = sessions.start_session(user, client) if succeeded else None
-        recorded = signins.record_sign_in_attempt(
-            typed, user, outcome, client,
-            failures_before=verdict.failures_before if succeeded else 0,
-            session_id=row.id if row else None,
-        )  # fmt: skip
-        for kind, _value, until, tier in verdict.locks:
-            record_lock(typed, user if kind == throttle.ACCOUNT else None, kind, until, tier,
-                        client)  # fmt: skip
-        if succeeded:
-            notify_new_client(user, recorded, client)
+    record_outcome(typed, user, outcome, verdict, client)
     if not succeeded:
+        _failure_times.append(time.perf_counter() - started)
         return refused(verdict, next_url)
     # Rotate the session: nothing from before sign-in (a planted cookie) survives it.
     session.clear()
     login_user(user)
     rotate_csrf_token()
     return redirect(safe_next(next_url))
+
+
+def check_limits(typed, email, user, client):
+    """Check and reserve the account's and the IP's limits in a transaction of their own
+    (committed before any password is checked); a refused attempt is recorded there."""
+    with database.atomic():
+        verdict = throttle.reserve(email, client.ip)
+        if verdict.refused:
+            signins.record_sign_in_attempt(
+                typed, user, signins.LOCKED, client, detail=f"retry after {verdict.retry_after} s"
+            )
+    return verdict
+
+
+def record_outcome(typed, user, outcome, verdict, client):
+    """Settle the limits, open the session of a sign-in, record the attempt and any lock it
+    caused, and queue the notices, in one transaction; return the ``Recorded`` attempt."""
+    succeeded = outcome == signins.SIGNED_IN
+    with database.atomic():
+        throttle.settle(verdict, succeeded)
+        row = sessions.start_session(user, client) if succeeded else None
+        recorded = signins.record_sign_in_attempt(
+            typed,
+            user,
+            outcome,
+            client,
+            failures_before=verdict.failures_before if succeeded else 0,
+            session_id=row.id if row else None,
+        )
+        for kind, _value, until, tier in verdict.locks:
+            locked_user = user if kind == throttle.ACCOUNT else None
+            record_lock(typed, locked_user, kind, until, tier, client)
+        if succeeded:
+            notify_new_client(user, recorded, client)
+    return recorded
 
 
 def record_lock(typed, user, kind, until, tier, client):

@@ -17,6 +17,7 @@ one does, so a lock tells nothing about whether an account exists.
 import secrets
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from datetime import timedelta
 
 import peewee
@@ -24,7 +25,6 @@ from flask import current_app
 
 from core.db import BaseModel
 from core.db import database
-from core.db import for_update
 from core.db import is_sqlite
 from core.db import utcnow
 
@@ -44,6 +44,7 @@ class SignInThrottle(BaseModel):
 
 
 MODELS = (SignInThrottle,)
+TABLE = SignInThrottle._meta.table_name
 
 
 @dataclass
@@ -79,19 +80,73 @@ def _settings():
     }
 
 
+@dataclass
+class State:
+    """One key's row, as read under the lock (``new``: no row yet)."""
+
+    key: str
+    failures: str = ""
+    tier: int = 0
+    locked_until: datetime = None
+    since_success: int = 0
+    new: bool = True
+
+
 def _locked_rows(keys):
-    """Return the rows of ``keys`` (created if missing), locked until the transaction ends."""
-    table = SignInThrottle._meta.table_name
+    """Return the ``State`` of ``keys``, locked until the transaction ends.
+
+    Plain SQL (this runs twice per sign-in attempt; peewee's query building cost more than
+    the statements). SQLite: the transaction already holds the write lock. PostgreSQL: a
+    missing row is inserted first, so that ``FOR UPDATE`` has a row to lock and two first
+    attempts for a key cannot both miss it.
+    """
+    sqlite = is_sqlite()
+    mark = "?" if sqlite else "%s"
+    if not sqlite:
+        for key in keys:  # sorted: two transactions never wait on each other's second row
+            database.execute_sql(
+                f"INSERT INTO {TABLE} (key, failures, tier, since_success, updated_at) "
+                f"VALUES (%s, '', 0, 0, %s) ON CONFLICT DO NOTHING",
+                (key, utcnow()),
+            )
+    cursor = database.execute_sql(
+        f"SELECT key, failures, tier, locked_until, since_success FROM {TABLE} "
+        f"WHERE key IN ({', '.join([mark] * len(keys))}) ORDER BY key"
+        + ("" if sqlite else " FOR UPDATE"),
+        keys,
+    )
+    found = {}
+    for key, failures, tier, until, since_success in cursor.fetchall():
+        if isinstance(until, str):
+            until = datetime.fromisoformat(until)
+        found[key] = State(key, failures, tier, until, since_success, new=False)
+    return {key: found.get(key) or State(key) for key in keys}
+
+
+def _save(rows, now):
+    """Write ``rows`` back (one upsert each)."""
     mark = "?" if is_sqlite() else "%s"
-    now = utcnow()
-    for key in keys:  # sorted: two transactions never wait on each other's second row
+    for row in rows.values():
         database.execute_sql(
-            f"INSERT INTO {table} (key, failures, tier, since_success, updated_at) "
-            f"VALUES ({mark}, '', 0, 0, {mark}) ON CONFLICT DO NOTHING",
-            (key, now),
+            f"INSERT INTO {TABLE} (key, failures, tier, locked_until, since_success, updated_at)"
+            f" VALUES ({', '.join([mark] * 6)}) ON CONFLICT (key) DO UPDATE SET"
+            " failures = excluded.failures, tier = excluded.tier,"
+            " locked_until = excluded.locked_until, since_success = excluded.since_success,"
+            " updated_at = excluded.updated_at",
+            (
+                row.key,
+                row.failures,
+                row.tier,
+                _stored(row.locked_until),
+                row.since_success,
+                _stored(now),
+            ),
         )
-    query = SignInThrottle.select().where(SignInThrottle.key.in_(keys))
-    return {row.key: row for row in for_update(query).order_by(SignInThrottle.key)}
+
+
+def _stored(value):
+    # SQLite keeps times as text, in the format peewee reads back.
+    return str(value) if value is not None and is_sqlite() else value
 
 
 def _times(row):
@@ -138,9 +193,7 @@ def reserve(name, ip):
         verdict.reserved_at = now.timestamp()
         for row in rows.values():
             row.failures = f"{row.failures} {verdict.reserved_at:.6f}".strip()
-    for row in rows.values():
-        row.updated_at = now
-        row.save()
+    _save(rows, now)
     if secrets.randbelow(256) == 0:
         _prune(now, settings)
     return verdict
@@ -170,8 +223,7 @@ def settle(verdict, succeeded):
                 row.failures = ""
                 verdict.locks.append((kind, value, row.locked_until, row.tier))
                 verdict.retry_after = max(verdict.retry_after, seconds)
-        row.updated_at = now
-        row.save()
+    _save(rows, now)
     return verdict
 
 
@@ -182,8 +234,8 @@ def unlock(kind, value):
     row = _locked_rows((key,))[key]
     now = utcnow()
     was_locked = bool(row.locked_until and row.locked_until > now)
-    row.failures, row.tier, row.locked_until, row.updated_at = "", 0, None, now
-    row.save()
+    row.failures, row.tier, row.locked_until = "", 0, None
+    _save({key: row}, now)
     return was_locked
 
 
