@@ -182,23 +182,26 @@ def record_sign_in_attempts(rows):
 
 def _flags_and_remember(cursor, user_id, row):
     """Return ``(flags, had signed in before)`` for a sign-in, and remember its browser, IP
-    and country. Three primary-key probes and one insert each: no scan of the log."""
+    and country: one primary-key probe, one insert of three rows (those it did insert are
+    the new ones). No scan of the log."""
     browser = clip(" / ".join(p for p in (row["browser"], row["os"], row["device"]) if p), 64)
-    wanted = [("b", browser, NEW_BROWSER), ("i", row["ip"] or "", NEW_IP),
-              ("c", row["country"], NEW_COUNTRY)]  # fmt: skip
+    wanted = (("b", browser), ("i", row["ip"] or ""), ("c", row["country"]))
     mark = "?" if is_sqlite() else "%s"
     table = SeenClient._meta.table_name
-    cursor.execute(f"SELECT kind, value FROM {table} WHERE user_id = {mark} LIMIT 1", (user_id,))
+    cursor.execute(f"SELECT 1 FROM {table} WHERE user_id = {mark} LIMIT 1", (user_id,))
     known = cursor.fetchone() is not None
-    flags = 0
-    for kind, value, bit in wanted:
-        cursor.execute(
-            f"INSERT INTO {table} (user_id, kind, value, first_seen) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
-            (user_id, kind, value, row["attempted_at"]),
-        )
-        if cursor.rowcount == 1 and known:
-            flags |= bit
+    values = ", ".join([f"({mark}, {mark}, {mark}, {mark})"] * len(wanted))
+    params = [
+        item for kind, value in wanted for item in (user_id, kind, value, row["attempted_at"])
+    ]
+    cursor.execute(
+        f"INSERT INTO {table} (user_id, kind, value, first_seen) VALUES {values} "
+        "ON CONFLICT DO NOTHING RETURNING kind",
+        params,
+    )
+    added = {kind for (kind,) in cursor.fetchall()}
+    flags = sum(bit for kind, bit in (("b", NEW_BROWSER), ("i", NEW_IP), ("c", NEW_COUNTRY))
+                if kind in added) if known else 0  # fmt: skip
     return flags, known
 
 

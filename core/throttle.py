@@ -206,9 +206,14 @@ def settle(verdict, succeeded):
     settings = _settings()
     rows = _locked_rows(verdict.keys)
     now = utcnow()
+    changed = {}
     for key, row in rows.items():
         kind, value = key.split(":", 1)
         _refresh(row, now, settings)
+        # The account row always changes; the IP row only when it locks (a success gives an
+        # IP nothing back, and its reservation was written by ``reserve``).
+        if kind == ACCOUNT:
+            changed[key] = row
         if succeeded:
             if kind == ACCOUNT:
                 row.failures, row.tier, row.since_success, row.locked_until = "", 0, 0, None
@@ -216,6 +221,7 @@ def settle(verdict, succeeded):
             if kind == ACCOUNT:
                 row.since_success += 1
             if len(_times(row)) >= settings[kind]:
+                changed[key] = row
                 tiers = settings["tiers"]
                 seconds = tiers[min(row.tier, len(tiers) - 1)]
                 row.locked_until = now + timedelta(seconds=seconds)
@@ -223,7 +229,7 @@ def settle(verdict, succeeded):
                 row.failures = ""
                 verdict.locks.append((kind, value, row.locked_until, row.tier))
                 verdict.retry_after = max(verdict.retry_after, seconds)
-    _save(rows, now)
+    _save(changed, now)
     return verdict
 
 
