@@ -16,6 +16,8 @@ receiving system can tell). That window is the only way to get a duplicate. Temp
 
 import logging
 import smtplib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -158,16 +160,30 @@ def transmit(row, settings):
     """Hand the message to the SMTP server; return its answer (``250 …``).
 
     Raises ``PermanentFailure`` on a 5xx answer and ``TemporaryFailure`` on anything else
-    that went wrong (4xx, connection refused or dropped, timeout).
+    that went wrong (4xx, connection refused or dropped, timeout). Each worker thread keeps
+    its connection open between messages; one the server dropped meanwhile is replaced once,
+    before anything of the message was sent.
     """
     message = mime.build(row, settings.mail_from)
     sender, recipients = mime.envelope(row, settings.mail_from)
+    smtp = None
     try:
-        smtp = _connect(settings)
+        smtp, reused = _session(settings)
+        try:
+            code, answer = smtp.mail(sender)
+        except smtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+            _drop(smtp)
+            smtp, _ = _session(settings)
+            code, answer = smtp.mail(sender)
+    except smtplib.SMTPResponseException as error:
+        _drop(smtp)
+        raise _by_code(error.smtp_code, error.smtp_error) from error
     except (OSError, smtplib.SMTPException) as error:
+        _drop(smtp)
         raise TemporaryFailure(_describe(error)) from error
     try:
-        code, answer = smtp.mail(sender)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, answer, sender)
         code, answer = smtp.rcpt(recipients[0])
@@ -177,15 +193,44 @@ def transmit(row, settings):
         if code != 250:  # smtplib checks the reply to DATA, not to the message itself
             raise smtplib.SMTPDataError(code, answer)
     except smtplib.SMTPRecipientsRefused as error:
+        _drop(smtp)
         code, answer = next(iter(error.recipients.values()))
         raise _by_code(code, answer) from error
     except smtplib.SMTPResponseException as error:
+        _drop(smtp)
         raise _by_code(error.smtp_code, error.smtp_error) from error
     except (OSError, smtplib.SMTPException) as error:
+        _drop(smtp)
         raise TemporaryFailure(_describe(error)) from error
-    finally:
-        _quit(smtp)
+    _keep(smtp, settings)
     return f"{code} {_text(answer)}"
+
+
+_local = threading.local()
+IDLE_SECONDS = 30  # a kept connection older than this is closed (servers drop idle ones)
+
+
+def _session(settings):
+    """Return ``(connection, reused)``: this thread's open connection to the server, or a
+    new one."""
+    kept = getattr(_local, "smtp", None)
+    _local.smtp = None
+    if kept is not None:
+        url, smtp, since = kept
+        if url == settings.smtp_url and time.monotonic() - since < IDLE_SECONDS:
+            return smtp, True
+        _quit(smtp)
+    return _connect(settings), False
+
+
+def _keep(smtp, settings):
+    _local.smtp = (settings.smtp_url, smtp, time.monotonic())
+
+
+def _drop(smtp):
+    _local.smtp = None
+    if smtp is not None:
+        _quit(smtp)
 
 
 def _connect(settings):
