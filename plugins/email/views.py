@@ -13,6 +13,7 @@ from core.db import database
 from core.feed import Feed
 from core.inputs import is_id
 from core.people import User
+from core.security import csrf_token
 from core.templating import local_time
 from plugins.email import mime
 from plugins.email import queries
@@ -42,7 +43,8 @@ def prepare_rows(viewer, messages, polls=0):
     the template only prints)."""
     zone = viewer.zone()
     base = url_for("stream.tab", tab=queries.TAB)
-    may_resend = viewer.is_admin
+    # One CSRF token for every row's Resend form (read once, not once per row).
+    token = csrf_token() if viewer.is_admin else None
     return [
         {
             "message": message,
@@ -53,7 +55,7 @@ def prepare_rows(viewer, messages, polls=0):
             "poll_url": f"{base}/{message.id}/row?n={polls + 1}"
             if message.status in UNFINISHED and polls < MAX_POLLS
             else None,
-            "may_resend": may_resend,
+            "resend_token": token,
         }
         for message in messages
     ]
