@@ -165,3 +165,11 @@ def test_the_database_keeps_no_usable_token(app, client, login):
         token = session["_user_id"].rsplit(":", 1)[1]
     assert token not in row.token_hash and len(row.token_hash) == 64
     assert cookie
+
+
+def test_the_cli_closes_the_session_rows_too(app, client, thief):
+    result = app.test_cli_runner().invoke(args=["users", "sign-out-everywhere", EMAIL])
+    assert result.exit_code == 0, result.output
+    assert open_sessions(app, EMAIL) == []
+    (row,) = logged(app, "session_revoked")
+    assert row.detail == "signed out by command"
