@@ -276,6 +276,7 @@ def main():
             seed_messages(pages_app, args.messages, rng)
             people = demo_users()
             admin, client = people["admin@example.com"], people["client@example.com"]
+            teammate = people["teammate@example.com"]
             deep = EmailMessage.select(EmailMessage.id).order_by(EmailMessage.id.desc())
             depth = min(20_000, args.messages // 2)
             cursor = deep.offset(depth).limit(1).scalar()
@@ -285,6 +286,11 @@ def main():
                 pages_app, admin, {"recipient": client.id, "status": "sent"}, args.repeat
             ),  # fmt: skip
             "deep": time_page(pages_app, admin, {"after": cursor}, args.repeat),
+            "teammate_related": {
+                **time_page(pages_app, teammate, {}, args.repeat),
+                "target_ms": None,
+                "pass": None,
+            },  # not a target: the ``related`` scope, for the record
             "messages": args.messages,
             "deep_rows_skipped": depth,
             "viewer": "admin@example.com (scope all)",

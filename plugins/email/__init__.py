@@ -1,7 +1,7 @@
 """Email: every notification and Private Message, sent from an outbox, viewed safely.
 
 ``outbox`` writes messages in the caller's transaction (the ``send_notification`` hook behind
-``core.notifications.notify``), ``sender`` and ``tasks`` deliver them over SMTP after commit,
+``core.notifications.notify``), ``sender``, ``smtp`` and ``tasks`` deliver them after commit,
 ``mime`` builds what is sent, ``queries`` / ``filters`` / ``views`` are the Email tab on the
 feed machinery, ``viewer`` shows a message safely (sanitised, in a sandboxed frame), ``demo``
 seeds Private Messages through the real path.

@@ -6,6 +6,8 @@ A Private Message is visible to its sender and recipient only, whatever the view
 scope: that condition is part of every query, filters only narrow it further.
 """
 
+import functools
+import operator
 from collections import namedtuple
 from datetime import datetime
 
@@ -54,18 +56,46 @@ def visible_messages(viewer, filters, columns=None, older_than=None, newer_than=
     only the viewer's own.
     """
     message = EmailMessage
-    query = message.select(*(columns or [LIST_SELECT]))
+    query = _conditions(message.select(*(columns or [LIST_SELECT])), viewer, filters,
+                        older_than, newer_than)  # fmt: skip
+    if row_scope(viewer, TAB) != "all":
+        query = query.where(_related(viewer, filters, older_than, newer_than, limit))
+    query = query.order_by(message.id.desc())
+    return query.limit(limit) if limit else query
+
+
+def _conditions(query, viewer, filters, older_than, newer_than):
+    """Apply the keyset bounds, the Private Message rule and the filters to ``query``."""
+    message = EmailMessage
     if older_than is not None:
         query = query.where(message.id < older_than)
     if newer_than is not None:
         query = query.where(message.id > newer_than)
     party = (message.sender_id == viewer.id) | (message.recipient_id == viewer.id)
     query = query.where((message.private == False) | party)  # noqa: E712 (SQL, not Python)
-    if row_scope(viewer, TAB) != "all":
-        people = related_people(viewer)
-        query = query.where(message.sender_id.in_(people) | message.recipient_id.in_(people))
-    query = _filtered(query, filters, viewer).order_by(message.id.desc())
-    return query.limit(limit) if limit else query
+    return _filtered(query, filters, viewer)
+
+
+def _related(viewer, filters, older_than, newer_than, limit):
+    """Return the condition "to or from one of the viewer's people".
+
+    With a limit (every page, count and poll), it is read one person and one side at a time:
+    each arm is the whole query for ``sender = p`` (or ``recipient = p``), newest first and
+    capped, a short range of its own index; their union holds the newest ``limit`` rows. As
+    one ``IN … OR IN …`` SQLite gathers every related row and sorts them (90 ms at 100,000).
+    """
+    message = EmailMessage
+    people = related_people(viewer)
+    if not limit:
+        return message.sender_id.in_(people) | message.recipient_id.in_(people)
+    arms = []
+    for person in people:
+        for column in (message.sender_id, message.recipient_id):
+            arm = _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
+            arm = arm.where(column == person).order_by(message.id.desc()).limit(limit)
+            # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is a subquery.
+            arms.append(message.select(peewee.SQL("id")).from_(arm.alias(f"p{len(arms)}")))
+    return message.id.in_(functools.reduce(operator.or_, arms))
 
 
 def related_people(viewer):
