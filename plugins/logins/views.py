@@ -83,7 +83,7 @@ def prepare_rows(viewer, rows):
             {
                 "row": row,
                 "who": who,
-                    "initials": initials(who),
+                "initials": initials(who),
                 "local": local_time(row.attempted_at, zone=zone),
                 "relative": relative_time(row.attempted_at, now=now),
                 "badge": label,
