@@ -16,12 +16,20 @@ DEFAULTS = {
     "HUEY_URL": None,  # None: a SqliteHuey file in the instance folder
     "HUEY_IMMEDIATE": False,
     "SMTP_URL": None,  # None: keep mail in the local outbox only
+    "MAIL_FROM": "Activity Stream <notifications@activity-stream.invalid>",
+    "EMAIL_MAX_ATTEMPTS": 6,  # tries of one message before it is failed
+    "EMAIL_RETRY_SECONDS": 30,  # wait after the first temporary failure, doubled each time
+    "EMAIL_LEASE_SECONDS": 300,  # a message queued or sending longer than this is re-queued
+    "SMTP_TIMEOUT": 30,  # seconds per SMTP conversation step
     "SECRET_KEY": None,  # None: generated once and kept in the instance folder
     "TRUSTED_PROXIES": 0,
     "PLUGINS_DISABLED": "",  # comma-separated names of built-in plugins to leave out
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    # No form here is anywhere near this; a larger body is refused (413), never half-read.
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
     # Brute-force protection (core.throttle): failures allowed per account name and per IP
     # in a rolling window (seconds), then locks of growing length (seconds, one per tier).
     "LOCK_ACCOUNT_LIMIT": 5,
@@ -68,6 +76,7 @@ def _check(config):
         smtp = _url(config, "SMTP_URL", {"smtp", "smtps"})
         if not smtp.hostname:
             raise ConfigError(f"{_name('SMTP_URL')}: needs a host, e.g. smtp://127.0.0.1:25")
+    _check_mail(config)
     key = config["SECRET_KEY"]
     if not isinstance(key, str) or len(key) < 16:
         raise ConfigError(f"{_name('SECRET_KEY')}: must be a string of at least 16 characters")
@@ -78,6 +87,25 @@ def _check(config):
     for flag in ("HUEY_IMMEDIATE",):
         if not isinstance(config[flag], bool):
             raise ConfigError(f"{_name(flag)}: must be true or false")
+
+
+def _check_mail(config):
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+
+    sender = config["MAIL_FROM"]
+    name, address = parseaddr(sender) if isinstance(sender, str) else ("", "")
+    try:
+        Address(display_name=name, addr_spec=address)
+        valid = "@" in address and not any(c in sender for c in "\r\n")
+    except (ValueError, IndexError, TypeError):
+        valid = False
+    if not valid:
+        raise ConfigError(f"{_name('MAIL_FROM')}: expected an address like 'Name <a@b.org>'")
+    for key in ("EMAIL_MAX_ATTEMPTS", "EMAIL_RETRY_SECONDS", "EMAIL_LEASE_SECONDS", "SMTP_TIMEOUT"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"{_name(key)}: must be a positive number, got {value!r}")
 
 
 def _check_locks(config):

@@ -45,16 +45,28 @@ def diff(before, after, exclude=(), masked=()):
     return changes
 
 
+def as_words(name):
+    """Return a type or field name as a person reads it: ``due_date`` → ``Due date``.
+
+    Names already written for people (``rows seen by role Teammate``) are left as they are.
+    """
+    if not name.replace("_", "").replace(".", "").isalnum() or name.lower() != name:
+        return name
+    words = name.replace("_", " ").replace(".", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
 def summarize(changes, limit=300):
-    """Return a short human line of ``changes``: ``status: open → done; title: A → B``."""
+    """Return a short human line of ``changes``: ``Status: open → done; Title: A → B``."""
     parts = []
     for field, (old, new) in changes.items():
+        name = as_words(field)
         if old == MASK:
-            parts.append(f"{field} changed")
+            parts.append(f"{name} changed")
         elif old in (None, "", []):
-            parts.append(f"{field}: {_short(new)}")
+            parts.append(f"{name}: {_short(new)}")
         else:
-            parts.append(f"{field}: {_short(old)} → {_short(new)}")
+            parts.append(f"{name}: {_short(old)} → {_short(new)}")
     text = "; ".join(parts)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -4,6 +4,7 @@ from flask import current_app
 from markupsafe import Markup
 from markupsafe import escape
 
+from core.events.changes import as_words
 from core.plugins import hooks
 
 PHRASES = {
@@ -29,11 +30,6 @@ ACTIONS_BY_PHRASE = {phrase: action for action, phrase in PHRASES.items()}
 def action_phrase(action):
     """Return how rows name ``action``: ``updated`` → ``edited``."""
     return PHRASES.get(action, action.replace("_", " "))
-
-
-def as_words(name):
-    """Return a type or field name as a person reads it: ``due_date`` → ``Due date``."""
-    return name.replace("_", " ").replace(".", " ").strip().capitalize()
 
 
 def as_value(value):

@@ -341,7 +341,7 @@ class TestRows:
             '<strong>Dana Scully</strong> <span class="badge">Teammate</span> edited Task'
             " “Draft proposal”" in html
         )
-        assert "status: open → done" in html
+        assert "Status: open → done" in html
         detail = client.get(f"/stream/activity/{history['again']}", headers={"HX-Request": "true"})
         assert "<td>open</td><td>done</td>" in detail.text
 

@@ -251,7 +251,7 @@ def test_a_masked_field_is_recorded_as_changed_never_its_value(app, people, worl
         ]
         (updated,) = events("document.updated")
         assert json.loads(updated.changes) == {"access_code": [MASK, MASK]}
-        assert updated.summary == "access_code changed"
+        assert updated.summary == "Access code changed"
         for event in recorded:
             for secret in ("MSA-SECRET-7731", "NEW-CODE-1234"):
                 assert secret not in (event.changes or "")
@@ -259,7 +259,7 @@ def test_a_masked_field_is_recorded_as_changed_never_its_value(app, people, worl
             assert "updated_at" not in (event.changes or "")  # excluded field
     detail = admin.get(f"/stream/activity/{updated.id}")
     assert detail.status_code == 200
-    assert "NEW-CODE-1234" not in detail.text and "access_code" in detail.text
+    assert "NEW-CODE-1234" not in detail.text and "Access code" in detail.text
 
 
 def test_an_update_that_changes_nothing_records_nothing(app, people, world):
