@@ -162,9 +162,15 @@ def _scope_controls(context):
     scopes = role_scopes(roles, [tab])
     seeing = roles_seeing([tab])
     return "".join(
-        render_template("settings/scope.html", tab=tab, role=role, oob=True,
-                        scope=scopes[(role.id, tab.name)], choices=SCOPES,
-                        seen=(role.id, tab.name) in seeing)  # fmt: skip
+        render_template(
+            "settings/scope.html",
+            tab=tab,
+            role=role,
+            oob=True,
+            scope=scopes[(role.id, tab.name)],
+            choices=SCOPES,
+            seen=(role.id, tab.name) in seeing,
+        )  # fmt: skip
         for role in roles
     )
 

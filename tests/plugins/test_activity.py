@@ -276,7 +276,7 @@ class TestFilters:
             )  # fmt: skip
         sign_in(client, "admin@example.com")
         detail = client.get(f"/stream/activity/{event.id}").text
-        assert "<th scope=\"row\">Due date</th><td>—</td><td>2026-12-24</td>" in detail
+        assert '<th scope="row">Due date</th><td>—</td><td>2026-12-24</td>' in detail
         assert "<td>none</td><td>Kemi, Ines</td>" in detail
         assert "Task edited" in detail and "task.updated" not in detail
 
