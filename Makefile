@@ -36,6 +36,8 @@ lint: install
 
 bench: install
 	$(VENV)/bin/python bench/activity.py
+	$(VENV)/bin/python bench/email_tab.py
+	$(VENV)/bin/python bench/logins.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts

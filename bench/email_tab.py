@@ -4,18 +4,14 @@ against a real SMTP server, and the tab's pages at 100,000 messages.
 Prints ONE JSON object on stdout (progress on stderr). A benchmark, not a test: a missed
 target is reported (``"pass": false``), the exit code stays 0.
 
-    .venv/bin/python bench/email.py                     # 100,000 messages, temp SQLite
-    .venv/bin/python bench/email.py --messages 20000 --send 500
+    .venv/bin/python bench/email_tab.py                     # 100,000 messages, temp SQLite
+    .venv/bin/python bench/email_tab.py --messages 20000 --send 500
 """
 
 import sys
 from pathlib import Path
 
-# This file is named email.py: its folder must not stand first on the path, or it would
-# shadow the standard library's ``email`` package that Flask and smtplib import.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
-ROOT = HERE.parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
