@@ -148,7 +148,7 @@ def describe_event(event):
                   f"<strong>{escape(event.object_label)}</strong>")  # fmt: skip
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the built-in demo history, which seeds only an empty stream
 def seed_demo():
     """Issue a few invoices through the recorder, once."""
     if Invoice.select().exists():
