@@ -6,46 +6,27 @@ rows fragment, detail view, counts and new-events banner all start from it.
 
 import functools
 import operator
-from collections import namedtuple
-from datetime import datetime
 
 import peewee
 
-from core.db import database
 from core.events import ActivityAudience
 from core.events import ActivityEvent
 from core.events import team_party
 from core.events import user_party
 from core.events import viewer_parties
+from core.feed import ListColumns
 from core.feed import bounded
-from core.feed import day_range
+from core.feed import containing
+from core.feed import distinct_values
+from core.feed import in_days
 from core.people import TeamMembership
 from core.tabs import row_scope
 
 TAB = "activity"
 
-# Every column but the wide change set, which is read only when a row is expanded.
-LIST_COLUMNS = [column for column in ActivityEvent._meta.sorted_fields if column.name != "changes"]
-
-
-EventRow = namedtuple("EventRow", [column.name for column in LIST_COLUMNS])
-
-# The same columns as one SQL literal: compiling 17 column nodes is half the page query's
-# time otherwise. Unqualified names are unambiguous: the query joins nothing, and its
-# subqueries read only the audience table (event_id, party).
-LIST_SELECT = peewee.SQL(", ".join(f'"{column.column_name}"' for column in LIST_COLUMNS))
-
-
-def light_rows(query):
-    """Run a ``LIST_SELECT`` query and return ``EventRow`` tuples instead of model objects.
-
-    Building 50 peewee models (and parsing their dates field by field) costs more than the
-    query itself; this is the hot path of every page.
-    """
-    rows = [EventRow._make(values) for values in database.execute(query)]
-    if rows and isinstance(rows[0].occurred_at, str):  # SQLite hands back text
-        rows = [row._replace(occurred_at=datetime.fromisoformat(row.occurred_at)) for row in rows]
-    return rows
+# Every column but the wide change set, which is read only when a row is expanded. Compiling
+# 17 column nodes was half the page query's time; the columns go in as one SQL literal.
+LIST = ListColumns(ActivityEvent, exclude=("changes",))
 
 
 def visible_events(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
@@ -56,7 +37,7 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     viewer, each of their teams), newest first and capped, so a page costs a few short index
     range scans however many events relate to the viewer.
     """
-    query = _bounded(ActivityEvent.select(*(columns or [LIST_SELECT])), older_than, newer_than)
+    query = _bounded(ActivityEvent.select(*(columns or [LIST.select])), older_than, newer_than)
     query = _filtered(query, filters, viewer)
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
@@ -124,40 +105,16 @@ def _filtered(query, filters, viewer):
         )
         parties = [team_party(filters.team)] + [user_party(row.user_id) for row in members]
         query = query.where(_audience_has(parties))
-    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
-    if start:
-        query = query.where(event.occurred_at >= start)
-    if end:
-        query = query.where(event.occurred_at < end)
-    if filters.text:
-        query = query.where(
-            event.actor_name.contains(filters.text)
-            | event.object_label.contains(filters.text)
-            | event.summary.contains(filters.text)
-            | event.target_label.contains(filters.text)
-        )
-    return query
+    query = in_days(query, event.occurred_at, filters.date_from, filters.date_to, viewer.zone())
+    return containing(query, filters.text, event.actor_name, event.object_label, event.summary,
+                      event.target_label)  # fmt: skip
 
 
 def object_types():
     """Return the distinct object types recorded, by a few index seeks (no full scan)."""
-    return _distinct("object_type")
+    return distinct_values(ActivityEvent, "object_type")
 
 
 def recorded_actions():
     """Return the distinct actions recorded (``created``, ``updated``…), by index seeks."""
-    return _distinct("action")
-
-
-def _distinct(column):
-    # A loose index scan: one seek per distinct value on the column's index, however many
-    # events there are (a plain DISTINCT would read every entry of the index).
-    table = ActivityEvent._meta.table_name
-    sql = (
-        f"WITH RECURSIVE seen(value) AS ("
-        f" SELECT MIN({column}) FROM {table}"
-        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.value)"
-        f" FROM seen WHERE seen.value IS NOT NULL)"
-        f" SELECT value FROM seen WHERE value IS NOT NULL"
-    )
-    return [row[0] for row in ActivityEvent._meta.database.execute_sql(sql)]
+    return distinct_values(ActivityEvent, "action")

@@ -8,13 +8,13 @@ scope: that condition is part of every query, filters only narrow it further.
 
 import functools
 import operator
-from collections import namedtuple
-from datetime import datetime
 
 import peewee
 
-from core.db import database
-from core.feed import day_range
+from core.feed import ListColumns
+from core.feed import containing
+from core.feed import distinct_values
+from core.feed import in_days
 from core.people import TeamMembership
 from core.tabs import row_scope
 from plugins.email.models import EmailMessage
@@ -22,30 +22,7 @@ from plugins.email.models import EmailMessage
 TAB = "email"
 
 # Every column but the two bodies, which are read only when a message is opened.
-LIST_COLUMNS = [
-    column for column in EmailMessage._meta.sorted_fields
-    if column.name not in ("text_body", "html_body")
-]  # fmt: skip
-MessageRow = namedtuple("MessageRow", [column.name for column in LIST_COLUMNS])
-# One SQL literal: compiling a dozen column nodes per page costs more than the query.
-LIST_SELECT = peewee.SQL(", ".join(f'"{column.column_name}"' for column in LIST_COLUMNS))
-DATES = ("queued_at", "lease_until", "finished_at")
-
-
-def light_rows(query):
-    """Run a ``LIST_SELECT`` query; return ``MessageRow`` tuples instead of model objects."""
-    rows = [MessageRow._make(values) for values in database.execute(query)]
-    if rows and isinstance(rows[0].queued_at, str):  # SQLite hands back text
-        rows = [row._replace(**_dates(row)) for row in rows]
-    return rows
-
-
-def _dates(row):
-    return {
-        name: datetime.fromisoformat(value)
-        for name in DATES
-        if isinstance(value := getattr(row, name), str)
-    }
+LIST = ListColumns(EmailMessage, exclude=("text_body", "html_body"))
 
 
 def visible_messages(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
@@ -56,7 +33,7 @@ def visible_messages(viewer, filters, columns=None, older_than=None, newer_than=
     only the viewer's own.
     """
     message = EmailMessage
-    query = _conditions(message.select(*(columns or [LIST_SELECT])), viewer, filters,
+    query = _conditions(message.select(*(columns or [LIST.select])), viewer, filters,
                         older_than, newer_than)  # fmt: skip
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
@@ -115,29 +92,11 @@ def _filtered(query, filters, viewer):
         query = query.where(message.kind.in_(filters.kinds))
     if filters.statuses:
         query = query.where(message.status.in_(filters.statuses))
-    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
-    if start:
-        query = query.where(message.queued_at >= start)
-    if end:
-        query = query.where(message.queued_at < end)
-    if filters.text:
-        query = query.where(
-            message.subject.contains(filters.text)
-            | message.recipient_name.contains(filters.text)
-            | message.recipient_email.contains(filters.text)
-            | message.sender_name.contains(filters.text)
-        )
-    return query
+    query = in_days(query, message.queued_at, filters.date_from, filters.date_to, viewer.zone())
+    return containing(query, filters.text, message.subject, message.recipient_name,
+                      message.recipient_email, message.sender_name)  # fmt: skip
 
 
 def kinds():
     """Return the distinct kinds of message queued, by a few index seeks (no full scan)."""
-    table = EmailMessage._meta.table_name
-    sql = (
-        f"WITH RECURSIVE seen(value) AS ("
-        f" SELECT MIN(kind) FROM {table}"
-        f" UNION ALL SELECT (SELECT MIN(kind) FROM {table} WHERE kind > seen.value)"
-        f" FROM seen WHERE seen.value IS NOT NULL)"
-        f" SELECT value FROM seen WHERE value IS NOT NULL"
-    )
-    return [row[0] for row in database.execute_sql(sql)]
+    return distinct_values(EmailMessage, "kind")

@@ -8,30 +8,20 @@ of the viewer's teams; rows of names that matched no account only ever show to `
 
 import functools
 import operator
-from collections import namedtuple
-from datetime import datetime
 
 import peewee
 
-from core.db import database
-from core.feed import day_range
+from core.feed import ListColumns
+from core.feed import containing
+from core.feed import distinct_values
+from core.feed import in_days
 from core.people import TeamMembership
 from core.signins import SignInAttempt
 from core.tabs import row_scope
 
 TAB = "logins"
-LIST_COLUMNS = [field for field in SignInAttempt._meta.sorted_fields if field.name != "user_agent"]
-AttemptRow = namedtuple("AttemptRow", [field.name for field in LIST_COLUMNS])
-# One SQL literal for the columns: compiling a node per column costs more than the query.
-LIST_SELECT = peewee.SQL(", ".join(f'"{field.column_name}"' for field in LIST_COLUMNS))
-
-
-def light_rows(query):
-    """Run a ``LIST_SELECT`` query; return ``AttemptRow`` tuples, not models (the hot path)."""
-    rows = [AttemptRow._make(values) for values in database.execute(query)]
-    if rows and isinstance(rows[0].attempted_at, str):  # SQLite hands back text
-        rows = [r._replace(attempted_at=datetime.fromisoformat(r.attempted_at)) for r in rows]
-    return rows
+# Every column but the raw user agent (parsed into browser, OS and device), read when opened.
+LIST = ListColumns(SignInAttempt, exclude=("user_agent",))
 
 
 def related_user_ids(viewer):
@@ -48,7 +38,7 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
     and capped (one short index range scan per person) instead of sorting all their rows.
     """
     attempt = SignInAttempt
-    query = _bounded(attempt.select(*(columns or [LIST_SELECT])), older_than, newer_than)
+    query = _bounded(attempt.select(*(columns or [LIST.select])), older_than, newer_than)
     query = _filtered(query, filters, viewer)
     if row_scope(viewer, TAB) != "all":
         users = related_user_ids(viewer)
@@ -94,30 +84,11 @@ def _filtered(query, filters, viewer):
         query = query.where(attempt.ip == filters.ip)
     if filters.country:
         query = query.where(attempt.country == filters.country)
-    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
-    if start:
-        query = query.where(attempt.attempted_at >= start)
-    if end:
-        query = query.where(attempt.attempted_at < end)
-    if filters.text:
-        query = query.where(
-            attempt.name_typed.contains(filters.text)
-            | attempt.ip.contains(filters.text)
-            | attempt.browser.contains(filters.text)
-            | attempt.os.contains(filters.text)
-            | attempt.detail.contains(filters.text)
-        )
-    return query
+    query = in_days(query, attempt.attempted_at, filters.date_from, filters.date_to, viewer.zone())
+    return containing(query, filters.text, attempt.name_typed, attempt.ip, attempt.browser,
+                      attempt.os, attempt.detail)  # fmt: skip
 
 
 def countries():
     """Return the distinct countries recorded, by a few index seeks (no full scan)."""
-    table = SignInAttempt._meta.table_name
-    sql = (
-        f"WITH RECURSIVE seen(value) AS ("
-        f" SELECT MIN(country) FROM {table}"
-        f" UNION ALL SELECT (SELECT MIN(country) FROM {table} WHERE country > seen.value)"
-        f" FROM seen WHERE seen.value IS NOT NULL)"
-        f" SELECT value FROM seen WHERE value IS NOT NULL AND value <> ''"
-    )
-    return [row[0] for row in database.execute_sql(sql)]
+    return distinct_values(SignInAttempt, "country")

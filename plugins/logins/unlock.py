@@ -58,7 +58,7 @@ def unlock(record_id):
             )
     if not request.htmx:
         return redirect(FEED.url())
-    (row,) = queries.light_rows(
+    (row,) = queries.LIST.read(
         queries.visible_attempts(
             current_user,
             FEED.parse_filters(request.args),
