@@ -10,6 +10,7 @@ seeds Private Messages through the real path.
 from core import hookimpl
 from core.migrations import Migration
 from core.migrations import create_tables
+from plugins.email import routes  # noqa: F401  (frame, row poll, Resend: the tab's own routes)
 from plugins.email.models import MODELS
 
 

@@ -21,11 +21,10 @@ from plugins.email.viewer import frame_policy
 from plugins.email.viewer import sanitise
 from plugins.email.views import FEED
 from plugins.email.views import MAX_POLLS
-from plugins.email.views import bp
 from plugins.email.views import prepare_rows
 
 
-@bp.get("/<int:record_id>/body")
+@FEED.route("/<int:record_id>/body")
 def body(record_id):
     """Answer the message's HTML, sanitised, as the document of its sandboxed frame.
 
@@ -40,7 +39,7 @@ def body(record_id):
     return response
 
 
-@bp.get("/<int:record_id>/row")
+@FEED.route("/<int:record_id>/row")
 def row(record_id):
     """Answer one row as it is now (htmx: a queued row polls this until it is finished)."""
     if not request.htmx:
@@ -51,7 +50,7 @@ def row(record_id):
     return render_template("email/rows.html", rows=rows)
 
 
-@bp.post("/<int:record_id>/resend")
+@FEED.route("/<int:record_id>/resend", methods=["POST"])
 def resend(record_id):
     """Queue a fresh copy of a message (owner and admins), linked to it, and record that."""
     message = FEED.get(current_user, record_id)

@@ -120,5 +120,3 @@ FEED = Feed(
     empty_text="No email yet. Notifications and Private Messages will show up here.",
     blueprint=bp,
 )
-
-from plugins.email import routes  # noqa: E402,F401 (adds the frame, row poll and Resend to bp)

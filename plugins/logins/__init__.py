@@ -8,6 +8,7 @@ Recording is core's (``core.auth``): turning this tab off loses no attempt.
 """
 
 from core import hookimpl
+from plugins.logins import unlock  # noqa: F401  (Unlock, a route of the tab's own on its feed)
 from plugins.logins import views
 
 

@@ -20,11 +20,10 @@ from core.throttle import IP
 from core.throttle import unlock as lift_lock
 from plugins.logins import queries
 from plugins.logins.views import FEED
-from plugins.logins.views import bp
 from plugins.logins.views import prepare_rows
 
 
-@bp.post("/<int:record_id>/unlock")
+@FEED.route("/<int:record_id>/unlock", methods=["POST"])
 def unlock(record_id):
     """Lift the lock that the lock row ``record_id`` records; answer the row, updated."""
     if not current_user.is_admin:

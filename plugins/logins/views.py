@@ -143,5 +143,3 @@ FEED = Feed(
     empty_text="No sign-in attempts yet. Every attempt through the sign-in form shows up here.",
     blueprint=bp,
 )
-
-from plugins.logins import unlock  # noqa: E402,F401 (adds the Unlock route to bp)
