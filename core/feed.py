@@ -26,12 +26,14 @@ from urllib.parse import urlencode
 import peewee
 from flask import Blueprint
 from flask import abort
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from core.db import database
 from core.inputs import MAX_ID
@@ -148,19 +150,44 @@ class Feed:
         ``args`` defaults to the request's query string; a cursor in it starts the list there.
         """
         args = request.args if args is None else args
-        filters = self.parse_filters(args)
+        filters, args, refusal = self.lenient_filters(args)
+        if refusal:
+            # The panel answers 400 with the message beside the fields and keeps the rows of
+            # the filters that were fine; the bad URL stays out of the history.
+            g.feed_refusal = refusal
         after = parse_cursor(args)
         rows, next_cursor = self.page(viewer, filters, after=after)
         newest = rows[0].id if rows and after is None else None
         return render_template(
             "feed/panel.html",
             filters=filters,
+            filter_error=refusal,
+            zone_name=str(viewer.zone()),
             total=self.total(viewer, filters),
             cap=COUNT_CAP,
             poll_url=self._poll_url(args, newest),
             options=self.options(viewer) if self.options else {},
             **self.rows_context(viewer, args, rows, next_cursor),
         )
+
+    def lenient_filters(self, args):
+        """Return ``(filters, kept, refusal)``: the filters of ``args`` without the ones
+        refused, the query string they came from, and the first refusal's message (naming
+        its field), or None when every filter was fine."""
+        kept = MultiDict(args)
+        refusal = None
+        for _ in range(len(self.filter_keys) + 1):
+            try:
+                return self.parse_filters(kept), kept, refusal
+            except HTTPException as error:
+                field = str(error.description).split(":", 1)[0].strip()
+                if error.code != 400 or field not in kept:
+                    raise
+                refusal = refusal or str(error.description)
+                kept.poplist(field)
+                if field == "from":  # a start after the end: the range goes as a whole
+                    kept.poplist("to")
+        raise RuntimeError("the filters kept failing")  # pragma: no cover
 
     def rows_context(self, viewer, args, rows, next_cursor):
         """Return what ``feed/rows.html`` needs: the prepared rows and the next page's URL."""

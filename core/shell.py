@@ -92,7 +92,11 @@ def page_or_fragment(html, whole_panel=False):
     directly (deep link, reload, a new tab).
     """
     if not request.htmx:
-        return render_template("stream.html", current_tab=g.stream_tab, panel=Markup(html))
-    if whole_panel:
-        return render_template("stream_panel.html", current_tab=g.stream_tab, panel=Markup(html))
-    return html
+        page = render_template("stream.html", current_tab=g.stream_tab, panel=Markup(html))
+    elif whole_panel:
+        page = render_template("stream_panel.html", current_tab=g.stream_tab, panel=Markup(html))
+    else:
+        page = html
+    if g.get("feed_refusal"):  # a filter was refused: say so (400), and push no URL
+        return page, 400, {"HX-Push-Url": "false"}
+    return page

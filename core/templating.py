@@ -20,12 +20,18 @@ def viewer_zone():
     return current_user.zone()
 
 
-def local_time(value, fmt="%Y-%m-%d %H:%M:%S", zone=None):
-    """Format a stored UTC time in the viewer's time zone (or ``zone``), to the second."""
+def local_time(value, fmt="%Y-%m-%d %H:%M:%S %Z", zone=None):
+    """Format a stored UTC time in the viewer's time zone (or ``zone``), to the second, the
+    zone named (``08:14:03 GMT``): the same moment reads differently to two viewers."""
     if value is None:
         return ""
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
     return aware.astimezone(zone or viewer_zone()).strftime(fmt)
+
+
+def utc_time(value):
+    """Format a stored UTC time as UTC, to the second (the title of every shown time)."""
+    return local_time(value, fmt="%Y-%m-%d %H:%M:%S UTC", zone=UTC)
 
 
 def relative_time(value, now=None):
@@ -54,6 +60,7 @@ def init_templating(app):
     """Add filters and globals used by the shell and every plugin's templates."""
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["relative_time"] = relative_time
+    app.jinja_env.filters["utc_time"] = utc_time
     app.jinja_env.globals.update(
         counted=counted,
         flyout_links=flyout_links,

@@ -117,6 +117,48 @@
     if (form) reportFailure(form, "the server could not be reached.");
   });
 
+  // Progress: while the panel or its results are being fetched (a tab, a filter, "show"),
+  // they are marked busy, dimmed, with a bar at the top of the page. htmx itself only marks
+  // the element that made the request.
+  var pending = 0;
+  function busyTarget(event) {
+    var target = event.detail.target;
+    return target && (target.id === "panel" || target.id === "feed-results") ? target : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = busyTarget(event);
+    if (!target) return;
+    pending += 1;
+    target.setAttribute("aria-busy", "true");
+    document.documentElement.classList.add("loading");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var target = busyTarget(event);
+    if (!target) return;
+    pending = Math.max(0, pending - 1);
+    target.removeAttribute("aria-busy");
+    if (!pending) document.documentElement.classList.remove("loading");
+  });
+
+  // Back and Forward: the page for the URL is fetched again (no history cache). Until it
+  // arrives, the content on screen belongs to another URL: hide it rather than show it there.
+  document.addEventListener("htmx:historyCacheMiss", function () {
+    var panel = document.getElementById("panel");
+    if (panel) panel.classList.add("stale");
+    document.documentElement.classList.add("loading");
+  });
+
+  // On a phone, the filters other than Search fold behind one "Filters" button, unless some
+  // are in use; the first row then shows on the first screen.
+  function foldFilters(root) {
+    if (!window.matchMedia("(max-width: 640px)").matches) return;
+    (root || document).querySelectorAll("details[data-fold-on-phone]").forEach(function (fold) {
+      if (!fold.hasAttribute("data-active")) fold.removeAttribute("open");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { foldFilters(); });
+  document.addEventListener("htmx:afterSettle", function (event) { foldFilters(event.detail.elt); });
+
   // Close the flyout once htmx has swapped in a new panel.
   document.addEventListener("htmx:afterSwap", function () { setOpen(false); });
 })();

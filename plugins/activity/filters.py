@@ -9,6 +9,7 @@ from flask import abort
 from core.inputs import parse_day_range
 from core.inputs import parse_id
 from plugins.activity.describe import ACTIONS_BY_PHRASE
+from plugins.activity.describe import action_phrase
 from plugins.activity.describe import as_words
 
 FILTER_KEYS = ("actor", "verb", "action", "type", "object", "team", "from", "to", "q")
@@ -35,6 +36,11 @@ class Filters:
             (self.actors, self.verbs, self.actions, self.types, self.object, self.team,
              self.date_from, self.date_to, self.text)
         )  # fmt: skip
+
+    @property
+    def action_phrases(self):
+        """Return the chosen actions as the filter bar names them (``edited``)."""
+        return [action_phrase(action) for action in self.actions]
 
     @property
     def caption(self):

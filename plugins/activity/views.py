@@ -55,9 +55,9 @@ def filter_options(viewer):
     """Return the filter bar's choices: people, the actions and types that occur (named as
     the rows name them), teams."""
     return {
-        "actors": User.select(User.id, User.name).order_by(User.name),
-        "teams": Team.select(Team.id, Team.name).order_by(Team.name),
-        "actions": sorted((action_phrase(a), a) for a in queries.recorded_actions()),
+        "actors": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
+        "teams": [(t.id, t.name) for t in Team.select(Team.id, Team.name).order_by(Team.name)],
+        "actions": sorted((action_phrase(a), action_phrase(a)) for a in queries.recorded_actions()),
         "types": [(kind, as_words(kind)) for kind in queries.object_types()],
     }
 

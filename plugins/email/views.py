@@ -64,7 +64,7 @@ def prepare_rows(viewer, messages, polls=0):
 def filter_options(viewer):
     """Return the filter bar's choices: people, kinds queued so far, statuses."""
     return {
-        "people": User.select(User.id, User.name).order_by(User.name),
+        "people": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
         "kinds": [(kind, kind_label(kind)) for kind in queries.kinds()],
         "statuses": [(status, STATUS_LABELS[status]) for status in STATUSES],
     }

@@ -101,9 +101,9 @@ def prepare_rows(viewer, rows):
 def filter_options(viewer):
     """Return the filter bar's choices: people, outcomes, recorded countries."""
     return {
-        "users": User.select(User.id, User.name).order_by(User.name),
+        "users": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
         "outcomes": [(outcome, OUTCOME_BADGES[outcome][0]) for outcome in OUTCOMES],
-        "countries": queries.countries(),
+        "countries": [(code, code) for code in queries.countries()],
     }
 
 

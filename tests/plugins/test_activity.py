@@ -251,12 +251,31 @@ class TestFilters:
         name = query.split("=")[0] if "&" not in query else "from"
         assert f"{name}:" in response.text
 
+    def test_a_refused_filter_is_a_message_beside_the_fields_and_the_rows_stay(
+        self, client, history, people
+    ):
+        sign_in(client, "admin@example.com")
+        dana = people["teammate@example.com"].id
+        response = client.get(
+            f"/stream/activity?actor={dana}&from=2026-02-02&to=2026-02-01",
+            headers={"HX-Request": "true", "HX-Target": "feed-results"},
+        )
+        assert response.status_code == 400
+        assert response.headers["HX-Push-Url"] == "false"
+        page = response.text
+        assert '<form class="filters"' in page  # the bar is still there
+        error = re.search(r'<p id="feed-filter-error"[^>]*>(.*?)</p>', page, re.S).group(1)
+        assert "from: the start date is after the end date" in error
+        # The actor filter, which was fine, still applies.
+        assert set(row_ids(page)) == {history["assigned"], history["again"]}
+        assert "from=" not in re.search(r'id="new-events"[^>]*', page).group(0)
+
     def test_actions_are_named_as_the_rows_name_them_and_only_those_that_occur(
         self, client, history
     ):
         sign_in(client, "admin@example.com")
         page = client.get("/stream/activity").text
-        bar = re.search(r'<select id="filter-action".*?</select>', page, re.S).group(0)
+        bar = re.search(r'<select id="activity-action".*?</select>', page, re.S).group(0)
         assert re.findall(r'<option value="([^"]*)"', bar) == ["", "created", "edited"]
         assert '<option value="task">Task</option>' in page
         edited = set(row_ids(client.get("/stream/activity?action=edited").text))

@@ -32,6 +32,7 @@ from core.tabs import row_scope
 from core.templating import local_time
 
 STATUSES = ("draft", "sent", "paid", "overdue")
+CHOICES = {"statuses": [(status, status) for status in STATUSES]}
 
 
 class Invoice(BaseModel):
@@ -115,7 +116,7 @@ def prepare_rows(viewer, rows):
 FEED = Feed(
     name="invoices", label="Invoices", noun="invoice", model=Invoice, records=visible_invoices,
     read=list, parse_filters=parse_filters, filter_keys=("status", "q"), prepare_rows=prepare_rows,
-    options=lambda viewer: {"statuses": STATUSES}, filter_template="invoices/filters.html",
+    options=lambda viewer: CHOICES, filter_template="invoices/filters.html",
     rows_template="invoices/rows.html", detail_template="invoices/detail.html",
     empty_text="No invoices yet.", import_name=__name__,
 )  # fmt: skip
