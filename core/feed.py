@@ -228,7 +228,8 @@ class Feed:
         """Answer the "N new" banner: how many visible rows arrived since ``since``."""
         if not request.htmx:  # opened directly: the tab itself, with the same filters
             return redirect(self.url(self.filter_args()))
-        since = parse_id(request.args["since"], "since") if request.args.get("since") else 0
+        raw = request.args.get("since", "")
+        since = 0 if raw in ("", "0") else parse_id(raw, "since")  # 0: from the first row
         count = self.newer_count(current_user, self.parse_filters(request.args), since)
         return render_template(
             "feed/new_banner.html",
