@@ -71,7 +71,6 @@ from core.people import User  # noqa: E402
 from core.people import create_user  # noqa: E402
 from plugins.activity import queries  # noqa: E402
 from plugins.activity import views  # noqa: E402
-from plugins.activity.demo import CHANGES  # noqa: E402
 from plugins.activity.filters import parse_filters  # noqa: E402
 from plugins.settings.models import TabGrant  # noqa: E402
 
@@ -112,6 +111,18 @@ TARGETS = {
     "http_requests_per_s": 300,
     "http_p99_ms": 100.0,
     "web_rss_mb": 150.0,
+}
+
+# Field changes the bench records, by object type.
+CHANGES = {
+    "task": [
+        {"status": ["open", "in progress"]},
+        {"status": ["in progress", "done"], "due_date": ["2026-11-01", "2026-11-08"]},
+        {"title": ["Q3 reprot", "Q3 report"], "priority": ["normal", "high"]},
+    ],
+    "document": [{"title": ["Draft", "Final"]}, {"body": ["v1", "v2"], "shared": [False, True]}],
+    "company": [{"phone": ["+1 555 0100", "+1 555 0199"]}, {"industry": ["", "Healthcare"]}],
+    "project": [{"stage": ["planning", "delivery"], "budget": ["10000", "12500"]}],
 }
 
 

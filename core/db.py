@@ -1,5 +1,7 @@
 """The database: one peewee proxy, bound at start-up to SQLite or PostgreSQL by URL."""
 
+import contextlib
+import contextvars
 from datetime import UTC
 from datetime import datetime
 from urllib.parse import unquote
@@ -31,9 +33,25 @@ SQLITE_PRAGMAS = {
 POOL_SETTINGS = {"max_connections": 32, "stale_timeout": 300}
 
 
+# Set only while demo data is made (``clock_at``): the demo performs real actions through the
+# services, each at the moment of the story it tells.
+_clock = contextvars.ContextVar("clock", default=None)
+
+
 def utcnow():
     """Return the current time in UTC, naive, as every column stores it."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    return _clock.get() or datetime.now(UTC).replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def clock_at(moment):
+    """Make ``utcnow`` answer ``moment`` (naive UTC) inside the block: for demo data only,
+    so that a history made through the real services reads as if it happened over time."""
+    token = _clock.set(moment)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class BaseModel(peewee.Model):

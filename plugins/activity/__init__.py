@@ -2,7 +2,7 @@
 
 ``filters`` reads the tab's filters from the URL, ``queries`` reads events scoped to the viewer,
 ``describe`` phrases rows, ``views`` configures the feed (``core.feed``) that serves the panel
-and its fragments, ``demo`` seeds a realistic history.
+and its fragments. Its demo history is the workspace's: real actions, recorded as they happen.
 """
 
 from core import hookimpl
@@ -13,11 +13,3 @@ from plugins.activity import views
 def register_tabs():
     """Add the Activity tab, first in the bar."""
     return [views.FEED.tab(label="Activity", order=10)]
-
-
-@hookimpl
-def seed_demo():
-    """Add a realistic activity history when there is none."""
-    from plugins.activity.demo import seed_history
-
-    seed_history()

@@ -100,12 +100,10 @@ def object_urls(refs):
     return {(kind, str(found)): f"{prefixes[kind]}{found}" for kind, found in rows}
 
 
-@hookimpl(trylast=True)
+@hookimpl
 def seed_demo():
-    """Add a few companies, tasks and documents through the services, when there are none.
-
-    Runs after the activity plugin's demo history, which only seeds an empty stream.
-    """
+    """Play a month of the workspace's work through the services, when there is none: the
+    demo's Activity history."""
     from plugins.workspace.demo import seed_workspace
 
     seed_workspace()

@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
 from playhouse.test_utils import count_queries
@@ -554,13 +555,34 @@ def test_object_urls_link_existing_workspace_objects_only(app, people, world):
     }
 
 
-def test_seed_demo_goes_through_the_services_once_after_the_activity_history(app, people):
+def test_seed_demo_is_a_month_of_real_actions_in_time_order(app, people):
     with app.app_context():
         hooks(app).seed_demo()
-        companies, tasks = Company.select().count(), Task.select().count()
-        assert (companies, tasks, Document.select().count()) == (5, 5, 4)
-        assert ActivityEvent.select().count() > 600  # the activity history was seeded too
-        assert events("task.commented") and events("task.completed")
+        companies = Company.select().count()
+        assert (companies, Document.select().count()) == (5, 4)
+        assert ActivityEvent.select().count() > 200
+        assert events("task.commented") and events("task.completed") and events("task.deleted")
+        # The history tells one story: ids follow time, nothing is touched before it exists
+        # or after it is deleted, and every object still there is named as it is now.
+        history = list(ActivityEvent.select().order_by(ActivityEvent.id))
+        assert [e.occurred_at for e in history] == sorted(e.occurred_at for e in history)
+        assert history[-1].occurred_at - history[0].occurred_at > timedelta(days=25)
+        born, gone = {}, set()
+        for event in history:
+            key = (event.object_type, event.object_id)
+            if event.action == "created":
+                born[key] = event.id
+            assert key in born or event.object_type not in ("task", "company", "document"), (
+                event.verb
+            )
+            assert key not in gone, f"{event.verb} after the deletion of {key}"
+            if event.action == "deleted":
+                gone.add(key)
+        for task in Task.select():
+            last = [e for e in history if (e.object_type, e.object_id) == ("task", str(task.id))][
+                -1
+            ]
+            assert last.object_label == task.title
         total = ActivityEvent.select().count()
         hooks(app).seed_demo()
         assert Company.select().count() == companies
