@@ -9,7 +9,6 @@ from flask import render_template
 from flask import request
 from flask import session
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
@@ -86,8 +85,9 @@ def add_security_headers(response):
     # The same URL answers with a page or a fragment depending on HX-Request.
     response.vary.add("HX-Request")
     # Nothing a signed-in person sees may stay in a shared or back-button cache (a document's
-    # access code, another viewer's stream).
-    signed_in = getattr(current_user, "is_authenticated", False)
+    # access code, another viewer's stream). Decided from the session cookie: asking for the
+    # current user here would load (and check) it for every static file too.
+    signed_in = "_user_id" in session
     if signed_in or is_stream_request() or request.path.startswith("/api/"):
         headers["Cache-Control"] = "no-store"
     return response

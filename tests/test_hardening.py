@@ -114,3 +114,14 @@ def test_concurrent_requests_from_many_threads_all_succeed(app, people):
     with ThreadPoolExecutor(max_workers=6) as pool:
         statuses = list(pool.map(fetch, range(60)))
     assert statuses == [200] * 60
+
+
+def test_a_static_file_reads_nothing_from_the_database(app, client, people):
+    from playhouse.test_utils import count_queries
+
+    sign_in(client, "owner@example.com")
+    with count_queries() as counter:
+        response = client.get("/static/app.css")
+        response.close()
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert counter.count == 0
