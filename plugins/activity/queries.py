@@ -4,9 +4,6 @@
 rows fragment, detail view, counts and new-events banner all start from it.
 """
 
-import functools
-import operator
-
 import peewee
 
 from core.events import ActivityAudience
@@ -19,6 +16,7 @@ from core.feed import bounded
 from core.feed import containing
 from core.feed import distinct_values
 from core.feed import in_days
+from core.feed import newest_of
 from core.people import TeamMembership
 from core.tabs import row_scope
 
@@ -37,7 +35,8 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     viewer, each of their teams), newest first and capped, so a page costs a few short index
     range scans however many events relate to the viewer.
     """
-    query = _bounded(ActivityEvent.select(*(columns or [LIST.select])), older_than, newer_than)
+    query = bounded(ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id,
+                    older_than, newer_than)  # fmt: skip
     query = _filtered(query, filters, viewer)
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
@@ -57,15 +56,12 @@ def _related(viewer, filters, older_than, newer_than, limit):
     parties = viewer_parties(viewer)
     if filters.active() or not limit:
         return _audience_has(parties)
-    arms = []
-    for party in parties:
-        arm = _bounded(
-            audience.select(audience.event).where(audience.party == party),
-            older_than, newer_than, audience.event,
-        ).order_by(audience.event.desc()).limit(limit)  # fmt: skip
-        # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is wrapped in a subquery.
-        arms.append(audience.select(peewee.SQL("event_id")).from_(arm.alias(f"p{len(arms)}")))
-    return ActivityEvent.id.in_(functools.reduce(operator.or_, arms))
+    arms = [
+        bounded(audience.select(audience.event).where(audience.party == party), audience.event,
+                older_than, newer_than).order_by(audience.event.desc()).limit(limit)
+        for party in parties
+    ]  # fmt: skip
+    return newest_of(ActivityEvent.id, arms)
 
 
 def _audience_has(parties):
@@ -76,10 +72,6 @@ def _audience_has(parties):
             (audience.event == ActivityEvent.id) & audience.party.in_(parties)
         )
     )
-
-
-def _bounded(query, older_than, newer_than, column=ActivityEvent.id):
-    return bounded(query, column, older_than, newer_than)
 
 
 def _filtered(query, filters, viewer):

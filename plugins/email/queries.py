@@ -6,16 +6,12 @@ A Private Message is visible to its sender and recipient only, whatever the view
 scope: that condition is part of every query, filters only narrow it further.
 """
 
-import functools
-import operator
-
-import peewee
-
 from core.feed import ListColumns
+from core.feed import bounded
 from core.feed import containing
 from core.feed import distinct_values
 from core.feed import in_days
-from core.people import TeamMembership
+from core.feed import newest_of
 from core.tabs import row_scope
 from plugins.email.models import EmailMessage
 
@@ -44,10 +40,7 @@ def visible_messages(viewer, filters, columns=None, older_than=None, newer_than=
 def _conditions(query, viewer, filters, older_than, newer_than):
     """Apply the keyset bounds, the Private Message rule and the filters to ``query``."""
     message = EmailMessage
-    if older_than is not None:
-        query = query.where(message.id < older_than)
-    if newer_than is not None:
-        query = query.where(message.id > newer_than)
+    query = bounded(query, message.id, older_than, newer_than)
     party = (message.sender_id == viewer.id) | (message.recipient_id == viewer.id)
     query = query.where((message.private == False) | party)  # noqa: E712 (SQL, not Python)
     return _filtered(query, filters, viewer)
@@ -62,24 +55,16 @@ def _related(viewer, filters, older_than, newer_than, limit):
     one ``IN … OR IN …`` SQLite gathers every related row and sorts them (90 ms at 100,000).
     """
     message = EmailMessage
-    people = related_people(viewer)
+    people = viewer.related_user_ids()
     if not limit:
         return message.sender_id.in_(people) | message.recipient_id.in_(people)
-    arms = []
-    for person in people:
-        for column in (message.sender_id, message.recipient_id):
-            arm = _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
-            arm = arm.where(column == person).order_by(message.id.desc()).limit(limit)
-            # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is a subquery.
-            arms.append(message.select(peewee.SQL("id")).from_(arm.alias(f"p{len(arms)}")))
-    return message.id.in_(functools.reduce(operator.or_, arms))
-
-
-def related_people(viewer):
-    """Return the ids of ``viewer`` and every member of the viewer's teams."""
-    mine = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == viewer.id)
-    members = TeamMembership.select(TeamMembership.user).where(TeamMembership.team.in_(mine))
-    return sorted({viewer.id} | {row.user_id for row in members})
+    arms = [
+        _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
+        .where(column == person).order_by(message.id.desc()).limit(limit)
+        for person in people
+        for column in (message.sender_id, message.recipient_id)
+    ]  # fmt: skip
+    return newest_of(message.id, arms)
 
 
 def _filtered(query, filters, viewer):

@@ -6,29 +6,18 @@ Scope ``all``: every row. Scope ``related``: the viewer's own rows and those of 
 of the viewer's teams; rows of names that matched no account only ever show to ``all``.
 """
 
-import functools
-import operator
-
-import peewee
-
 from core.feed import ListColumns
+from core.feed import bounded
 from core.feed import containing
 from core.feed import distinct_values
 from core.feed import in_days
-from core.people import TeamMembership
+from core.feed import newest_of
 from core.signins import SignInAttempt
 from core.tabs import row_scope
 
 TAB = "logins"
 # Every column but the raw user agent (parsed into browser, OS and device), read when opened.
 LIST = ListColumns(SignInAttempt, exclude=("user_agent",))
-
-
-def related_user_ids(viewer):
-    """Return the viewer's id and those of every member of the viewer's teams."""
-    mine = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == viewer.id)
-    members = TeamMembership.select(TeamMembership.user).where(TeamMembership.team.in_(mine))
-    return sorted({viewer.id, *(row.user_id for row in members)})
 
 
 def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
@@ -38,40 +27,21 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
     and capped (one short index range scan per person) instead of sorting all their rows.
     """
     attempt = SignInAttempt
-    query = _bounded(attempt.select(*(columns or [LIST.select])), older_than, newer_than)
+    query = bounded(attempt.select(*(columns or [LIST.select])), attempt.id, older_than, newer_than)
     query = _filtered(query, filters, viewer)
     if row_scope(viewer, TAB) != "all":
-        users = related_user_ids(viewer)
+        users = viewer.related_user_ids()
         if filters.active() or not limit:
             query = query.where(attempt.user_id.in_(users))
         else:
-            query = query.where(attempt.id.in_(_newest_of(users, older_than, newer_than, limit)))
+            arms = [
+                bounded(attempt.select(attempt.id).where(attempt.user_id == user_id), attempt.id,
+                        older_than, newer_than).order_by(attempt.id.desc()).limit(limit)
+                for user_id in users
+            ]  # fmt: skip
+            query = query.where(newest_of(attempt.id, arms))
     query = query.order_by(attempt.id.desc())
     return query.limit(limit) if limit else query
-
-
-def _newest_of(users, older_than, newer_than, limit):
-    attempt = SignInAttempt
-    arms = []
-    for user_id in users:
-        arm = (
-            _bounded(
-                attempt.select(attempt.id).where(attempt.user_id == user_id), older_than, newer_than
-            )
-            .order_by(attempt.id.desc())
-            .limit(limit)
-        )
-        # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless wrapped in a subquery.
-        arms.append(attempt.select(peewee.SQL("id")).from_(arm.alias(f"u{len(arms)}")))
-    return functools.reduce(operator.or_, arms)
-
-
-def _bounded(query, older_than, newer_than):
-    if older_than is not None:
-        query = query.where(SignInAttempt.id < older_than)
-    if newer_than is not None:
-        query = query.where(SignInAttempt.id > newer_than)
-    return query
 
 
 def _filtered(query, filters, viewer):

@@ -24,7 +24,6 @@ from core.feed import Feed
 from core.feed import bounded
 from core.migrations import Migration
 from core.migrations import create_tables
-from core.people import TeamMembership
 from core.records import all_or_nothing
 from core.records import allocate_ids
 from core.records import insert_many
@@ -95,9 +94,7 @@ def visible_invoices(viewer, filters, columns=None, older_than=None, newer_than=
     query = Invoice.select(*(columns or [Invoice])).order_by(Invoice.id.desc())
     query = bounded(query, Invoice.id, older_than, newer_than)
     if row_scope(viewer, "invoices") != "all":
-        teams = TeamMembership.team.in_(viewer.team_ids())
-        teammates = TeamMembership.select(TeamMembership.user).where(teams)
-        query = query.where((Invoice.owner_id == viewer.id) | Invoice.owner_id.in_(teammates))
+        query = query.where(Invoice.owner_id.in_(viewer.related_user_ids()))
     if filters.status:
         query = query.where(Invoice.status == filters.status)
     if filters.text:
