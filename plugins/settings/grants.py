@@ -59,22 +59,26 @@ def role_scopes(roles, tabs):
 
 def roles_seeing(tabs):
     """Return ``{(role id, tab name)}`` for the roles of which at least one member can see a
-    tab: the role is granted it, or a member holds it in person or through a team."""
+    tab: the role is granted it, or a member holds it in person or through a team. Three
+    queries, however many grants there are (a Select All makes one per Staff Member)."""
     names = [tab.name for tab in tabs]
-    seen = set()
-    for grant in TabGrant.select().where(TabGrant.tab.in_(names)):
-        if grant.role_id is not None:
-            seen.add((grant.role_id, grant.tab))
-            continue
-        members = User.select(User.role).distinct()
-        if grant.user_id is not None:
-            members = members.where(User.id == grant.user_id)
-        else:
-            team = TeamMembership.select(TeamMembership.user).where(
-                TeamMembership.team == grant.team_id
-            )
-            members = members.where(User.id.in_(team))
-        seen |= {(row.role_id, grant.tab) for row in members}
+    ours = TabGrant.tab.in_(names)
+    by_role = TabGrant.select(TabGrant.role, TabGrant.tab).where(
+        ours & TabGrant.role.is_null(False)
+    )
+    in_person = (
+        User.select(User.role, TabGrant.tab).join(TabGrant, on=(TabGrant.user == User.id))
+        .where(ours).distinct()
+    )  # fmt: skip
+    by_team = (
+        User.select(User.role, TabGrant.tab)
+        .join(TeamMembership, on=(TeamMembership.user == User.id))
+        .join(TabGrant, on=(TabGrant.team == TeamMembership.team))
+        .where(ours).distinct()
+    )  # fmt: skip
+    seen = {(grant.role_id, grant.tab) for grant in by_role}
+    for query in (in_person, by_team):
+        seen |= {(role_id, tab) for role_id, tab in query.tuples()}
     return seen
 
 

@@ -288,3 +288,18 @@ def test_a_refused_load_more_answers_with_a_list_item(app, admin, people):
     response = dana.get("/stream/activity/rows?after=5", headers={**HTMX, "X-Swap-Element": "li"})
     assert response.status_code == 403
     assert response.text.strip().startswith('<li class="alert" role="alert">')
+
+
+def test_the_panel_reads_who_sees_a_tab_in_a_few_queries_however_many_grants(app, admin, client):
+    from playhouse.test_utils import count_queries
+
+    admin("people", tab="activity", action="select-all")
+    with app.app_context(), count_queries() as few:
+        from plugins.settings.grants import roles_seeing
+        from plugins.settings.views import configurable_tabs
+
+        with app.test_request_context():
+            seeing = roles_seeing(configurable_tabs())
+    assert few.count <= 3
+    teammate = ids_of(app, Role, name="Teammate")
+    assert (teammate, "activity") in seeing  # Dana and Fox hold it in person
