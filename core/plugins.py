@@ -69,8 +69,15 @@ def call_at_startup(app, hook_name, /, **kwargs):
     with a ``PluginError`` saying which plugin and which hook. Returns the list of answers.
     """
     caller = getattr(hooks(app), hook_name)
+    impls = caller.get_hookimpls()
+    if any(impl.hookwrapper or impl.wrapper for impl in impls):
+        # A wrapper drives the others' calls: only pluggy can run it (an error names the hook).
+        try:
+            return [answer for answer in caller(**kwargs) if answer is not None]
+        except Exception as error:
+            raise PluginError(f"a plugin failed in its {hook_name} hook: {error}") from error
     answers = []
-    for impl in reversed(caller.get_hookimpls()):  # pluggy's order: last registered first
+    for impl in reversed(impls):  # pluggy's order: last registered first
         try:
             answer = impl.function(**{name: kwargs[name] for name in impl.argnames})
         except Exception as error:

@@ -24,7 +24,6 @@ class Filters:
     date_from: date = None
     date_to: date = None
     text: str = ""
-    caption: str = ""
 
     def active(self):
         """Tell whether any filter is set."""

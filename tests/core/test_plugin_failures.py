@@ -64,3 +64,18 @@ def test_flask_db_upgrade_reports_the_failing_migration(make_app):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 1
     assert "migration broken.0001_tables failed" in result.output
+
+
+def test_a_wrapper_at_start_up_runs_through_pluggy_around_the_others(make_app):
+    order = []
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def register_tabs(self):
+            order.append("before")
+            tabs = yield
+            order.append("after")
+            return tabs
+
+    make_app(plugins=[Wrapper()])
+    assert order == ["before", "after"]
