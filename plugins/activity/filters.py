@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import abort
 
+from core.events import ActivityEvent
 from core.inputs import parse_day_range
 from core.inputs import parse_id
 from plugins.activity.describe import ACTIONS_BY_PHRASE
@@ -74,8 +75,6 @@ def parse_filters(args):
 
 def object_label(kind, object_id):
     """Return the name the newest event about an object gave it ("" when there is none)."""
-    from core.events import ActivityEvent
-
     newest = (
         ActivityEvent.select(ActivityEvent.object_label)
         .where((ActivityEvent.object_type == kind) & (ActivityEvent.object_id == object_id))
