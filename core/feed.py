@@ -264,22 +264,27 @@ class ListColumns:
         self.row = namedtuple(f"{model.__name__}Row", [f.name for f in self.fields])
         # Unqualified names: a list query reads one table (subqueries name their own).
         self.select = peewee.SQL(", ".join(f'"{f.column_name}"' for f in self.fields))
-        self.dates = [f.name for f in self.fields if isinstance(f, peewee.DateTimeField)]
+        self._date_positions = [
+            index for index, f in enumerate(self.fields) if isinstance(f, peewee.DateTimeField)
+        ]
 
     def read(self, query):
         """Run ``query`` (selecting ``self.select``) and return its rows as tuples."""
-        rows = [self.row._make(values) for values in database.execute(query)]
-        if rows and self.dates:
-            rows = [row._replace(**self._dates(row)) for row in rows]
-        return rows
-
-    def _dates(self, row):
-        # SQLite hands back text; PostgreSQL (and a NULL) need nothing.
-        return {
-            name: datetime.fromisoformat(value)
-            for name in self.dates
-            if isinstance(value := getattr(row, name), str)
-        }
+        make = self.row._make
+        rows = database.execute(query).fetchall()
+        positions = self._date_positions
+        # SQLite hands dates back as text (PostgreSQL as datetimes): parse them in one pass.
+        if not rows or not positions or not any(isinstance(rows[0][i], str) for i in positions):
+            return [make(values) for values in rows]
+        parse = datetime.fromisoformat
+        parsed = []
+        for values in rows:
+            values = list(values)
+            for index in positions:
+                if values[index] is not None:
+                    values[index] = parse(values[index])
+            parsed.append(make(values))
+        return parsed
 
 
 def in_days(query, column, date_from, date_to, zone):
