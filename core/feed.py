@@ -29,6 +29,7 @@ import peewee
 from flask import Blueprint
 from flask import abort
 from flask import g
+from flask import has_app_context
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -40,6 +41,7 @@ from werkzeug.exceptions import HTTPException
 from core.db import database
 from core.inputs import MAX_ID
 from core.inputs import parse_id
+from core.records import commit_horizon
 from core.shell import page_or_fragment
 from core.tabs import Tab
 
@@ -323,14 +325,43 @@ def distinct_values(model, column):
     return [row[0] for row in model._meta.database.execute_sql(sql)]
 
 
-def bounded(query, column, older_than=None, newer_than=None):
+def bounded(query, column, older_than=None, newer_than=None, ids_of=None):
     """Return ``query`` limited to ids (``column``) below ``older_than`` and above
-    ``newer_than``: the keyset bounds every ``records`` function applies."""
+    ``newer_than``: the keyset bounds every ``records`` function applies.
+
+    Without ``older_than`` (the first page, the "N new" poll) the newest ids stop at the
+    table's commit horizon (``core.records.commit_horizon``): on PostgreSQL a record may commit
+    after one with a higher id, and a reader that went past it would never see it.
+    ``ids_of`` names the model whose ids ``column`` holds when it is not ``column``'s own.
+    """
     if older_than is not None:
         query = query.where(column < older_than)
+    else:
+        horizon = _request_horizon(_id_table(column, ids_of))
+        if horizon is not None:
+            query = query.where(column < horizon)
     if newer_than is not None:
         query = query.where(column > newer_than)
     return query
+
+
+def _request_horizon(table):
+    """Return ``commit_horizon(table)``, read once per request: a horizon read earlier stays
+    true later, and a page's queries (one per audience arm) then agree."""
+    if not has_app_context():
+        return commit_horizon(table)
+    horizons = g.setdefault("commit_horizons", {})
+    if table not in horizons:
+        horizons[table] = commit_horizon(table)
+    return horizons[table]
+
+
+def _id_table(column, ids_of=None):
+    """Return the table whose ids ``column`` holds: ``ids_of``'s, or the column's own."""
+    if ids_of is not None:
+        return ids_of._meta.table_name
+    field = getattr(column, "field", column)  # a column of an aliased model
+    return field.model._meta.table_name
 
 
 def newest_of(id_column, arms):

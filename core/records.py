@@ -1,5 +1,6 @@
-"""What every recorder of an append-only list needs: ids in commit order, an all-or-nothing
-write inside the caller's transaction, and the driver's fastest batch insert.
+"""What every recorder of an append-only list needs: ids a reader can follow without missing a
+late commit, an all-or-nothing write inside the caller's transaction, and the driver's fastest
+batch insert.
 
 The event store (``core.events``), the sign-in log (``core.signins``) and each tab's own
 records (the email outbox…) write through these three functions, so every list has the same
@@ -39,29 +40,65 @@ def all_or_nothing(name="record"):
     cursor.execute(f"RELEASE SAVEPOINT {name}")
 
 
-def writer_lock_key(table):
-    """Return the PostgreSQL advisory lock key that orders the writers of ``table``."""
-    return 7_270_000_000 + zlib.crc32(table.encode())
+# PostgreSQL advisory lock keys of the "ids from here on may still commit" markers: the table's
+# tag in the high bits, the lowest id the writer can be handed in the low 40.
+ID_BITS = 40
+ID_MASK = (1 << ID_BITS) - 1
+
+
+def table_tag(table):
+    """Return the number that names ``table`` in its writers' advisory lock keys."""
+    return zlib.crc32(table.encode()) % (1 << 22) + 1
 
 
 def allocate_ids(table, count, cursor):
     """Reserve ``count`` new, increasing ids of ``table`` inside the current write transaction.
 
     SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so the next ids after the
-    current maximum are ours. PostgreSQL: taken from the id sequence, with writers of this
-    table queued on a transaction-scoped lock until they commit, so ids become visible in the
-    order they were handed out (as BEGIN IMMEDIATE gives on SQLite): a reader polling for "ids
-    above the newest I saw" can never miss a late commit.
+    current maximum are ours, and they become visible in the order they were handed out.
+
+    PostgreSQL: writers do not wait for each other. Before taking ids from the sequence, a
+    writer holds a shared advisory lock, until it commits, whose key says "the ids I will be
+    handed are at least the sequence's last value + 1". Readers asking for the newest records
+    stop below the lowest such marker (``commit_horizon``), so a record that commits late with
+    a lower id is never skipped. Both statements go in one round trip, in this order.
     """
     if is_sqlite():
         last = cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         return list(range(last + 1, last + count + 1))
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (writer_lock_key(table),))
+    sequence = f"pg_get_serial_sequence('{table}', 'id')"
     cursor.execute(
-        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-        f"FROM generate_series(1, {int(count)})"
+        f"SELECT pg_advisory_xact_lock_shared(({table_tag(table)}::bigint << {ID_BITS})"
+        f" | (COALESCE(pg_sequence_last_value({sequence}), 0) + 1));"
+        f" SELECT nextval({sequence}) FROM generate_series(1, {int(count)})"
     )
     return sorted(row[0] for row in cursor.fetchall())
+
+
+def commit_horizon(table):
+    """Return the id below which every record of ``table`` that will ever commit is already
+    visible, or None on SQLite (where ids commit in order).
+
+    Read in two statements, in this order, before the query that uses it: the sequence's last
+    value L, then the writers' markers (``allocate_ids``). A writer that took its ids after L
+    was read gets ids above L; one that took them before still holds a marker no higher than
+    its ids, since a lock is released only once its commit is visible. So no record below
+    min(L + 1, the lowest marker) can appear after the next statement's snapshot.
+    """
+    if is_sqlite():
+        return None
+    cursor = database.cursor()
+    cursor.execute(f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id'))")
+    last = cursor.fetchone()[0] or 0
+    cursor.execute(
+        "SELECT MIN(((classid::bigint << 32) | objid::bigint) & %s) FROM pg_locks"
+        " WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND ((classid::bigint << 32) | objid::bigint) >> %s = %s",
+        (ID_MASK, ID_BITS, table_tag(table)),
+    )
+    marker = cursor.fetchone()[0]
+    return min(last + 1, marker) if marker is not None else last + 1
 
 
 def insert_many(cursor, table, columns, rows):

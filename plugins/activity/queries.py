@@ -58,7 +58,8 @@ def _related(viewer, filters, older_than, newer_than, limit):
         return _audience_has(parties)
     arms = [
         bounded(audience.select(audience.event).where(audience.party == party), audience.event,
-                older_than, newer_than).order_by(audience.event.desc()).limit(limit)
+                older_than, newer_than, ids_of=ActivityEvent)
+        .order_by(audience.event.desc()).limit(limit)
         for party in parties
     ]  # fmt: skip
     return newest_of(ActivityEvent.id, arms)

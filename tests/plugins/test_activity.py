@@ -3,7 +3,6 @@
 import json
 import re
 import threading
-import time
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -400,11 +399,19 @@ class TestCommitOrder:
                 record_activity(admin, "task.created", Ref("task", 2, "Real"))
         assert seen == ["Real"]
 
-    def test_event_ids_become_visible_in_order(self, app, people):
-        """A writer holding an id blocks later writers until it commits (no late, lower id)."""
+    def test_a_late_commit_with_a_lower_id_is_never_skipped(self, app, people):
+        """A writer holds a low id in an open transaction while a later one commits a higher
+        id. On SQLite the later writer waits; on PostgreSQL it commits at once, and readers
+        of the newest events stop below the open writer until it commits."""
         admin_id = people["admin@example.com"].id
-        first_allocated = threading.Event()
+        first_allocated, quick_done, release = (threading.Event() for _ in range(3))
         finished = []
+
+        def newest_labels():
+            with app.app_context():
+                viewer = User.get_by_id(admin_id)
+                query = visible_events(viewer, parse_filters(MultiDict()), newer_than=0, limit=10)
+                return sorted(event.object_label for event in query)
 
         def slow_writer():
             with app.app_context():
@@ -412,7 +419,7 @@ class TestCommitOrder:
                 with database.atomic():
                     record_activity(admin, "task.created", Ref("task", 1, "Slow"))
                     first_allocated.set()
-                    time.sleep(0.5)
+                    release.wait(5)
                 finished.append("slow")
             database.close()
 
@@ -423,15 +430,26 @@ class TestCommitOrder:
                 record_activity(admin, "task.created", Ref("task", 2, "Quick"))
                 finished.append("quick")
             database.close()
+            quick_done.set()
 
         threads = [threading.Thread(target=slow_writer), threading.Thread(target=quick_writer)]
         for thread in threads:
             thread.start()
+        with app.app_context():
+            sqlite = is_sqlite()
+        if sqlite:
+            assert not quick_done.wait(0.3)  # queued behind the open write transaction
+        else:
+            assert quick_done.wait(5)  # committed while the lower id is still open
+            assert newest_labels() == []  # "Quick" is held back: "Slow" may still commit
+        release.set()
         for thread in threads:
             thread.join(10)
-        assert finished == ["slow", "quick"]
+        assert finished == (["slow", "quick"] if sqlite else ["quick", "slow"])
+        assert newest_labels() == ["Quick", "Slow"]
         with app.app_context():
             labels = [e.object_label for e in ActivityEvent.select().order_by(ActivityEvent.id)]
+            database.close()
         assert labels == ["Slow", "Quick"]
 
 
