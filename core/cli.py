@@ -19,9 +19,17 @@ users_cli = AppGroup("users", help="Manage the people who may sign in.")
 
 @db_cli.command("upgrade")
 def db_upgrade():
-    """Apply every pending migration; a failing one stops here, named, the rest left pending."""
+    """Apply every pending migration; a failing one stops here, named, the rest left pending.
+
+    Run on several hosts at once, each migration is applied by one of them; the others wait
+    for it (saying so) and find nothing left to do.
+    """
+
+    def say_waiting():
+        click.echo("another `db upgrade` of this database is running: waiting for it to end")
+
     try:
-        applied = migrations.upgrade(current_app)
+        applied = migrations.upgrade(current_app, on_wait=say_waiting)
     except migrations.MigrationError as error:
         raise click.ClickException(str(error)) from error
     for name in applied:

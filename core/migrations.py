@@ -3,15 +3,25 @@
 A migration is a named function. Core's come first, then each plugin's in registration order.
 A later release adds a new migration (``playhouse.migrate`` for column changes) and never edits
 one that has shipped, so ``db upgrade`` takes any older database forward without losing a row.
+
+Several hosts may run ``db upgrade`` on one database at the same moment (a deploy starting
+every host): each migration is still applied once, and every one of them exits 0. On
+PostgreSQL the whole upgrade holds a session advisory lock (``migration_lock``), so a second
+upgrade waits, then finds nothing pending. On SQLite each migration's transaction starts with
+``BEGIN IMMEDIATE`` (the database's one write lock) and checks again, under that lock, that the
+migration is still pending before applying it.
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextlib import suppress
 from dataclasses import dataclass
 
 import peewee
 
 from core.db import BaseModel
 from core.db import database
+from core.db import is_sqlite
 from core.db import utcnow
 from core.plugins import call_at_startup
 
@@ -105,17 +115,67 @@ def pending(app):
     return [migration for migration in all_migrations(app) if migration.name not in done]
 
 
-def upgrade(app):
-    """Apply every pending migration, each in its own transaction; return their names."""
+# The PostgreSQL advisory lock of ``db upgrade``, in the two-integer key space (pg_locks'
+# objsubid 2): apart from the one-bigint keys of ``core.records``' commit markers, which
+# ``commit_horizon`` reads. Advisory locks are per database, so two databases of one server
+# upgrade independently.
+MIGRATION_LOCK_KEY = (0x61637473, 1)  # "acts", then the lock's number in that space
+
+
+@contextmanager
+def migration_lock(on_wait=None):
+    """Hold the database's migration lock for the block: one upgrade at a time per database.
+
+    PostgreSQL: a session advisory lock on this thread's connection, released at the end (or
+    by the server when the process dies, so a killed upgrade never leaves it held). When
+    another upgrade holds it, ``on_wait()`` is called once, then the block waits its turn.
+    SQLite needs none: ``upgrade`` checks again under each transaction's write lock.
+    """
+    if is_sqlite():
+        yield
+        return
+    database.connect(reuse_if_open=True)
+    cursor = database.execute_sql("SELECT pg_try_advisory_lock(%s, %s)", MIGRATION_LOCK_KEY)
+    if not cursor.fetchone()[0]:
+        if on_wait is not None:
+            on_wait()
+        database.execute_sql("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK_KEY)
+    try:
+        yield
+    finally:
+        # A connection that is gone took its lock with it: nothing left to release.
+        with suppress(peewee.OperationalError, peewee.InterfaceError):
+            database.execute_sql("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_LOCK_KEY)
+
+
+def upgrade(app, on_wait=None):
+    """Apply every pending migration, each in its own transaction; return their names.
+
+    Safe to run from several processes at once (``migration_lock``): each migration is applied
+    by exactly one of them, and the others return without it. ``on_wait`` is called when this
+    one has to wait for another upgrade first.
+    """
     applied = []
-    for migration in pending(app):
-        try:
-            with database.atomic():
-                migration.apply()
-                SchemaMigration.create(name=migration.name)
-        except Exception as error:
-            raise MigrationError(
-                f"migration {migration.name} failed, nothing of it was applied: {error}"
-            ) from error
-        applied.append(migration.name)
+    with migration_lock(on_wait):
+        for migration in pending(app):
+            try:
+                with database.atomic():
+                    if _applied_meanwhile(migration):
+                        continue
+                    migration.apply()
+                    SchemaMigration.create(name=migration.name)
+            except Exception as error:
+                raise MigrationError(
+                    f"migration {migration.name} failed, nothing of it was applied: {error}"
+                ) from error
+            applied.append(migration.name)
     return applied
+
+
+def _applied_meanwhile(migration):
+    """Tell whether another process applied ``migration`` since ``pending`` was read.
+
+    Asked inside the migration's transaction: on SQLite it holds the write lock from its
+    ``BEGIN IMMEDIATE``, so no other upgrade can apply it between this answer and the commit.
+    """
+    return SchemaMigration.select().where(SchemaMigration.name == migration.name).exists()
