@@ -16,6 +16,9 @@ FREELANCER = "freelancer"
 CONTACT = "contact"
 STAFF_KINDS = (OWNER, ADMIN, STAFF)
 ROLE_KINDS = (OWNER, ADMIN, STAFF, FREELANCER, CONTACT)
+# The staff roles that manage people, and so may know how they are grouped: with the owner and
+# admin kinds, the only ones who see team names (lists, filters, rows, Settings).
+PEOPLE_MANAGER_ROLES = ("Project Manager", "Office Manager")
 
 # The seeded roles, in display order: (name, kind, may sign in).
 SEEDED_ROLES = (
@@ -44,6 +47,14 @@ class Role(BaseModel):
     def is_staff(self):
         """Tell whether members of this role are Staff Members."""
         return self.kind in STAFF_KINDS
+
+    @property
+    def sees_team_names(self):
+        """Tell whether members of this role may see team names: the owner and admin kinds,
+        and the staff roles that manage people (Project Manager, Office Manager)."""
+        return self.kind in (OWNER, ADMIN) or (
+            self.kind == STAFF and self.name in PEOPLE_MANAGER_ROLES
+        )
 
 
 class User(BaseModel):
@@ -126,6 +137,22 @@ class User(BaseModel):
         teams = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == self.id)
         members = TeamMembership.select(TeamMembership.user).where(TeamMembership.team.in_(teams))
         return sorted({self.id, *(row.user_id for row in members)})
+
+
+def sees_team_names(viewer):
+    """Tell whether ``viewer`` may see team names anywhere (lists, filters, rows, Settings):
+    Super Admin, Admin, Project Manager and Office Manager. Everyone else, signed out
+    included, sees no team name; show ``team_label(viewer, name)`` instead of a name."""
+    role = getattr(viewer, "role", None) if getattr(viewer, "is_authenticated", False) else None
+    return bool(role is not None and role.sees_team_names)
+
+
+def team_label(viewer, name):
+    """Return ``name`` (a team's) as ``viewer`` may read it: the name, or "a team"."""
+    return name if sees_team_names(viewer) else HIDDEN_TEAM
+
+
+HIDDEN_TEAM = "a team"
 
 
 def initials(name):

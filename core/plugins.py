@@ -14,6 +14,7 @@ ENTRY_POINT_GROUP = "activity_stream"
 # Built-in plugins, in registration order; each is an ordinary plugin module.
 BUILTIN_PLUGINS = (
     "plugins.settings",
+    "plugins.people",
     "plugins.activity",
     "plugins.email",
     "plugins.logins",

@@ -1,0 +1,80 @@
+"""People and Teams: Manage Teams and Manage People, in the Flyout Menu of the owner and admins.
+
+``models`` holds its tables (one-time links, retired team ids); ``teams`` and ``accounts``
+are the only write paths, each change recorded in its transaction; ``links`` issues and
+checks one-time password links; ``views`` (the ``/people`` blueprint, closed to all but the
+owner and admin kinds), ``team_views``, ``person_views`` and ``link_views`` serve the pages.
+"""
+
+from flask import url_for
+from flask_login import current_user
+from markupsafe import Markup
+from markupsafe import escape
+
+from core import hookimpl
+from core.migrations import Migration
+from core.migrations import create_tables
+from core.people import team_label
+from core.shell import Link
+from plugins.people.models import MODELS
+
+# What people read for each verb: "Avery Chen changed the role of Dana Scully".
+PHRASES = {
+    "team.created": "created team",
+    "team.updated": "edited team",
+    "team.deleted": "deleted team",
+    "user.created": "added",
+    "user.updated": "edited the account of",
+    "user.deactivated": "deactivated",
+    "user.reactivated": "reactivated",
+    "user.password_link": "sent a one-time password link to",
+}
+
+
+@hookimpl
+def register_models():
+    """Return the one-time links and retired team ids."""
+    return list(MODELS)
+
+
+@hookimpl
+def register_migrations():
+    """Create the tables of one-time links and retired team ids."""
+    return [Migration("people.0001_links_and_retired_teams", create_tables(*MODELS))]
+
+
+@hookimpl
+def register_blueprints(app):
+    """Mount Manage Teams and Manage People at ``/people``, the password links at
+    ``/password``."""
+    from plugins.people import link_views
+    from plugins.people.views import bp
+
+    app.register_blueprint(bp, url_prefix="/people")
+    app.register_blueprint(link_views.bp)
+
+
+@hookimpl
+def flyout_links(viewer):
+    """Link Manage Teams and Manage People for the Super Admin and Admins."""
+    if not getattr(viewer, "is_authenticated", False) or not viewer.is_admin:
+        return []
+    return [
+        Link("Manage Teams", url_for("people.teams.team_list"), order=60),
+        Link("Manage People", url_for("people.persons.people_list"), order=61),
+    ]
+
+
+@hookimpl
+def describe_event(event):
+    """Phrase the team and people events; a team's name only for those who may see it."""
+    phrase = PHRASES.get(event.verb)
+    if phrase is None:
+        return None
+    label = event.object_label
+    if event.object_type == "team":
+        label = team_label(current_user, label)
+    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
+    return Markup(
+        f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} “{escape(label)}”"
+    )

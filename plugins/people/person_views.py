@@ -1,0 +1,154 @@
+"""Manage People: list, invite or create, edit (role, time zone…), deactivate, reactivate,
+and send a one-time password link."""
+
+import zoneinfo
+
+from flask import Blueprint
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from core.people import Role
+from core.people import Team
+from core.people import TeamMembership
+from core.people import User
+from plugins.people import accounts
+from plugins.people.checks import Invalid
+from plugins.people.pages import actor
+from plugins.people.pages import found_or_404
+from plugins.people.pages import render_form
+
+bp = Blueprint("persons", __name__)
+
+FIELDS = ("name", "email", "role", "time_zone")
+
+
+@bp.get("")
+def people_list():
+    """List everyone (Staff Members, Freelancers, Contacts), with the form adding a person."""
+    return _list_page()
+
+
+@bp.post("")
+def create():
+    """Create a person and show the invitation link (or say it was mailed)."""
+    try:
+        sent = accounts.create_person(actor(), *_posted())
+    except Invalid as error:
+        return _list_page(error)
+    if sent.mailed or not sent.url:
+        how = (
+            "An invitation to choose a password was emailed."
+            if sent.mailed
+            else (f"A {sent.user.role.name} may not sign in, so no invitation was made.")
+        )
+        flash(f"{sent.user.name} added. {how}")
+        return redirect(url_for("people.persons.person", user_id=sent.user.id))
+    return render_template("people/link.html", sent=sent, purpose="invitation")
+
+
+@bp.get("/<int:user_id>")
+def person(user_id):
+    """Show one person: their account to edit, their teams, and what can be done to it."""
+    return _person_page(found_or_404(User, user_id, "person"))
+
+
+@bp.post("/<int:user_id>")
+def update(user_id):
+    """Save a person's name, email, role and time zone."""
+    found = found_or_404(User, user_id, "person")
+    try:
+        event = accounts.update_person(actor(), found, *_posted())
+    except Invalid as error:
+        return _person_page(found, error)
+    flash(f"{found.name} saved." if event else "Nothing changed.")
+    return redirect(url_for("people.persons.person", user_id=found.id))
+
+
+@bp.post("/<int:user_id>/deactivate")
+def deactivate(user_id):
+    """Deactivate a person: their sessions end at once and they cannot sign in."""
+    return _set_active(user_id, False)
+
+
+@bp.post("/<int:user_id>/reactivate")
+def reactivate(user_id):
+    """Let a deactivated person sign in again."""
+    return _set_active(user_id, True)
+
+
+@bp.post("/<int:user_id>/password-link")
+def password_link(user_id):
+    """Issue a one-time link to choose a new password: mailed, or shown here."""
+    found = found_or_404(User, user_id, "person")
+    try:
+        sent = accounts.send_password_link(actor(), found)
+    except Invalid as error:
+        return _person_page(found, error)
+    if sent.mailed:
+        flash(f"A one-time link to choose a new password was emailed to {found.email}.")
+        return redirect(url_for("people.persons.person", user_id=found.id))
+    return render_template("people/link.html", sent=sent, purpose="password reset link")
+
+
+def _set_active(user_id, active):
+    found = found_or_404(User, user_id, "person")
+    try:
+        event = accounts.set_active(actor(), found, active)
+    except Invalid as error:
+        return _person_page(found, error)
+    if event is None:
+        flash(f"No change: {found.name} is already {'active' if active else 'deactivated'}.")
+    elif active:
+        flash(f"{found.name} may sign in again.")
+    else:
+        flash(f"{found.name} is deactivated: their sessions have ended and they cannot sign in.")
+    return redirect(url_for("people.persons.person", user_id=found.id))
+
+
+def _posted():
+    return tuple(request.form.get(name, "") for name in FIELDS)
+
+
+def _choices():
+    return {
+        "roles": list(Role.select().order_by(Role.position)),
+        "zones": sorted(zoneinfo.available_timezones()),
+    }
+
+
+def _list_page(error=None):
+    search = request.args.get("q", "").strip()[:120]
+    query = User.select(User, Role).join(Role).order_by(Role.position, User.name)
+    if search:
+        needle = f"%{search.lower()}%"
+        query = query.where(User.name.ilike(needle) | User.email.ilike(needle))
+    values = (
+        {name: request.form.get(name, "") for name in FIELDS}
+        if request.method == "POST"
+        else {"name": "", "email": "", "role": "", "time_zone": "UTC"}
+    )
+    return render_form(
+        "people/people.html", error=error, people=list(query), search=search, values=values,
+        **_choices(),
+    )  # fmt: skip
+
+
+def _person_page(found, error=None):
+    values = (
+        {name: request.form.get(name, "") for name in FIELDS}
+        if request.method == "POST" and request.path == url_for("people.persons.update",
+                                                                 user_id=found.id)
+        else {"name": found.name, "email": found.email, "role": str(found.role_id),
+              "time_zone": found.time_zone}
+    )  # fmt: skip
+    member_of = list(
+        Team.select().join(TeamMembership).where(TeamMembership.user == found.id)
+        .order_by(Team.name)
+    )  # fmt: skip
+    return render_form(
+        "people/person.html", error=error, person=found, values=values, teams=member_of,
+        **_choices(),
+    )  # fmt: skip
