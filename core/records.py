@@ -66,13 +66,26 @@ def allocate_ids(table, count, cursor):
     if is_sqlite():
         last = cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         return list(range(last + 1, last + count + 1))
-    sequence = f"pg_get_serial_sequence('{table}', 'id')"
     cursor.execute(
-        f"SELECT pg_advisory_xact_lock_shared(({table_tag(table)}::bigint << {ID_BITS})"
-        f" | (COALESCE(pg_sequence_last_value({sequence}), 0) + 1));"
-        f" SELECT nextval({sequence}) FROM generate_series(1, {int(count)})"
+        f"{marker_statement(table)};"
+        f" SELECT nextval('{sequence_of(table)}') FROM generate_series(1, {int(count)})"
     )
     return sorted(row[0] for row in cursor.fetchall())
+
+
+def sequence_of(table):
+    """Return the name of the PostgreSQL sequence that hands out ``table``'s ids (``id``
+    declared as a serial column names it ``<table>_id_seq``)."""
+    return f"{table}_id_seq"
+
+
+def marker_statement(table):
+    """Return the statement a PostgreSQL writer of ``table`` runs before taking ids from the
+    sequence, in the same transaction: its marker (see ``allocate_ids``)."""
+    return (
+        f"SELECT pg_advisory_xact_lock_shared(({table_tag(table)}::bigint << {ID_BITS})"
+        f" | (COALESCE(pg_sequence_last_value('{sequence_of(table)}'), 0) + 1))"
+    )
 
 
 def commit_horizon(table):
@@ -88,7 +101,7 @@ def commit_horizon(table):
     if is_sqlite():
         return None
     cursor = database.cursor()
-    cursor.execute(f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{table}', 'id'))")
+    cursor.execute(f"SELECT pg_sequence_last_value('{sequence_of(table)}')")
     last = cursor.fetchone()[0] or 0
     cursor.execute(
         "SELECT MIN(((classid::bigint << 32) | objid::bigint) & %s) FROM pg_locks"

@@ -6,6 +6,7 @@ no plugin can skip it; plugins may enrich the event (``before_record``: a failur
 ignored) and react after commit (``after_commit``).
 """
 
+import contextlib
 import json
 import logging
 import operator
@@ -18,6 +19,7 @@ from flask import has_request_context
 from flask import request
 
 from core.db import database
+from core.db import is_sqlite
 from core.db import utcnow
 from core.events.changes import summarize
 from core.events.models import ActivityAudience
@@ -30,6 +32,8 @@ from core.records import all_or_nothing
 from core.records import allocate_ids
 from core.records import clip
 from core.records import insert_many
+from core.records import marker_statement
+from core.records import sequence_of
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +66,48 @@ def record_activity(actor, verb, obj, changes=None, target=None, audience=None, 
     names the parties it relates to. Runs in the caller's transaction (or its own).
     Returns the saved ``ActivityEvent``.
     """
-    entry = build_entry(actor, verb, obj, changes, target, audience, summary)
+    in_sql = not is_sqlite()  # PostgreSQL: the actor's teams are read by the insert itself
+    entry = build_entry(actor, verb, obj, changes, target, audience, summary, teams=not in_sql)
     entry["row"].update(request_context())
     _enrich(entry["row"])
-    (event_id,) = record_entries([entry])
+    if in_sql:
+        event_id = _record_one_postgres(entry, actor.id if hasattr(actor, "role") else None)
+    else:
+        (event_id,) = record_entries([entry])
     return _saved_event(event_id, entry["row"])
+
+
+def _record_one_postgres(entry, member_id):
+    """Write one event and its audience (plus the teams of ``member_id``, read in SQL) on
+    PostgreSQL in one round trip: savepoint, marker, both inserts, release, and the id."""
+    row = entry["row"]
+    sequence = sequence_of(EVENTS)
+    marks = ", ".join(["%s"] * len(ROW_COLUMNS))
+    nested = database.in_transaction()
+    sql = (
+        f"{'SAVEPOINT activity_record; ' if nested else ''}{marker_statement(EVENTS)}; "
+        f"WITH event AS (INSERT INTO {EVENTS} (id, {', '.join(ROW_COLUMNS)})"
+        f" VALUES (nextval('{sequence}'), {marks}) RETURNING id)"
+        f" INSERT INTO {AUDIENCE} (event_id, party) SELECT event.id, parties.party FROM event,"
+        f" (SELECT unnest(%s::bigint[]) AS party UNION SELECT 2 * team_id + 1"
+        f" FROM {MEMBERSHIPS} WHERE user_id = %s) AS parties;"
+        f" {'RELEASE SAVEPOINT activity_record; ' if nested else ''}SELECT currval('{sequence}')"
+    )
+    params = [*_row_values(row), sorted(entry["parties"]), member_id]
+    with contextlib.ExitStack() as stack:
+        if not nested:
+            stack.enter_context(database.atomic())
+        cursor = database.cursor()
+        try:
+            cursor.execute(sql, params)
+            (event_id,) = cursor.fetchone()
+        except Exception as error:
+            if nested:
+                cursor.execute("ROLLBACK TO SAVEPOINT activity_record")
+                cursor.execute("RELEASE SAVEPOINT activity_record")
+            raise RecordError(f"could not record 1 event(s): {error}") from error
+        _after_commit_of([event_id], [entry])
+    return event_id
 
 
 def _saved_event(event_id, row):
@@ -83,12 +124,21 @@ def _known(row):
 
 
 def build_entry(
-    actor, verb, obj, changes=None, target=None, audience=None, summary=None, occurred_at=None
+    actor,
+    verb,
+    obj,
+    changes=None,
+    target=None,
+    audience=None,
+    summary=None,
+    occurred_at=None,
+    teams=True,
 ):
     """Return one event ready for ``record_entries``: its row and its audience parties.
 
     ``actor`` may be a User or a ``Ref`` of type ``user`` (an imported event); the actor's
-    teams are looked up only for a User.
+    teams are looked up only for a User, and only with ``teams`` (the one-event path on
+    PostgreSQL reads them inside its insert instead).
     """
     if "." not in verb:
         raise ValueError(f"verb: {verb!r} must be dotted, like 'task.updated'")
@@ -116,13 +166,14 @@ def build_entry(
     parties |= {team_party(team_id) for team_id in audience.teams}
     if actor is not None:
         parties.add(user_party(actor.id))
-    if hasattr(actor, "role"):
+    if teams and hasattr(actor, "role"):
         parties |= {team_party(team_id) for team_id in _team_ids(actor.id)}
     return {"row": row, "parties": parties}
 
 
 EVENTS = ActivityEvent._meta.table_name
 AUDIENCE = ActivityAudience._meta.table_name
+MEMBERSHIPS = TeamMembership._meta.table_name
 
 # Column order of the bulk insert; the id is allocated first (see ``allocate_ids``).
 ROW_COLUMNS = [f.column_name for f in ActivityEvent._meta.sorted_fields if f.name != "id"]
@@ -171,11 +222,16 @@ def record_entries(entries, chunk=1000):
                 )
         except Exception as error:
             raise RecordError(f"could not record {len(entries)} event(s): {error}") from error
-        if hooks(current_app).after_commit.get_hookimpls():
-            for event_id, entry in zip(ids, entries, strict=True):
-                event = _saved_event(event_id, entry["row"])
-                database.after_commit(lambda event=event: _after_commit(event))
+        _after_commit_of(ids, entries)
     return ids
+
+
+def _after_commit_of(ids, entries):
+    """Call the ``after_commit`` hooks for these events once their transaction commits."""
+    if hooks(current_app).after_commit.get_hookimpls():
+        for event_id, entry in zip(ids, entries, strict=True):
+            event = _saved_event(event_id, entry["row"])
+            database.after_commit(lambda event=event: _after_commit(event))
 
 
 def _team_ids(user_id):

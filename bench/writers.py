@@ -1,0 +1,318 @@
+"""Benchmark of concurrent writers: events/s, commit latency and the exactness of the poll.
+
+Writer threads (or processes) record events through ``record_activity``, each in its own
+transaction, optionally with 0–W ms of other work inside that transaction after the event is
+recorded (the change it records, a slow validation…). Meanwhile a poller asks every 2 ms for
+"events newer than the last id I saw" through the Activity tab's own query
+(``visible_events(..., newer_than=...)``), as the "N new" banner does. At the end the poller
+drains, and every committed id must have been seen exactly once.
+
+Prints ONE JSON object on stdout (progress on stderr): a row per (backend, writers, work)
+with events/s, commit latency p50/p99/max, the longest wait for the write lock on SQLite,
+failed writes, and the poller's missed and duplicate counts.
+
+    .venv/bin/python bench/writers.py                                 # both backends
+    .venv/bin/python bench/writers.py --backends postgresql --writers 8 --work 0,3
+    .venv/bin/python bench/writers.py --backends sqlite --processes 2  # 8 writers in 2 processes
+
+PostgreSQL: a throwaway database on ``--postgres-url``'s server, dropped afterwards.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg2  # noqa: E402
+from flask import g  # noqa: E402
+from werkzeug.datastructures import MultiDict  # noqa: E402
+
+from core import migrations  # noqa: E402
+from core.app import create_app  # noqa: E402
+from core.db import database  # noqa: E402
+from core.demo import seed_people  # noqa: E402
+from core.events import ActivityEvent  # noqa: E402
+from core.events import Ref  # noqa: E402
+from core.events import record_activity  # noqa: E402
+from core.people import User  # noqa: E402
+from plugins.activity.filters import parse_filters  # noqa: E402
+from plugins.activity.queries import visible_events  # noqa: E402
+
+ADMIN_EMAIL = "admin@example.com"
+
+
+def log(message):
+    """Print a progress line on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv=None):
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--writers", default="1,2,4,8", help="writer counts, comma separated")
+    parser.add_argument("--work", default="0,3", help="max ms of work in each transaction")
+    parser.add_argument("--seconds", type=float, default=4.0, help="duration of each row")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="SQLite: split the writers over N processes"
+    )
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    return parser.parse_args(argv)
+
+
+def build_app(database_url, workdir):
+    """Build and migrate the app on ``database_url``; seed the demo people."""
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "HUEY_URL": "memory://",
+            "HUEY_IMMEDIATE": True,
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "INSTANCE_PATH": str(workdir / "instance"),
+        }
+    )
+    with app.app_context():
+        migrations.upgrade(app)
+        with database.atomic():
+            seed_people()
+    return app
+
+
+def percentile(values, fraction):
+    """Return the ``fraction`` percentile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
+
+
+def write_for(app, seconds, work_ms, seed, out):
+    """Record events, one per transaction, for ``seconds``; append results to ``out``."""
+    rng = random.Random(seed)
+    committed, latencies, waits, failures = [], [], [], []
+    with app.app_context():
+        actor = User.get(User.email == ADMIN_EMAIL)
+        actor.role  # noqa: B018 - loaded once, not per event
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                with database.atomic():
+                    waits.append(time.perf_counter() - started)
+                    event = record_activity(actor, "task.updated", Ref("task", 1, "Bench"))
+                    if work_ms:
+                        time.sleep(rng.uniform(0, work_ms) / 1000)
+                committed.append(event.id)
+                latencies.append(time.perf_counter() - started)
+            except Exception as error:  # counted: a failed write is a result here
+                failures.append(repr(error)[:200])
+        database.close()
+    out.append(
+        {"committed": committed, "latencies": latencies, "waits": waits, "failures": failures}
+    )
+
+
+def _process_writers(database_url, workdir, threads, seconds, work_ms, seed, queue):
+    """Run ``threads`` writers in this process (SQLite multi-process rows)."""
+    app = build_app(database_url, Path(workdir))
+    out = []
+    workers = [
+        threading.Thread(target=write_for, args=(app, seconds, work_ms, seed + i, out))
+        for i in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    queue.put(out)
+
+
+def poll(app, stop, seen):
+    """Ask for events newer than the last id seen every 2 ms until ``stop``, then drain."""
+    with app.app_context():
+        viewer = User.get(User.email == ADMIN_EMAIL)
+        filters = parse_filters(MultiDict())
+        last = max_existing(app)
+        quiet = 0
+        while True:
+            ids = _newer_ids(viewer, filters, last)
+            seen.extend(ids)
+            if ids:
+                last = max(ids)
+            if stop.is_set():
+                quiet = 0 if ids else quiet + 1
+                if quiet >= 3:
+                    break
+            time.sleep(0.002)
+        database.close()
+
+
+def _newer_ids(viewer, filters, last):
+    """Return the ids of the events newer than ``last``, through the tab's own query."""
+    g.pop("commit_horizons", None)  # each poll is a request of its own
+    query = visible_events(viewer, filters, columns=[ActivityEvent.id], newer_than=last,
+                           limit=500)  # fmt: skip
+    return [row[0] for row in query.tuples()]
+
+
+def max_existing(app):
+    """Return the highest event id already committed."""
+    return ActivityEvent.select(ActivityEvent.id).order_by(ActivityEvent.id.desc()).scalar() or 0
+
+
+def run_row(app, database_url, workdir, writers, work_ms, seconds, processes):
+    """Measure one (writers, work) row; return its numbers."""
+    stop, seen = threading.Event(), []
+    poller = threading.Thread(target=poll, args=(app, stop, seen))
+    poller.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    results = []
+    if processes > 1:
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        per_process = [writers // processes + (i < writers % processes) for i in range(processes)]
+        children = [
+            context.Process(
+                target=_process_writers,
+                args=(database_url, str(workdir), n, seconds, work_ms, 1000 * i, queue),
+            )
+            for i, n in enumerate(per_process)
+            if n
+        ]
+        for child in children:
+            child.start()
+        for _ in children:
+            results.extend(queue.get())
+        for child in children:
+            child.join()
+    else:
+        threads = [
+            threading.Thread(target=write_for, args=(app, seconds, work_ms, i, results))
+            for i in range(writers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    poller.join()
+    committed = [i for r in results for i in r["committed"]]
+    latencies = [x for r in results for x in r["latencies"]]
+    waits = [x for r in results for x in r["waits"]]
+    failures = [x for r in results for x in r["failures"]]
+    seen_set = set(seen)
+    return {
+        "writers": writers,
+        "processes": processes,
+        "work_ms": f"0-{work_ms}" if work_ms else "0",
+        "events_per_s": round(len(committed) / elapsed),
+        "events": len(committed),
+        "commit_ms_p50": round(statistics.median(latencies) * 1000, 2) if latencies else None,
+        "commit_ms_p99": round(percentile(latencies, 0.99) * 1000, 2) if latencies else None,
+        "commit_ms_max": round(max(latencies) * 1000, 1) if latencies else None,
+        "lock_wait_ms_max": round(max(waits) * 1000, 1) if waits else None,
+        "failed_writes": len(failures),
+        "first_failure": failures[0] if failures else None,
+        "poll_missed": len(set(committed) - seen_set),
+        "poll_duplicates": len(seen) - len(seen_set),
+    }
+
+
+def postgres_floor(database_url, count=3000):
+    """Plain psycopg2 doing one writer's work in the same schema: per event BEGIN, the
+    marker, the event and its audience in one statement, COMMIT. What PostgreSQL itself costs
+    on this machine for one-by-one recording."""
+    conn = psycopg2.connect(database_url)
+    conn.autocommit = True
+    cursor = conn.cursor()
+    columns = "occurred_at, actor_id, actor_name, actor_role, verb, action, object_type, object_id, object_label, summary"  # noqa: E501
+    sql = (
+        "SELECT pg_advisory_xact_lock_shared((1::bigint << 40)"
+        " | (COALESCE(pg_sequence_last_value('activity_event_id_seq'), 0) + 1));"
+        f" WITH event AS (INSERT INTO activity_event (id, {columns})"
+        " VALUES (nextval('activity_event_id_seq'), now(), 1, 'Floor', 'Admin', 'task.updated',"
+        " 'updated', 'task', '1', 'Bench', '') RETURNING id)"
+        " INSERT INTO activity_audience (event_id, party)"
+        " SELECT event.id, party FROM event, unnest(%s::bigint[]) AS party"
+    )
+    started = time.perf_counter()
+    for _ in range(count):
+        cursor.execute("BEGIN")
+        cursor.execute(sql, ([2, 3],))
+        cursor.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"events_per_s": round(count / elapsed), "events": count}
+
+
+def throwaway_postgres(url):
+    """Create a throwaway database on ``url``'s server; return (its URL, a drop function)."""
+    name = f"bench_writers_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    admin.close()
+    parts = urlsplit(url)
+    db_url = urlunsplit(parts._replace(path=f"/{name}"))
+
+    def drop():
+        database.obj.close_all()
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.close()
+
+    return db_url, drop
+
+
+def main(argv=None):
+    """Run every row and print the JSON result."""
+    args = parse_args(argv)
+    writer_counts = [int(n) for n in args.writers.split(",")]
+    works = [int(n) for n in args.work.split(",")]
+    result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "rows": []}
+    for backend in args.backends.split(","):
+        workdir = Path(tempfile.mkdtemp(prefix="bench-writers-"))
+        drop = None
+        if backend == "sqlite":
+            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        else:
+            database_url, drop = throwaway_postgres(args.postgres_url)
+        try:
+            app = build_app(database_url, workdir)
+            if backend == "postgresql":
+                result["postgresql_floor_one_writer"] = postgres_floor(database_url)
+                log(f"floor: {result['postgresql_floor_one_writer']}")
+            for writers in writer_counts:
+                for work_ms in works:
+                    processes = args.processes if backend == "sqlite" else 1
+                    row = run_row(
+                        app, database_url, workdir, writers, work_ms, args.seconds, processes
+                    )
+                    row["backend"] = backend
+                    log(json.dumps(row))
+                    result["rows"].append(row)
+        finally:
+            if drop:
+                drop()
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
