@@ -96,7 +96,7 @@ def scale_redis():
     client.close()
 
 
-def query(database_url, sql, params=()):
+def query(database_url, sql, params=None):
     """Run one SQL query on ``database_url`` in a connection of its own; return its rows."""
     import psycopg2
 
@@ -215,15 +215,17 @@ class HttpClient:
     forms with the session's CSRF token (read from the last form page it fetched)."""
 
     def __init__(self, base_url, timeout=10):
+        self.base_url = base_url
         parts = urlsplit(base_url)
         self.host, self.port, self.timeout = parts.hostname, parts.port, timeout
         self.cookies = {}
         self.csrf_token = None
 
-    def request(self, method, path, form=None):
-        """Send one request on a new connection; return ``(status, headers, body text)``."""
+    def request(self, method, path, form=None, htmx=False):
+        """Send one request on a new connection (as htmx does with ``htmx``); return
+        ``(status, headers, body text)``."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        headers = {}
+        headers = {"HX-Request": "true"} if htmx else {}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         body = None
