@@ -15,6 +15,8 @@ may see.
 """
 
 import functools
+import inspect
+import json
 import operator
 from collections import namedtuple
 from collections.abc import Callable
@@ -36,17 +38,47 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import HTTPException
 
+from core.db import BaseModel
 from core.db import database
+from core.db import utcnow
 from core.inputs import MAX_ID
 from core.inputs import parse_id
 from core.records import commit_horizon
+from core.search import MAX_QUERY
+from core.search import MAX_TERMS
+from core.search import Search
+from core.search import Term
 from core.shell import page_or_fragment
 from core.tabs import Tab
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
+SAVED_SEARCHES_PER_TAB = 30
+
+
+class SearchRefused(BadRequest):
+    """A term of the search box cannot be read or used: a 400 whose message names its
+    qualifier. ``kept`` is the search without the refused terms, whose rows the panel shows."""
+
+    def __init__(self, message, kept=""):
+        super().__init__(message)
+        self.kept = kept
+
+
+def refuse(search, term, message):
+    """Refuse ``term`` of ``search`` (a ``core.search.Search``) with ``message``: raise
+    ``SearchRefused`` naming its qualifier, keeping the other terms."""
+    rest = Search([t for t in search.terms if t is not term])
+    raise SearchRefused(f"{term.key or 'q'}: {message}", rest.text())
+
+
+def refuse_parse_error(search):
+    """Raise ``SearchRefused`` if ``search`` left a term out as unreadable (its ``error``)."""
+    if search.error:
+        raise SearchRefused(search.error, search.text())
 
 
 @dataclass
@@ -57,8 +89,13 @@ class Feed:
       returns the query of the records ``viewer`` may see under ``filters``, newest (highest
       id) first: the tab's one visibility decision. ``columns=None`` means the list columns.
     - ``read(query)`` runs a list query and returns rows with an ``id`` (light tuples).
-    - ``parse_filters(args)`` reads the filters from the query string (a bad one is a 400);
-      the result has ``active()`` and may have a ``caption`` shown beside the total.
+    - ``parse_filters(args)`` (or ``parse_filters(args, viewer)``) reads the filters from the
+      query string (a bad one is a 400; a bad search term a ``SearchRefused``); the result has
+      ``active()`` and may have a ``caption`` shown beside the total, a ``query`` (the search
+      box's text: ``q`` with the other parameters as qualifiers), ``controls()`` (the value
+      each control shows for that query) and ``hints`` (why a search finds nothing).
+    - ``qualifiers`` are the ``key:`` words the tab's search box understands (``actor``…),
+      shown as the box's help; the tab's ``parse_filters`` reads them (``core.search``).
     - ``prepare_rows(viewer, rows)`` returns what ``rows_template`` prints for each row.
     - ``options(viewer)`` returns the filter bar's choices for ``filter_template``.
     - ``detail_context(viewer, record)`` returns what ``detail_template`` needs; ``record`` is
@@ -84,6 +121,7 @@ class Feed:
     detail_context: Callable = None
     import_name: str = None
     blueprint: Blueprint = None
+    qualifiers: tuple = ()
 
     def __post_init__(self):
         if self.blueprint is None:
@@ -93,6 +131,16 @@ class Feed:
             )
         self.blueprint.add_url_rule("/rows", "rows", self.rows_view)
         self.blueprint.add_url_rule("/new", "new", self.new_view)
+        self.blueprint.add_url_rule(
+            "/searches", "save_search", self.save_search_view, methods=["POST"]
+        )
+        self.blueprint.add_url_rule(
+            "/searches/<int:search_id>/delete",
+            "delete_search",
+            self.delete_search_view,
+            methods=["POST"],
+        )
+        self._takes_viewer = "viewer" in inspect.signature(self.parse_filters).parameters
         if self.detail_template:
             self.blueprint.add_url_rule("/<int:record_id>", "detail", self.detail_view)
 
@@ -104,6 +152,16 @@ class Feed:
     def tab(self, label=None, order=100, configurable=True):
         """Return the ``Tab`` serving this feed (its panel and its blueprint)."""
         return Tab(self.name, label or self.label, order, self.panel, self.blueprint, configurable)
+
+    def term(self, key, value):
+        """Return ``key:value`` as the search box writes it (quoted where it must be)."""
+        return Term(key, str(value)).text()
+
+    def filters_of(self, args, viewer=None):
+        """Return the tab's filters of ``args`` for ``viewer`` (the signed-in user by default)."""
+        if self._takes_viewer:
+            return self.parse_filters(args, viewer=current_user if viewer is None else viewer)
+        return self.parse_filters(args)
 
     # Reading: every function starts from ``records``.
 
@@ -131,7 +189,7 @@ class Feed:
         if not 0 < record_id < MAX_ID:
             abort(404, missing)
         # Bounds on both sides keep the scope check to this one id.
-        query = self.records(viewer, self.parse_filters(MultiDict()),
+        query = self.records(viewer, self.filters_of(MultiDict(), viewer),
                              columns=self.model._meta.sorted_fields,
                              older_than=record_id + 1, newer_than=record_id - 1)  # fmt: skip
         record = query.first()
@@ -154,7 +212,7 @@ class Feed:
         ``args`` defaults to the request's query string; a cursor in it starts the list there.
         """
         args = request.args if args is None else args
-        filters, args, refusal = self.lenient_filters(args)
+        filters, args, refusal = self.lenient_filters(args, viewer)
         if refusal:
             # The panel answers 400 with the message beside the fields and keeps the rows of
             # the filters that were fine; the bad URL stays out of the history.
@@ -166,6 +224,8 @@ class Feed:
             "feed/panel.html",
             filters=filters,
             filter_error=refusal,
+            controls=json.dumps(controls_of(filters)),
+            saved_searches=saved_searches(viewer, self.name),
             zone_name=str(viewer.zone()),
             total=self.total(viewer, filters),
             cap=COUNT_CAP,
@@ -174,15 +234,20 @@ class Feed:
             **self.rows_context(viewer, args, rows, next_cursor),
         )
 
-    def lenient_filters(self, args):
+    def lenient_filters(self, args, viewer=None):
         """Return ``(filters, kept, refusal)``: the filters of ``args`` without the ones
         refused, the query string they came from, and the first refusal's message (naming
-        its field), or None when every filter was fine."""
+        its field or qualifier), or None when every filter was fine. A refused search term
+        is left out of the search, whose other terms still apply."""
         kept = MultiDict(args)
         refusal = None
-        for _ in range(len(self.filter_keys) + 1):
+        for _ in range(len(self.filter_keys) + MAX_TERMS + 2):
             try:
-                return self.parse_filters(kept), kept, refusal
+                return self.filters_of(kept, viewer), kept, refusal
+            except SearchRefused as error:
+                refusal = refusal or str(error.description)
+                kept.setlist("q", [error.kept] if error.kept else [])
+                continue
             except HTTPException as error:
                 field = str(error.description).split(":", 1)[0].strip()
                 if error.code != 400 or field not in kept:
@@ -223,7 +288,7 @@ class Feed:
         """Answer the next page of rows (fragment), or the panel from that point (full page)."""
         if not request.htmx:
             return page_or_fragment(self.panel(current_user))
-        filters = self.parse_filters(request.args)
+        filters = self.filters_of(request.args)
         rows, next_cursor = self.page(current_user, filters, after=parse_cursor(request.args))
         context = self.rows_context(current_user, request.args, rows, next_cursor)
         return render_template("feed/rows.html", **context)
@@ -234,7 +299,7 @@ class Feed:
             return redirect(self.url(self.filter_args()))
         raw = request.args.get("since", "")
         since = 0 if raw in ("", "0") else parse_id(raw, "since")  # 0: from the first row
-        count = self.newer_count(current_user, self.parse_filters(request.args), since)
+        count = self.newer_count(current_user, self.filters_of(request.args), since)
         return render_template(
             "feed/new_banner.html",
             feed=self,
@@ -244,12 +309,112 @@ class Feed:
             panel_url=self.url(self.filter_args()),
         )
 
+    def save_search_view(self):
+        """Save the search box's query under a name for the signed-in user (POST, CSRF
+        checked by core), then answer the list of their saved searches of this tab."""
+        name = " ".join(request.form.get("name", "").split())
+        query = request.form.get("q", "").strip()
+        refusal = None
+        if not name or len(name) > 80:
+            refusal = "name: give the search a name of 1 to 80 characters"
+        elif not query or len(query) > MAX_QUERY:
+            refusal = f"q: a saved search needs a query of 1 to {MAX_QUERY} characters"
+        else:  # a term the panel would refuse is refused here, named the same way
+            refusal = self.lenient_filters(MultiDict({"q": query}))[2]
+        owned = SavedSearch.select().where(
+            (SavedSearch.user_id == current_user.id) & (SavedSearch.tab == self.name)
+        )
+        existing = owned.where(SavedSearch.name == name).first() if not refusal else None
+        if not refusal and existing is None and owned.count() >= SAVED_SEARCHES_PER_TAB:
+            refusal = f"name: at most {SAVED_SEARCHES_PER_TAB} saved searches per tab"
+        if refusal:
+            return self._saved_list_answer(refusal), 400
+        if existing is None:
+            SavedSearch.create(user_id=current_user.id, tab=self.name, name=name, query=query)
+        else:
+            existing.query = query
+            existing.save()
+        return self._saved_list_answer()
+
+    def delete_search_view(self, search_id):
+        """Delete one of the signed-in user's saved searches; another's is a 404."""
+        deleted = (
+            SavedSearch.delete()
+            .where(
+                (SavedSearch.id == search_id)
+                & (SavedSearch.user_id == current_user.id)
+                & (SavedSearch.tab == self.name)
+            )
+            .execute()
+        )
+        if not deleted:
+            abort(404, "There is no such saved search.")
+        return self._saved_list_answer()
+
+    def _saved_list_answer(self, refusal=None):
+        if not request.htmx and not refusal:
+            return redirect(self.url())
+        html = render_template(
+            "feed/saved_searches.html",
+            feed=self,
+            saved_searches=saved_searches(current_user, self.name),
+            save_error=refusal,
+        )
+        return html if request.htmx else page_or_fragment(html)
+
     def detail_view(self, record_id):
         """Show one record in full: inline for htmx, else as a page."""
         record = self.get(current_user, record_id)
         context = self.detail_context(current_user, record) if self.detail_context else {}
         html = render_template(self.detail_template, record=record, **context)
         return page_or_fragment(html)
+
+
+def controls_of(filters):
+    """Return what each control of the filter bar shows for ``filters`` (``{name: value}``),
+    so the controls follow a query typed in the box (``static/app.js`` sets them)."""
+    controls = getattr(filters, "controls", None)
+    return controls() if controls else {}
+
+
+class SavedSearch(BaseModel):
+    """A search a user named, on one tab: theirs alone (every query says ``user_id``)."""
+
+    id = peewee.AutoField()
+    user_id = peewee.IntegerField()
+    tab = peewee.CharField(max_length=32)
+    name = peewee.CharField(max_length=80)
+    query = peewee.CharField(max_length=MAX_QUERY)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "saved_search"
+        indexes = ((("user_id", "tab", "name"), True),)
+
+
+def create_saved_searches():
+    """Create the saved searches' table (a migration of the plugin that registers it)."""
+    database.create_tables([SavedSearch])
+
+
+def saved_searches(viewer, tab):
+    """Return ``viewer``'s saved searches of ``tab``, by name ([] before the table exists)."""
+    if not getattr(viewer, "is_authenticated", False) or not _saved_searches_exist():
+        return []
+    query = SavedSearch.select(SavedSearch.id, SavedSearch.name, SavedSearch.query).where(
+        (SavedSearch.user_id == viewer.id) & (SavedSearch.tab == tab)
+    )
+    return list(query.order_by(SavedSearch.name))
+
+
+def _saved_searches_exist():
+    # Once per request: the table is created by a migration, and may not be there yet.
+    if has_app_context() and "saved_searches_exist" in g:
+        return g.saved_searches_exist
+    exists = SavedSearch.table_exists()
+    if has_app_context():
+        g.saved_searches_exist = exists
+    return exists
 
 
 class ListColumns:

@@ -65,6 +65,66 @@
     empty.forEach(function (key) { delete detail.parameters[key]; });
   });
 
+  // Search box and controls, two views of one state. The box holds the whole query (the URL's
+  // q); picking a control rewrites that control's qualifier in the box, before htmx reads the
+  // form; each answer says what every control shows for the query (#feed-state), so typing a
+  // qualifier sets its control. Values are set in place: a control keeps the focus.
+  function quoteTerm(value) {
+    if (value && !/[\s"\\]/.test(value) && value.indexOf(":") === -1 && value.charAt(0) !== "-") {
+      return value;
+    }
+    return '"' + value.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+  }
+
+  function withoutKey(query, key) {
+    var term = new RegExp("(^|\\s)-?" + key + ':(?:"(?:[^"\\\\]|\\\\.)*"?|\\S*)', "gi");
+    return query.replace(term, " ").replace(/\s+/g, " ").trim();
+  }
+
+  function dateTerm(form) {
+    var from = form.querySelector('[data-bound="from"]');
+    var to = form.querySelector('[data-bound="to"]');
+    var start = from ? from.value : "", end = to ? to.value : "";
+    if (start && end) return "created:" + (start === end ? start : start + ".." + end);
+    if (start) return "created:>=" + start;
+    if (end) return "created:<=" + end;
+    return "";
+  }
+
+  document.addEventListener("change", function (event) {
+    var control = event.target;
+    var form = control.closest && control.closest("form[data-search-form]");
+    if (!form || !control.hasAttribute("data-key")) return;
+    var box = form.querySelector("input[name=q]");
+    var key = control.getAttribute("data-key");
+    var term = "";
+    if (key === "created") term = dateTerm(form);
+    else if (control.selectedOptions && control.selectedOptions[0]) {
+      term = control.selectedOptions[0].getAttribute("data-term") || "";
+    }
+    var query = withoutKey(box.value, key);
+    box.value = term ? (query ? query + " " + term : term) : query;
+  }, true);  // capture: before htmx, listening on the form, reads the box
+
+  function followState(state) {
+    var form = state && state.closest("form[data-search-form]");
+    if (!form) return;
+    var controls;
+    try { controls = JSON.parse(state.getAttribute("data-controls") || "{}"); } catch (e) { return; }
+    Object.keys(controls).forEach(function (name) {
+      var control = form.querySelector('[name="' + name + '"]');
+      if (!control || control.value === controls[name]) return;
+      if (control.tagName === "SELECT" && !control.querySelector('option[value="' + CSS.escape(controls[name]) + '"]')) {
+        control.value = "";
+      } else {
+        control.value = controls[name];
+      }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    followState(document.getElementById("feed-state"));
+  });
+
   // Settings controls (a grant checkbox, a scope select) save themselves. When a save fails —
   // the server refuses, or the network is down — keep the control, put it back to what is
   // really saved, and say why in the status line, with a button to try again.

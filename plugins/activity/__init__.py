@@ -6,7 +6,23 @@ and its fragments. Its demo history is the workspace's: real actions, recorded a
 """
 
 from core import hookimpl
+from core.feed import create_saved_searches
+from core.migrations import Migration
+from plugins.activity import index
 from plugins.activity import views
+
+
+@hookimpl
+def register_migrations():
+    """Add the full-text index of the event store, and the saved searches of every tab.
+
+    The saved searches' table is the list machinery's (``core.feed``), registered here because
+    core's own migrations are not this plugin's to extend; without it, no tab lists any.
+    """
+    return [
+        *index.MIGRATIONS,
+        Migration("feed.0001_saved_searches", create_saved_searches),
+    ]
 
 
 @hookimpl

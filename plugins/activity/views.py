@@ -14,6 +14,7 @@ from core.feed import Feed
 from core.people import Team
 from core.people import User
 from core.people import initials
+from core.people import sees_team_names
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.activity import queries
@@ -24,6 +25,7 @@ from plugins.activity.describe import describe
 from plugins.activity.describe import describe_all
 from plugins.activity.describe import object_links
 from plugins.activity.filters import FILTER_KEYS
+from plugins.activity.filters import QUALIFIERS
 from plugins.activity.filters import parse_filters
 
 
@@ -53,10 +55,11 @@ def prepare_rows(viewer, events):
 
 def filter_options(viewer):
     """Return the filter bar's choices: people, the actions and types that occur (named as
-    the rows name them), teams."""
+    the rows name them), teams (for the roles that see team names, else none)."""
+    teams = Team.select(Team.id, Team.name).order_by(Team.name)
     return {
         "actors": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
-        "teams": [(t.id, t.name) for t in Team.select(Team.id, Team.name).order_by(Team.name)],
+        "teams": [(t.id, t.name) for t in teams] if sees_team_names(viewer) else [],
         "actions": sorted((action_phrase(a), action_phrase(a)) for a in queries.recorded_actions()),
         "types": [(kind, as_words(kind)) for kind in queries.object_types()],
     }
@@ -85,6 +88,7 @@ FEED = Feed(
     read=queries.LIST.read,
     parse_filters=parse_filters,
     filter_keys=FILTER_KEYS,
+    qualifiers=QUALIFIERS,
     prepare_rows=prepare_rows,
     options=filter_options,
     filter_template="activity/filters.html",

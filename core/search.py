@@ -1,0 +1,433 @@
+"""One search language for every list tab: free words, "quoted phrases" and ``key:value``
+qualifiers in one box, read by one small hand-written parser (no ``eval``, no regex engine
+fed with user text), and the full-text index each tab keeps of its rows.
+
+    actor:dana action:deleted created:>2026-11-01 -type:document "q3 report" acm
+
+- A free word matches rows with a word starting with it (``acm`` finds Acme); a quoted
+  phrase matches those words in that order, whole. Every word must match (AND).
+- ``key:value`` narrows by a field the tab declares; values of one key combine with OR,
+  different keys with AND. ``-key:value`` and ``-word`` exclude. Quotes keep spaces in a value
+  (``actor:"Dana Scully"``); ``\\"`` is a quote inside quotes.
+- ``created:`` takes a day (``2026-11-01``), ``>``, ``<``, ``>=``, ``<=`` a day, or a range
+  ``a..b`` (either side ``*`` for open), in the viewer's time zone.
+
+``parse`` never raises: a malformed term (an unknown key, an empty value, a bad date) is left
+out and named in ``Search.error``, so a tab shows the message under the box and keeps the
+rows of the rest. ``TextIndex`` is a tab's full-text index: an FTS5 table kept by triggers on
+SQLite, a GIN index over a ``tsvector`` expression on PostgreSQL; either is written by the
+database in the writer's own transaction, so every writer (bulk paths included) keeps it.
+"""
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
+
+import peewee
+
+from core.db import database
+from core.db import is_sqlite
+
+MAX_QUERY = 500  # characters: a search box, not a document
+MAX_TERMS = 24  # each term is a condition in SQL: keep a query's plan small
+DATE_KEY = "created"
+# Words as both indexes cut them: runs of letters and digits (underscore and punctuation split).
+WORD = re.compile(r"[^\W_]+")
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class SearchError(ValueError):
+    """A term of a search that cannot be read; ``key`` names its qualifier (or ``q``)."""
+
+    def __init__(self, key, message):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a search: a free word or phrase (``key`` empty) or a ``key:value``."""
+
+    key: str = ""
+    value: str = ""
+    negated: bool = False
+    phrase: bool = False  # a quoted free phrase: its words whole and in order
+
+    def text(self):
+        """Return the term as it is typed, quoted where it must be."""
+        sign = "-" if self.negated else ""
+        if self.key:
+            return f"{sign}{self.key}:{quoted(self.value)}"
+        if self.phrase:
+            return f"{sign}{quoted(self.value, always=True)}"
+        return f"{sign}{quoted(self.value)}"
+
+
+def quoted(value, always=False):
+    """Return ``value`` as a search term reads it: bare when it can be, else in quotes."""
+    bare = value and not any(c.isspace() or c in '"\\' for c in value)
+    # A colon would read as a qualifier; a word ending in one ("re:") reads back as a word.
+    bare = bare and (":" not in value or value.index(":") == len(value) - 1)
+    if bare and not always and not value.startswith("-"):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass
+class Search:
+    """A parsed search: its terms in order, and the first refusal's message (or None)."""
+
+    terms: list = field(default_factory=list)
+    error: str = None
+    error_key: str = None
+
+    def values(self, key, negated=False):
+        """Return the values given to ``key`` (or, ``negated``, excluded with ``-key:``)."""
+        return [t.value for t in self.terms if t.key == key and t.negated == negated]
+
+    def has(self, key):
+        """Tell whether any term (included or excluded) uses ``key``."""
+        return any(t.key == key for t in self.terms)
+
+    @property
+    def text_terms(self):
+        """Return the free words and phrases (included and excluded)."""
+        return [t for t in self.terms if not t.key]
+
+    def text(self):
+        """Return the search as it is typed, each term normalised (one space between)."""
+        return " ".join(t.text() for t in self.terms)
+
+    def __bool__(self):
+        return bool(self.terms)
+
+
+def parse(text, keys):
+    """Return the ``Search`` of ``text`` for a tab whose qualifiers are ``keys``.
+
+    Never raises: a term that cannot be read is left out, and ``error`` names it (the first
+    one). An unknown key with no value (``Re: hello``) is a free word, as a person meant it.
+    """
+    text = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text or "")
+    search = Search()
+    if len(text) > MAX_QUERY:
+        search.error_key = "q"
+        search.error = f"q: the search is {len(text):,} characters long; at most {MAX_QUERY}"
+        text = text[:MAX_QUERY]
+    position = 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            break
+        term, position = _read_term(text, position)
+        if term is None:
+            continue
+        if isinstance(term, SearchError):
+            _refuse(search, term)
+            continue
+        if len(search.terms) >= MAX_TERMS:
+            _refuse(search, SearchError("q", f"at most {MAX_TERMS} terms in one search"))
+            break
+        if term.key and not term.value and term.key not in keys:
+            term = Term(value=f"{term.key}:", negated=term.negated)  # "Re: hello": a word
+        if term.key and term.key not in keys:
+            _refuse(search, SearchError(term.key, f"not a filter here; use {_listed(keys)}"))
+            continue
+        if term.key and not term.value:
+            _refuse(search, SearchError(term.key, f"expected a value after {term.key}:"))
+            continue
+        if term.key == DATE_KEY:
+            try:
+                created_range(term)
+            except SearchError as error:
+                _refuse(search, error)
+                continue
+        search.terms.append(term)
+    return search
+
+
+def _refuse(search, error):
+    if search.error is None:
+        search.error, search.error_key = str(error), error.key
+
+
+def _listed(keys):
+    return ", ".join(f"{key}:" for key in keys)
+
+
+def _read_term(text, position):
+    """Return ``(term, next position)``: a ``Term``, a ``SearchError``, or None (nothing)."""
+    negated = False
+    if text[position] == "-":
+        negated = True
+        position += 1
+        if position >= len(text) or text[position].isspace():
+            return None, position  # a lone dash
+    if text[position] == '"':
+        value, position = _read_quoted(text, position)
+        term = Term(value=value, negated=negated, phrase=True) if value.strip() else None
+        return term, position
+    start = position
+    while position < len(text) and (text[position].isascii() and text[position].isalpha()):
+        position += 1
+    key = text[start:position].lower()
+    if key and position < len(text) and text[position] == ":":
+        position += 1
+        if position < len(text) and text[position] == '"':
+            value, position = _read_quoted(text, position)
+            return Term(key=key, value=value.strip(), negated=negated), position
+        end = _word_end(text, position)
+        return Term(key=key, value=text[position:end], negated=negated), end
+    end = _word_end(text, start)
+    return Term(value=text[start:end], negated=negated), end
+
+
+def _read_quoted(text, position):
+    """Read a quoted value from the quote at ``position``; an unclosed one runs to the end."""
+    position += 1
+    chars = []
+    while position < len(text):
+        char = text[position]
+        if char == "\\" and position + 1 < len(text) and text[position + 1] in '"\\':
+            chars.append(text[position + 1])
+            position += 2
+            continue
+        if char == '"':
+            return "".join(chars), position + 1
+        chars.append(char)
+        position += 1
+    return "".join(chars), position
+
+
+def _word_end(text, position):
+    while position < len(text) and not text[position].isspace():
+        position += 1
+    return position
+
+
+# Dates -----------------------------------------------------------------------------------------
+
+
+def created_range(term):
+    """Return ``(first day, last day)`` of a ``created:`` term (either may be None: open).
+
+    ``>d`` starts the day after ``d``, ``<d`` ends the day before; ``a..b`` includes both.
+    """
+    if term.negated:
+        raise SearchError(DATE_KEY, "cannot be excluded; use created:< or created:> instead")
+    value = term.value
+    for sign in (">=", "<=", ">", "<"):
+        if value.startswith(sign):
+            day = _day(value[len(sign) :])
+            return {
+                ">=": (day, None),
+                "<=": (None, day),
+                ">": (day + timedelta(days=1), None),
+                "<": (None, day - timedelta(days=1)),
+            }[sign]
+    if ".." in value:
+        first, _, last = value.partition("..")
+        start = None if first in ("", "*") else _day(first)
+        end = None if last in ("", "*") else _day(last)
+        if start and end and start > end:
+            raise SearchError(DATE_KEY, f"the range {value} starts after it ends")
+        return start, end
+    day = _day(value)
+    return day, day
+
+
+def _day(text):
+    if DAY.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    shown = text[:40]
+    raise SearchError(DATE_KEY, f"expected a day like 2026-11-01 (or >, <, a..b), got {shown!r}")
+
+
+def days_of(search, date_from=None, date_to=None):
+    """Return the days every ``created:`` term of ``search`` and the given bounds allow:
+    ``(first, last)``, the intersection (either may be None)."""
+    for term in search.terms:
+        if term.key != DATE_KEY:
+            continue
+        start, end = created_range(term)
+        if start and (date_from is None or start > date_from):
+            date_from = start
+        if end and (date_to is None or end < date_to):
+            date_to = end
+    return date_from, date_to
+
+
+def created_text(date_from, date_to):
+    """Return the ``created:`` term of a day range ("" for none), as the box shows it."""
+    if date_from and date_to:
+        return f"created:{date_from}" if date_from == date_to else f"created:{date_from}..{date_to}"
+    if date_from:
+        return f"created:>={date_from}"
+    if date_to:
+        return f"created:<={date_to}"
+    return ""
+
+
+# People, teams and other names -------------------------------------------------------------------
+
+
+def matching_names(value, named):
+    """Return the ids of ``named`` (``(id, name, *aliases)`` rows) that ``value`` names.
+
+    A whole name (any case) names exactly the rows of that name, as the filter bar writes
+    them; otherwise a name does when one of its words starts with ``value`` (``dana`` finds
+    Dana Scully, ``scu`` too), and an alias (an email) only when it equals ``value``.
+    """
+    wanted = value.casefold().strip()
+    exact = [row[0] for row in named if row[1].casefold() == wanted]
+    if exact:
+        return exact
+    found = []
+    for row in named:
+        words = row[1].casefold().split()
+        if any(" ".join(words[i:]).startswith(wanted) for i in range(len(words))) or any(
+            alias and alias.casefold() == wanted for alias in row[2:]
+        ):
+            found.append(row[0])
+    return found
+
+
+# The full-text index ----------------------------------------------------------------------------
+
+
+def words_of(text):
+    """Return the words of ``text`` as the index holds them: lower case, letters and digits."""
+    return WORD.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    """The full-text index of one table, over the columns a person searches.
+
+    SQLite: an external-content FTS5 table named ``name`` (``unicode61``, no diacritics
+    folding, prefix indexes for 2 and 3 characters) kept by triggers on ``table``.
+    PostgreSQL: a GIN index ``name`` on ``to_tsvector('simple', …)`` of the same columns with
+    every run of other characters made a space, so both databases cut words the same way.
+    """
+
+    name: str
+    table: str
+    columns: tuple
+
+    # Schema (from the tab's ``register_migrations``).
+
+    def create(self):
+        """Create the index and its triggers and index the rows already there."""
+        if not is_sqlite():
+            database.execute_sql(
+                f"CREATE INDEX IF NOT EXISTS {self.name} ON {self.table} "
+                f"USING gin ({self._tsvector()})"
+            )
+            return
+        cols = ", ".join(self.columns)
+        new = ", ".join(f"new.{c}" for c in self.columns)
+        old = ", ".join(f"old.{c}" for c in self.columns)
+        database.execute_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.name} USING fts5({cols}, "
+            f"content='{self.table}', content_rowid='id', "
+            f"tokenize='unicode61 remove_diacritics 0', prefix='2 3')"
+        )
+        remove = (
+            f"INSERT INTO {self.name} ({self.name}, rowid, {cols}) "
+            f"VALUES ('delete', old.id, {old});"
+        )
+        add = f"INSERT INTO {self.name} (rowid, {cols}) VALUES (new.id, {new});"
+        database.execute_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {self.name}_insert AFTER INSERT ON {self.table} "
+            f"BEGIN {add} END"
+        )
+        database.execute_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {self.name}_delete AFTER DELETE ON {self.table} "
+            f"BEGIN {remove} END"
+        )
+        database.execute_sql(
+            f"CREATE TRIGGER IF NOT EXISTS {self.name}_update AFTER UPDATE OF {cols} "
+            f"ON {self.table} BEGIN {remove} {add} END"
+        )
+        database.execute_sql(f"INSERT INTO {self.name} ({self.name}) VALUES ('rebuild')")
+
+    def _tsvector(self):
+        joined = " || ' ' || ".join(f"COALESCE({c}, '')" for c in self.columns)
+        return f"to_tsvector('simple', regexp_replace({joined}, '[^[:alnum:]]+', ' ', 'g'))"
+
+    # Reading.
+
+    def condition(self, id_column, terms, older_than=None, newer_than=None):
+        """Return the SQL condition "the row (``id_column``) matches ``terms``" (free words
+        and phrases, included and excluded), or None when no term has a word to look for.
+
+        ``older_than`` / ``newer_than`` repeat the keyset bounds inside the index lookup, so
+        a deep page skips the matches above its cursor instead of reading them.
+        """
+        included = [words for words, t in _worded(terms) if not t.negated]
+        excluded = [words for words, t in _worded(terms) if t.negated]
+        if not included and not excluded:
+            return None
+        if not is_sqlite():
+            return self._pg_condition(terms)
+        match = " AND ".join(
+            _fts5_phrase(words, not t.phrase) for words, t in _worded(terms) if not t.negated
+        )
+        unwanted = " OR ".join(
+            _fts5_phrase(words, not t.phrase) for words, t in _worded(terms) if t.negated
+        )
+        bounds = ""
+        if older_than is not None:
+            bounds += f" AND rowid < {int(older_than)}"
+        if newer_than is not None:
+            bounds += f" AND rowid > {int(newer_than)}"
+        lookup = f"(SELECT rowid FROM {self.name} WHERE {self.name} MATCH ?{bounds})"
+        if match:
+            expression = f"({match}) NOT ({unwanted})" if unwanted else match
+            return id_column.in_(peewee.SQL(lookup, [expression]))
+        return id_column.not_in(peewee.SQL(lookup, [unwanted]))
+
+    def _pg_condition(self, terms):
+        positive = " & ".join(
+            _tsquery_phrase(words, not t.phrase) for words, t in _worded(terms) if not t.negated
+        )
+        negative = " | ".join(
+            _tsquery_phrase(words, not t.phrase) for words, t in _worded(terms) if t.negated
+        )
+        condition = None
+        if positive:
+            condition = peewee.SQL(f"{self._tsvector()} @@ to_tsquery('simple', %s)", [positive])
+        if negative:
+            refused = peewee.SQL(
+                f"NOT ({self._tsvector()} @@ to_tsquery('simple', %s))", [negative]
+            )
+            condition = refused if condition is None else (condition & refused)
+        return condition
+
+
+def _worded(terms):
+    """Return ``(words, term)`` for the free terms that have a word to look for."""
+    found = []
+    for term in terms:
+        words = words_of(term.value)
+        if words:
+            found.append((words, term))
+    return found
+
+
+def _fts5_phrase(words, prefix):
+    # Each word is letters and digits only, so a double-quoted FTS5 string holds it safely.
+    return '"' + " ".join(words) + '"' + ("*" if prefix else "")
+
+
+def _tsquery_phrase(words, prefix):
+    parts = [f"'{word}'" for word in words]
+    if prefix:
+        parts[-1] += ":*"
+    return "(" + " <-> ".join(parts) + ")"

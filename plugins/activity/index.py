@@ -1,0 +1,27 @@
+"""The Activity tab's full-text index over what a person searches in an event: the actor's and
+the objects' names, the action and type, the summary and the changed fields (masked values are
+recorded as "(hidden)", so no secret is indexed).
+
+Kept by the database itself (triggers on SQLite, an index expression on PostgreSQL), so every
+writer of the event store, the bulk path included, writes it in its own transaction.
+"""
+
+from core.events import ActivityEvent
+from core.migrations import Migration
+from core.search import TextIndex
+
+INDEX = TextIndex(
+    name="activity_search",
+    table=ActivityEvent._meta.table_name,
+    columns=(
+        "actor_name",
+        "action",
+        "object_type",
+        "object_label",
+        "target_label",
+        "summary",
+        "changes",
+    ),
+)
+
+MIGRATIONS = [Migration("activity_tab.0001_full_text", INDEX.create)]
