@@ -8,10 +8,10 @@ guarantees: a record commits with the change it records or not at all, and a rea
 "ids above the newest I saw" (the "N new" poll) never misses a record that committed late.
 """
 
+import io
 import zlib
 from contextlib import contextmanager
-
-import psycopg2.extras
+from datetime import datetime
 
 from core.db import database
 from core.db import is_sqlite
@@ -115,19 +115,39 @@ def commit_horizon(table):
 
 
 def insert_many(cursor, table, columns, rows):
-    """Insert ``rows`` (tuples in ``columns`` order) into ``table`` with the driver's batch call.
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table`` with the driver's fastest
+    bulk call.
 
-    sqlite3's ``executemany`` steps one prepared statement per row in C; psycopg2's sends one
-    round trip per row, so PostgreSQL gets multi-row VALUES pages from ``execute_values``.
+    sqlite3's ``executemany`` steps one prepared statement per row in C. On PostgreSQL the
+    rows go through ``COPY … FROM STDIN``: one round trip and no per-row statement, several
+    times faster than multi-row INSERTs. Same table, same rows, same transaction either way.
     """
     if not rows:
         return
     if is_sqlite():
         marks = ", ".join("?" * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-    else:
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
-        psycopg2.extras.execute_values(cursor, sql, rows, page_size=len(rows))
+        return
+    text = "".join("\t".join(map(copy_value, row)) + "\n" for row in rows)
+    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
+
+
+# COPY's text format: a backslash, a tab, a newline or a carriage return inside a value is
+# written as an escape; a missing value is \N.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_value(value):
+    """Return ``value`` as one field of PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat(" ")
+    return str(value)
 
 
 def clip(text, limit):
