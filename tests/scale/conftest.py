@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 from urllib.parse import urlsplit
 
+import gunicorn.config
 import pytest
 
 from core.testing import PASSWORD
@@ -189,12 +190,16 @@ def serve(address, env, log_path, workers=2):
     """Run gunicorn (sync workers) bound to ``address`` on a free port until the block ends;
     yield ``(base_url, process)``. Fails the test when it does not answer in time."""
     base_url = f"http://{address}:{free_port(address)}"
+    command = [str(BIN / "gunicorn"), "-k", "sync", "-w", str(workers),
+               "-b", urlsplit(base_url).netloc]  # fmt: skip
+    if hasattr(gunicorn.config, "ControlSocketDisable"):
+        # gunicorn 27's control socket has one default path per user: several servers on a
+        # machine would take it from each other.
+        command.append("--no-control-socket")
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-k", "sync", "-w", str(workers),
-             "-b", urlsplit(base_url).netloc, "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [*command, "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _answers(base_url):
