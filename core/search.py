@@ -361,6 +361,20 @@ class TextIndex:
         joined = " || ' ' || ".join(f"COALESCE({c}, '')" for c in self.columns)
         return f"to_tsvector('simple', regexp_replace({joined}, '[^[:alnum:]]+', ' ', 'g'))"
 
+    def exists(self):
+        """Tell whether the index is there (its migration has run), once per request."""
+        from flask import g
+        from flask import has_app_context
+
+        cache = g.setdefault("text_indexes", {}) if has_app_context() else {}
+        if self.name not in cache:
+            if is_sqlite():
+                sql = "SELECT 1 FROM sqlite_master WHERE name = ?"
+            else:
+                sql = "SELECT 1 WHERE to_regclass(%s) IS NOT NULL"
+            cache[self.name] = database.execute_sql(sql, (self.name,)).fetchone() is not None
+        return cache[self.name]
+
     # Reading.
 
     def condition(self, id_column, terms, older_than=None, newer_than=None):
@@ -368,12 +382,16 @@ class TextIndex:
         and phrases, included and excluded), or None when no term has a word to look for.
 
         ``older_than`` / ``newer_than`` repeat the keyset bounds inside the index lookup, so
-        a deep page skips the matches above its cursor instead of reading them.
+        a deep page skips the matches above its cursor instead of reading them. Before the
+        index's migration has run, each term is looked for as a substring of the columns (a
+        scan: correct, slow).
         """
         included = [words for words, t in _worded(terms) if not t.negated]
         excluded = [words for words, t in _worded(terms) if t.negated]
         if not included and not excluded:
             return None
+        if not self.exists():
+            return self._scan_condition(terms)
         if not is_sqlite():
             return self._pg_condition(terms)
         match = " AND ".join(
@@ -408,6 +426,19 @@ class TextIndex:
                 f"NOT ({self._tsvector()} @@ to_tsquery('simple', %s))", [negative]
             )
             condition = refused if condition is None else (condition & refused)
+        return condition
+
+    def _scan_condition(self, terms):
+        condition = None
+        for _, term in _worded(terms):
+            text = term.value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            one = " OR ".join(
+                f"LOWER(COALESCE({c}, '')) LIKE {database.param} ESCAPE '\\'" for c in self.columns
+            )
+            part = peewee.SQL(f"({one})", [f"%{text}%"] * len(self.columns))
+            if term.negated:
+                part = ~part
+            condition = part if condition is None else (condition & part)
         return condition
 
 

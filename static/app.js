@@ -99,7 +99,9 @@
     var key = control.getAttribute("data-key");
     var term = "";
     if (key === "created") term = dateTerm(form);
-    else if (control.selectedOptions && control.selectedOptions[0]) {
+    else if (control.tagName === "INPUT") {
+      term = control.value.trim() ? key + ":" + quoteTerm(control.value.trim()) : "";
+    } else if (control.selectedOptions && control.selectedOptions[0]) {
       term = control.selectedOptions[0].getAttribute("data-term") || "";
     }
     var query = withoutKey(box.value, key);

@@ -18,6 +18,7 @@ from core.templating import local_time
 from plugins.email import mime
 from plugins.email import queries
 from plugins.email.filters import FILTER_KEYS
+from plugins.email.filters import QUALIFIERS
 from plugins.email.filters import parse_filters
 from plugins.email.models import PRIVATE_MESSAGE
 from plugins.email.models import STATUS_LABELS
@@ -111,6 +112,7 @@ FEED = Feed(
     read=queries.LIST.read,
     parse_filters=parse_filters,
     filter_keys=FILTER_KEYS,
+    qualifiers=QUALIFIERS,
     prepare_rows=prepare_rows,
     options=filter_options,
     filter_template="email/filters.html",

@@ -25,6 +25,7 @@ from core.throttle import account_key
 from core.throttle import ip_key
 from plugins.logins import queries
 from plugins.logins.filters import FILTER_KEYS
+from plugins.logins.filters import QUALIFIERS
 from plugins.logins.filters import parse_filters
 
 bp = Blueprint(queries.TAB, __name__, template_folder="templates")
@@ -117,9 +118,9 @@ def detail_context(viewer, record):
     }
 
 
-def parse_filters_named(args):
+def parse_filters_named(args, viewer=None):
     """Read the filters and name the one user whose history they show, for the caption."""
-    filters = parse_filters(args)
+    filters = parse_filters(args, viewer)
     if len(filters.users) == 1:
         filters.user_name = User.select(User.name).where(User.id == filters.users[0]).scalar()
     return filters
@@ -134,6 +135,7 @@ FEED = Feed(
     read=queries.LIST.read,
     parse_filters=parse_filters_named,
     filter_keys=FILTER_KEYS,
+    qualifiers=QUALIFIERS,
     prepare_rows=prepare_rows,
     options=filter_options,
     filter_template="logins/filters.html",
