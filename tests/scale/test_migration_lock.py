@@ -5,9 +5,11 @@ SQLite: the check under each migration's write lock)."""
 import re
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
+from core.migrations import MIGRATION_LOCK_KEY
 from tests.scale.conftest import BIN
 from tests.scale.conftest import ROOT
 from tests.scale.conftest import host_env
@@ -88,3 +90,35 @@ def test_two_upgrades_at_once_apply_each_migration_once(fresh_database, tmp_path
     assert roles and len(roles) == len(set(roles))
     for _, output in results:
         assert output.rstrip().endswith("migration(s) applied)"), output
+
+
+def test_an_upgrade_waits_for_the_lock_and_goes_on_once_its_holder_is_gone(
+    scale_database, tmp_path
+):
+    import psycopg2
+
+    holder = psycopg2.connect(scale_database)  # another upgrade, as far as the lock goes
+    holder.autocommit = True
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK_KEY)
+    env = host_env(scale_database, f"sqlite:///{tmp_path / 'huey.db'}")
+    upgrade = subprocess.Popen(
+        [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert "another `db upgrade` of this database is running" in upgrade.stdout.readline()
+        time.sleep(0.3)
+        assert upgrade.poll() is None, "the upgrade did not wait for the lock"
+        assert query(scale_database, "SELECT to_regclass('schema_migration')") == [(None,)]
+        holder.close()  # its holder ends (or dies): the server releases the lock
+        output = upgrade.communicate(timeout=60)[0]
+    finally:
+        holder.close()
+        if upgrade.poll() is None:
+            upgrade.kill()
+            upgrade.wait()
+    assert upgrade.returncode == 0, output
+    assert "applied core.0001_people" in output
+    assert output.rstrip().endswith(" migration(s) applied)")
+    assert query(scale_database, "SELECT COUNT(*) FROM schema_migration")[0][0] > 5
