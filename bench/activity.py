@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import peewee  # noqa: E402
+import postgres_floor  # noqa: E402
 import sqlite_floor  # noqa: E402
 from flask import g  # noqa: E402
 from flask import render_template  # noqa: E402
@@ -108,6 +109,11 @@ TARGETS = {
     "scoped_median_ms": 5.0,
     "record_events_per_s": 2000,
     "bulk_events_per_s": 50_000,
+    "bulk_vs_floor_ratio": 0.8,  # the bulk path at least 0.8x the plain driver's same writes
+    # PostgreSQL (on this machine, the server beside the bench): its own figures.
+    "postgres_page_median_ms": 5.0,
+    "postgres_record_events_per_s": 1500,
+    "postgres_bulk_events_per_s": 40_000,
     "http_requests_per_s": 300,
     "http_p99_ms": 100.0,
     "web_rss_mb": 150.0,
@@ -810,10 +816,13 @@ def evaluate(result):
     """Return the target lines for ``result``."""
     pages = result["pages"]
     lines = []
+    postgres = not result["config"]["database_url"].startswith("sqlite")
+    page_median = TARGETS["postgres_page_median_ms" if postgres else "page_median_ms"]
     for name in ("first_page", "filtered_page", "deep_page", "object_history"):
         median, p95 = pages[name]["median_ms"], pages[name]["p95_ms"]
-        lines.append(check(f"{name} median", median, TARGETS["page_median_ms"], unit=" ms"))
-        lines.append(check(f"{name} p95", p95, TARGETS["page_p95_ms"], unit=" ms"))
+        lines.append(check(f"{name} median", median, page_median, unit=" ms"))
+        if not postgres:  # PostgreSQL's target is the median; its p95 is reported
+            lines.append(check(f"{name} p95", p95, TARGETS["page_p95_ms"], unit=" ms"))
     # "No slower than the first page": compared by the work SQLite does (VM steps, the same
     # on every run) where there is such a count; medians ±10 % apart are noise on this machine.
     deep, first = pages["deep_page"], pages["first_page"]
@@ -828,7 +837,7 @@ def evaluate(result):
         check(
             "record one-by-one",
             result["record_one_by_one"]["events_per_s"],
-            TARGETS["record_events_per_s"],
+            TARGETS["postgres_record_events_per_s" if postgres else "record_events_per_s"],
             higher_is_better=True,
             unit=" events/s",
         )
@@ -838,11 +847,17 @@ def evaluate(result):
         check(
             "bulk ingest",
             ingest and ingest["events_per_s"],
-            TARGETS["bulk_events_per_s"],
+            TARGETS["postgres_bulk_events_per_s" if postgres else "bulk_events_per_s"],
             higher_is_better=True,
             unit=" events/s",
         )
     )
+    floor = result.get("postgres_floor" if postgres else "sqlite_floor")
+    if ingest and floor:
+        ratio = round(ingest["events_per_s"] / floor["bulk_events_per_s"], 2)
+        lines.append(
+            check("bulk ingest / plain driver", ratio, TARGETS["bulk_vs_floor_ratio"], True)
+        )
     web = result["http"]
     lines.append(
         check(
@@ -1014,6 +1029,9 @@ def run(args, workdir, result):
         result["sqlite_floor"] = sqlite_floor.measure(
             Path(urlsplit(database_url).path[1:]), workdir
         )
+    if not database_url.startswith("sqlite") and args.floor:
+        log("the same writes with plain psycopg2 (the floor of this schema)")
+        result["postgres_floor"] = postgres_floor.measure(database_url)
     result["targets"] = evaluate(result)
     result["all_targets_met"] = all(line["pass"] is not False for line in result["targets"])
     result["missed"] = [line["name"] for line in result["targets"] if line["pass"] is False]

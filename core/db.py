@@ -2,6 +2,9 @@
 
 import contextlib
 import contextvars
+import fcntl
+import os
+import threading
 from datetime import UTC
 from datetime import datetime
 from urllib.parse import unquote
@@ -62,6 +65,71 @@ class BaseModel(peewee.Model):
         legacy_table_names = False
 
 
+class QueuedSqliteDatabase(PooledSqliteDatabase):
+    """SQLite whose write transactions line up on two lock files before ``BEGIN IMMEDIATE``.
+
+    SQLite's own busy handler retries a locked database after sleeps that grow to 100 ms, so
+    the writer that has waited longest is the least likely to get in: under steady load some
+    wait seconds and fail after the busy timeout. Here a writer first takes the *queue* lock,
+    then the *writer* lock, then lets the queue go. At most one writer ever waits on the writer
+    lock, so each commit hands it straight to that one (the kernel wakes it at once), and a
+    writer that just committed cannot barge back in ahead of it: it must queue like the rest.
+    Locks are ``flock`` on one descriptor per thread (threads of one process queue too), and
+    the kernel drops those of a process that dies, so a killed writer never blocks the others.
+    """
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self._lock_paths = (
+            None if database == ":memory:" else (f"{database}-queue", f"{database}-writer")
+        )
+        self._locks = threading.local()
+
+    def begin(self, lock_type=None):
+        """Wait for this writer's turn, then begin the write transaction."""
+        self._take_turn()
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._end_turn()
+            raise
+
+    def commit(self):
+        """Commit, then hand the turn to the next writer."""
+        try:
+            super().commit()
+        finally:
+            self._end_turn()
+
+    def rollback(self):
+        """Roll back, then hand the turn to the next writer."""
+        try:
+            super().rollback()
+        finally:
+            self._end_turn()
+
+    def _descriptors(self):
+        if getattr(self._locks, "fds", None) is None:
+            self._locks.fds = [
+                os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._lock_paths
+            ]
+        return self._locks.fds
+
+    def _take_turn(self):
+        if self._lock_paths is None:
+            return
+        queue, writer = self._descriptors()
+        fcntl.flock(queue, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(writer, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(queue, fcntl.LOCK_UN)
+
+    def _end_turn(self):
+        if self._lock_paths is not None and getattr(self._locks, "fds", None) is not None:
+            fcntl.flock(self._locks.fds[1], fcntl.LOCK_UN)
+
+
 def open_database(url):
     """Build a peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
     parts = urlsplit(url)
@@ -72,7 +140,7 @@ def open_database(url):
         # lock at BEGIN instead of one failing at its first write with "database is locked".
         # check_same_thread=False: the pool hands a connection to one thread at a time, but
         # not always to the thread that opened it (threaded servers, the huey consumer).
-        return PooledSqliteDatabase(
+        return QueuedSqliteDatabase(
             path,
             pragmas=SQLITE_PRAGMAS,
             lock_type="IMMEDIATE",

@@ -1,0 +1,101 @@
+"""What PostgreSQL itself costs for the recorder's writes, without the application around them.
+
+Writes into the bench database's own tables with plain ``psycopg2``: bulk through ``COPY``
+(rows built up front, encoded to COPY's text format by a few lines of plain Python), and one
+by one (BEGIN, the marker and the event with its audience in one statement, COMMIT). Same
+schema, indexes and triggers as the recorder's writes; the floor's rows are deleted at the
+end. The gap between these numbers and the recorder's is what the application adds.
+"""
+
+import io
+import random
+import statistics
+import time
+from datetime import datetime
+from datetime import timedelta
+
+import psycopg2
+from sqlite_floor import _row
+
+from core.events.recorder import ROW_COLUMNS
+
+ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _field(value):
+    if value is None:
+        return "\\N"
+    return str(value).translate(ESCAPES)
+
+
+def measure(dsn, bulk_events=100_000, batch=10_000, one_by_one=2000):
+    """Return the plain-psycopg2 rates (events/s) of COPY bulk and one-by-one writes."""
+    connection = psycopg2.connect(dsn)
+    connection.autocommit = True
+    cursor = connection.cursor()
+    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM activity_event")
+    first_id = cursor.fetchone()[0] + 1
+    try:
+        rng = random.Random(11)
+        bulk = _bulk(cursor, rng, bulk_events, batch)
+        single, single_median_ms = _one_by_one(cursor, rng, one_by_one)
+    finally:
+        cursor.execute("DELETE FROM activity_audience WHERE event_id >= %s", (first_id,))
+        cursor.execute("DELETE FROM activity_event WHERE id >= %s", (first_id,))
+        connection.close()
+    return {
+        "what": "plain psycopg2 on the bench tables: COPY in batches, and one by one",
+        "bulk_events": bulk_events,
+        "bulk_batch": batch,
+        "bulk_events_per_s": bulk,
+        "one_by_one_events": one_by_one,
+        "one_by_one_events_per_s": single,
+        "one_by_one_median_ms": single_median_ms,
+    }
+
+
+def _bulk(cursor, rng, events, batch):
+    start = datetime(2026, 1, 1)
+    cursor.execute("SELECT nextval('activity_event_id_seq') FROM generate_series(1, %s)", (events,))
+    ids = [row[0] for row in cursor.fetchall()]
+    rows, parties = [], []
+    for offset, event_id in enumerate(ids):
+        row, audience = _row(rng, event_id, start + timedelta(seconds=offset))
+        rows.append(row)
+        parties.append(audience)
+    event_copy = f"COPY activity_event (id, {', '.join(ROW_COLUMNS)}) FROM STDIN"
+    began = time.perf_counter()
+    for first in range(0, events, batch):
+        cursor.execute("BEGIN")
+        text = "".join("\t".join(map(_field, row)) + "\n" for row in rows[first : first + batch])
+        cursor.copy_expert(event_copy, io.StringIO(text))
+        text = "".join(
+            f"{event_id}\t{party}\n"
+            for audience in parties[first : first + batch]
+            for event_id, party in audience
+        )
+        cursor.copy_expert("COPY activity_audience (event_id, party) FROM STDIN", io.StringIO(text))
+        cursor.execute("COMMIT")
+    return round(events / (time.perf_counter() - began))
+
+
+def _one_by_one(cursor, rng, count):
+    columns = ", ".join(ROW_COLUMNS)
+    marks = ", ".join(["%s"] * len(ROW_COLUMNS))
+    sql = (
+        "SELECT pg_advisory_xact_lock_shared((1::bigint << 40)"
+        " | (COALESCE(pg_sequence_last_value('activity_event_id_seq'), 0) + 1));"
+        f" WITH event AS (INSERT INTO activity_event (id, {columns})"
+        f" VALUES (nextval('activity_event_id_seq'), {marks}) RETURNING id)"
+        " INSERT INTO activity_audience (event_id, party)"
+        " SELECT event.id, party FROM event, unnest(%s::bigint[]) AS party"
+    )
+    samples = []
+    for _ in range(count):
+        row, audience = _row(rng, 0, datetime.now(), "floor")
+        began = time.perf_counter_ns()
+        cursor.execute("BEGIN")
+        cursor.execute(sql, (*row[1:], [party for _, party in audience]))
+        cursor.execute("COMMIT")
+        samples.append(time.perf_counter_ns() - began)
+    return round(count / (sum(samples) / 1e9)), round(statistics.median(samples) / 1e6, 3)
