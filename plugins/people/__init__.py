@@ -6,6 +6,7 @@ checks one-time password links; ``views`` (the ``/people`` blueprint, closed to 
 owner and admin kinds), ``team_views``, ``person_views`` and ``link_views`` serve the pages.
 """
 
+from flask import g
 from flask import url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -73,7 +74,8 @@ def describe_event(event):
         return None
     label = event.object_label
     if event.object_type == "team":
-        label = team_label(current_user, label)
+        # The viewer the rows are for: Settings' "Preview as…" names them, else the signed-in one.
+        label = team_label(g.get("rows_viewer") or current_user, label)
     badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
     return Markup(
         f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} “{escape(label)}”"

@@ -94,6 +94,7 @@ def delete(team_id):
         team=found,
         members=list(teams.members_of(found)),
         losses=teams.grants_lost(found),
+        granted=teams.granted_tabs(found),
     )
 
 

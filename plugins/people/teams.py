@@ -23,6 +23,7 @@ from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
+from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.people import checks
 from plugins.people.checks import Invalid
@@ -160,6 +161,16 @@ def grants_lost(team):
         if lost:
             losses.append(Loss(user, tuple(_tab_label(name) for name in lost)))
     return losses
+
+
+def granted_tabs(team):
+    """Return the labels of the tabs granted to ``team``, in tab-bar order."""
+    TabGrant = tab_grant_model()
+    if TabGrant is None:
+        return []
+    names = {row.tab for row in TabGrant.select(TabGrant.tab).where(TabGrant.team == team.id)}
+    known = [tab.label for tab in all_tabs() if tab.name in names]
+    return known + sorted(names - {tab.name for tab in all_tabs()})
 
 
 def revoke_team_grants(actor, team):

@@ -6,6 +6,7 @@ without JavaScript the same form posts and the page reloads.
 
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -18,6 +19,7 @@ from core.inputs import parse_id
 from core.people import Role
 from core.people import Team
 from core.people import User
+from core.people import sees_team_names
 from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.settings import changes
@@ -50,10 +52,19 @@ def settings_panel(viewer):
         seeing=roles_seeing(configurable_tabs()),
         people=_people(search),
         search=search,
-        teams=list(Team.select().order_by(Team.name)),
+        # Settings is for admins, who see team names; the rule is kept here all the same.
+        teams=list(Team.select().order_by(Team.name)) if sees_team_names(viewer) else None,
+        manage_teams_url=_manage_teams_url(viewer),
         grants=grants_by_kind(),
         choices=SCOPES,
     )
+
+
+def _manage_teams_url(viewer):
+    """Return the Manage Teams page when it exists and ``viewer`` may open it, else None."""
+    if not viewer.is_admin or "people.teams.team_list" not in current_app.view_functions:
+        return None
+    return url_for("people.teams.team_list")
 
 
 @bp.post("/grant")

@@ -398,6 +398,11 @@ def test_team_names_are_seen_by_four_roles_only_and_hidden_in_activity_rows(app,
     priya_page = signed_in(app, "pm@example.com").get("/stream/activity").text
     assert "edited team “a team”" in dana_page  # Dana is in Delivery: the row relates to her
     assert "edited team “Delivery”" in priya_page
+    dana = get(app, User, email="teammate@example.com")
+    preview = admin.client.post("/stream/settings/preview", data={"user": dana.id},
+                                headers={"X-CSRF-Token": csrf_token_of(admin.client)})  # fmt: skip
+    assert preview.status_code == 200
+    assert "edited team “a team”" in preview.text  # Preview as… reads as Dana would
 
 
 def test_related_rows_follow_the_viewer_s_teams_of_today(app, admin, people):
