@@ -429,3 +429,19 @@ def rows(app, email):
     from core.testing import rows_seen_by
 
     return rows_seen_by(app, email, "activity")
+
+
+def test_a_change_whose_record_fails_is_not_made(app, admin):
+    """The change and its event commit together: when the event cannot be written (its
+    audience table is gone), the change rolls back and the page says so."""
+    dana = get(app, User, email="teammate@example.com")
+    session = signed_in(app, "teammate@example.com")
+    with app.app_context():
+        database.execute_sql("DROP TABLE activity_audience")
+    deactivated = admin(f"/{dana.id}/deactivate")
+    assert deactivated.status_code == 503 and "not saved" in deactivated.text
+    created = admin("/teams", name="Never", color="#112233")
+    assert created.status_code == 503
+    assert get(app, User, id=dana.id).active
+    assert get(app, Team, name="Never") is None
+    assert session.get("/profile").status_code == 200  # her session did not end either
