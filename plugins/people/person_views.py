@@ -62,7 +62,7 @@ def update(user_id):
     try:
         event = accounts.update_person(actor(), found, *_posted())
     except Invalid as error:
-        return _person_page(found, error)
+        return _person_page(found, error, posted=True)
     flash(f"{found.name} saved." if event else "Nothing changed.")
     return redirect(url_for("people.persons.person", user_id=found.id))
 
@@ -136,14 +136,13 @@ def _list_page(error=None):
     )  # fmt: skip
 
 
-def _person_page(found, error=None):
-    values = (
-        {name: request.form.get(name, "") for name in FIELDS}
-        if request.method == "POST" and request.path == url_for("people.persons.update",
-                                                                 user_id=found.id)
-        else {"name": found.name, "email": found.email, "role": str(found.role_id),
-              "time_zone": found.time_zone}
-    )  # fmt: skip
+def _person_page(found, error=None, posted=False):
+    """Render a person's page; ``posted``: show the edit form as it was posted (refused)."""
+    if posted:
+        values = {name: request.form.get(name, "") for name in FIELDS}
+    else:
+        values = {"name": found.name, "email": found.email, "role": str(found.role_id),
+                  "time_zone": found.time_zone}  # fmt: skip
     member_of = list(
         Team.select().join(TeamMembership).where(TeamMembership.user == found.id)
         .order_by(Team.name)

@@ -110,7 +110,7 @@ def _list_page(error=None):
             TeamMembership.team, peewee.fn.COUNT(TeamMembership.id).alias("count")
         ).group_by(TeamMembership.team)
     }
-    values = _form_values(None) if request.method == "POST" else {"color": teams.DEFAULT_COLOR}
+    values = _form_values() if request.method == "POST" else {"color": teams.DEFAULT_COLOR}
     return render_form(
         "people/teams.html",
         error=error,
@@ -126,14 +126,15 @@ def _team_page(found, error=None):
         "people/team.html",
         error=error,
         team=found,
-        values=_form_values(found) if request.method == "POST" else found.__data__,
+        values=_form_values() if request.method == "POST" else found.__data__,
         staff=_staff(members),
         members=members,
         count=len(members),
     )
 
 
-def _form_values(found):
+def _form_values():
+    """Return the team fields as posted (a refused form shows them again)."""
     return {name: request.form.get(name, "") for name in teams.FIELDS}
 
 
