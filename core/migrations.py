@@ -5,13 +5,15 @@ A later release adds a new migration (``playhouse.migrate`` for column changes) 
 one that has shipped, so ``db upgrade`` takes any older database forward without losing a row.
 
 Several hosts may run ``db upgrade`` on one database at the same moment (a deploy starting
-every host): each migration is still applied once, and every one of them exits 0. On
-PostgreSQL the whole upgrade holds a session advisory lock (``migration_lock``), so a second
-upgrade waits, then finds nothing pending. On SQLite each migration's transaction starts with
-``BEGIN IMMEDIATE`` (the database's one write lock) and checks again, under that lock, that the
-migration is still pending before applying it.
+every host): each migration is still applied once, and every one of them exits 0. The whole
+upgrade holds the database's migration lock (``migration_lock``: a session advisory lock on
+PostgreSQL, an exclusive lock on a file beside a SQLite database), so a second upgrade waits,
+then finds nothing pending. Each migration's transaction also checks again that it is still
+pending before applying it (on SQLite under the write lock of its ``BEGIN IMMEDIATE``).
 """
 
+import fcntl
+import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextlib import suppress
@@ -126,13 +128,15 @@ MIGRATION_LOCK_KEY = (0x61637473, 1)  # "acts", then the lock's number in that s
 def migration_lock(on_wait=None):
     """Hold the database's migration lock for the block: one upgrade at a time per database.
 
-    PostgreSQL: a session advisory lock on this thread's connection, released at the end (or
-    by the server when the process dies, so a killed upgrade never leaves it held). When
-    another upgrade holds it, ``on_wait()`` is called once, then the block waits its turn.
-    SQLite needs none: ``upgrade`` checks again under each transaction's write lock.
+    When another upgrade holds it, ``on_wait()`` is called once, then the block waits its
+    turn. A process that dies lets go of it (a killed upgrade never leaves it held).
+    PostgreSQL: a session advisory lock on this thread's connection. SQLite: ``flock`` on
+    ``<database file>-upgrade``, taken before the upgrade connects: two processes opening a
+    new file at once would both try to turn it to WAL, and one would fail as "locked".
     """
     if is_sqlite():
-        yield
+        with _file_lock(f"{database.obj.database}-upgrade", on_wait):
+            yield
         return
     database.connect(reuse_if_open=True)
     cursor = database.execute_sql("SELECT pg_try_advisory_lock(%s, %s)", MIGRATION_LOCK_KEY)
@@ -146,6 +150,25 @@ def migration_lock(on_wait=None):
         # A connection that is gone took its lock with it: nothing left to release.
         with suppress(peewee.OperationalError, peewee.InterfaceError):
             database.execute_sql("SELECT pg_advisory_unlock(%s, %s)", MIGRATION_LOCK_KEY)
+
+
+@contextmanager
+def _file_lock(path, on_wait):
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the block."""
+    if database.obj.database == ":memory:":
+        yield  # a private database: no other process can reach it
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing the last descriptor releases the lock
 
 
 def upgrade(app, on_wait=None):
@@ -175,7 +198,9 @@ def upgrade(app, on_wait=None):
 def _applied_meanwhile(migration):
     """Tell whether another process applied ``migration`` since ``pending`` was read.
 
-    Asked inside the migration's transaction: on SQLite it holds the write lock from its
-    ``BEGIN IMMEDIATE``, so no other upgrade can apply it between this answer and the commit.
+    The migration lock already rules that out for every ``upgrade``; this answer holds even
+    for a writer that skipped the lock. Asked inside the migration's transaction: on SQLite it
+    holds the write lock from its ``BEGIN IMMEDIATE``, so nothing can apply the migration
+    between this answer and the commit.
     """
     return SchemaMigration.select().where(SchemaMigration.name == migration.name).exists()

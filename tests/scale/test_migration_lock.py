@@ -1,11 +1,16 @@
 """``flask db upgrade`` started on two hosts at the same moment, on one fresh database: each
-migration is applied once, by one of them, and both exit 0 (PostgreSQL: the advisory lock;
-SQLite: the check under each migration's write lock)."""
+migration is applied once, by one of them, and both exit 0. An upgrade waits, applying
+nothing, while another holds the migration lock (PostgreSQL: an advisory lock; SQLite: a lock
+on a file beside the database), and goes on once that one is gone."""
 
+import fcntl
+import os
 import re
 import sqlite3
 import subprocess
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -92,33 +97,66 @@ def test_two_upgrades_at_once_apply_each_migration_once(fresh_database, tmp_path
         assert output.rstrip().endswith("migration(s) applied)"), output
 
 
-def test_an_upgrade_waits_for_the_lock_and_goes_on_once_its_holder_is_gone(
-    scale_database, tmp_path
-):
-    import psycopg2
+class LockHolder:
+    """Another upgrade, as far as the migration lock of ``url`` goes: holds it until ``end()``.
 
-    holder = psycopg2.connect(scale_database)  # another upgrade, as far as the lock goes
-    holder.autocommit = True
-    with holder.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK_KEY)
-    env = host_env(scale_database, f"sqlite:///{tmp_path / 'huey.db'}")
+    ``nothing_applied()`` tells whether the database is still untouched.
+    """
+
+    def __init__(self, url):
+        self.url = url
+        self.path = None
+        if url.startswith("sqlite:"):
+            self.path = Path(url.removeprefix("sqlite:///"))
+            descriptor = os.open(f"{self.path}-upgrade", os.O_CREAT | os.O_RDWR)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            self._release = lambda: os.close(descriptor)
+        else:
+            import psycopg2
+
+            connection = psycopg2.connect(url)
+            connection.autocommit = True
+            connection.cursor().execute("SELECT pg_advisory_lock(%s, %s)", MIGRATION_LOCK_KEY)
+            self._release = connection.close  # as if it died: the server lets the lock go
+
+    def end(self):
+        """Let go of the lock (once)."""
+        release, self._release = self._release, lambda: None
+        release()
+
+    def nothing_applied(self):
+        """Tell whether no migration table exists yet (SQLite: not even the file)."""
+        if self.path is not None:
+            return not self.path.exists()
+        return query(self.url, "SELECT to_regclass('schema_migration')") == [(None,)]
+
+
+def test_an_upgrade_waits_for_the_lock_and_goes_on_once_its_holder_is_gone(
+    fresh_database, tmp_path
+):
+    url, run_sql = fresh_database
+    holder = LockHolder(url)
+    env = host_env(url, f"sqlite:///{tmp_path / 'huey.db'}")
     upgrade = subprocess.Popen(
         [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    deadline = threading.Timer(60, upgrade.kill)  # an upgrade that never speaks fails the test
+    deadline.start()
     try:
         assert "another `db upgrade` of this database is running" in upgrade.stdout.readline()
         time.sleep(0.3)
         assert upgrade.poll() is None, "the upgrade did not wait for the lock"
-        assert query(scale_database, "SELECT to_regclass('schema_migration')") == [(None,)]
-        holder.close()  # its holder ends (or dies): the server releases the lock
+        assert holder.nothing_applied()
+        holder.end()
         output = upgrade.communicate(timeout=60)[0]
     finally:
-        holder.close()
+        deadline.cancel()
+        holder.end()
         if upgrade.poll() is None:
             upgrade.kill()
             upgrade.wait()
     assert upgrade.returncode == 0, output
     assert "applied core.0001_people" in output
     assert output.rstrip().endswith(" migration(s) applied)")
-    assert query(scale_database, "SELECT COUNT(*) FROM schema_migration")[0][0] > 5
+    assert run_sql("SELECT COUNT(*) FROM schema_migration")[0][0] > 5
