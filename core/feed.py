@@ -198,9 +198,12 @@ class Feed:
         return record
 
     def _count(self, limited):
+        # The order goes, unless it is not the table's id (a full-text index drives the query
+        # in its own order): without it, SQLite could pick a plan probing the index per row.
+        by_id = all(getattr(o, "node", None) is self.model.id for o in limited._order_by or ())
         return (
             self.model.select(peewee.fn.COUNT(peewee.SQL("*")))
-            .from_(limited.order_by().alias("capped"))
+            .from_((limited.order_by() if by_id else limited).alias("capped"))
             .scalar()
         )
 

@@ -386,30 +386,22 @@ class TextIndex:
         index's migration has run, each term is looked for as a substring of the columns (a
         scan: correct, slow).
         """
-        included = [words for words, t in _worded(terms) if not t.negated]
-        excluded = [words for words, t in _worded(terms) if t.negated]
-        if not included and not excluded:
+        if not _worded(terms):
             return None
         if not self.exists():
             return self._scan_condition(terms)
         if not is_sqlite():
             return self._pg_condition(terms)
-        match = " AND ".join(
-            _fts5_phrase(words, not t.phrase) for words, t in _worded(terms) if not t.negated
-        )
-        unwanted = " OR ".join(
-            _fts5_phrase(words, not t.phrase) for words, t in _worded(terms) if t.negated
-        )
+        positive, expression = self._fts5_expression(terms)
         bounds = ""
         if older_than is not None:
             bounds += f" AND rowid < {int(older_than)}"
         if newer_than is not None:
             bounds += f" AND rowid > {int(newer_than)}"
         lookup = f"(SELECT rowid FROM {self.name} WHERE {self.name} MATCH ?{bounds})"
-        if match:
-            expression = f"({match}) NOT ({unwanted})" if unwanted else match
+        if positive:
             return id_column.in_(peewee.SQL(lookup, [expression]))
-        return id_column.not_in(peewee.SQL(lookup, [unwanted]))
+        return id_column.not_in(peewee.SQL(lookup, [expression]))
 
     def _pg_condition(self, terms):
         positive = " & ".join(
@@ -427,6 +419,45 @@ class TextIndex:
             )
             condition = refused if condition is None else (condition & refused)
         return condition
+
+    def search(self, query, id_column, terms, older_than=None, newer_than=None):
+        """Return ``(query, order)``: ``query`` limited to the rows matching ``terms``, and the
+        column that orders it newest first (``id_column``, or the index's own row id).
+
+        On SQLite the index drives the query: it is joined as a subquery and the rows come in
+        its row id order, newest first, so the first page stops after 50 matches however many
+        there are (as ``id IN (…)`` SQLite would collect every match first: 40 ms for a word
+        in a quarter of 1M events, against 0.1 ms). Elsewhere this is ``condition``.
+        """
+        if not is_sqlite() or not self.exists():
+            matching = self.condition(id_column, terms, older_than, newer_than)
+            return (query if matching is None else query.where(matching)), id_column
+        expression = self._fts5_expression(terms)
+        if expression is None:
+            return query, id_column
+        if not expression[0]:  # only exclusions: nothing for the index to drive
+            return query.where(self.condition(id_column, terms, older_than, newer_than)), id_column
+        table = peewee.Table(self.name)
+        matches = table.select(peewee.SQL("rowid AS matched")).where(
+            peewee.SQL(f"{self.name} MATCH ?", [expression[1]])
+        )
+        if older_than is not None:
+            matches = matches.where(peewee.SQL("rowid < ?", [int(older_than)]))
+        if newer_than is not None:
+            matches = matches.where(peewee.SQL("rowid > ?", [int(newer_than)]))
+        matches = matches.alias("matches")
+        return query.join(matches, on=(matches.c.matched == id_column)), matches.c.matched
+
+    def _fts5_expression(self, terms):
+        """Return ``(has a word to find, the FTS5 expression)``, or None for no word at all."""
+        worded = _worded(terms)
+        if not worded:
+            return None
+        match = " AND ".join(_fts5_phrase(w, not t.phrase) for w, t in worded if not t.negated)
+        unwanted = " OR ".join(_fts5_phrase(w, not t.phrase) for w, t in worded if t.negated)
+        if match and unwanted:
+            return True, f"({match}) NOT ({unwanted})"
+        return (True, match) if match else (False, unwanted)
 
     def _scan_condition(self, terms):
         condition = None

@@ -37,10 +37,12 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     """
     query = bounded(ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id,
                     older_than, newer_than)  # fmt: skip
-    query = _filtered(query, filters, viewer, older_than, newer_than)
+    query = _filtered(query, filters, viewer)
+    # The free words drive the query from the full-text index, newest match first.
+    query, order = INDEX.search(query, ActivityEvent.id, filters.words, older_than, newer_than)
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
-    query = query.order_by(ActivityEvent.id.desc())
+    query = query.order_by(order.desc())
     return query.limit(limit) if limit else query
 
 
@@ -75,7 +77,7 @@ def _audience_has(parties):
     )
 
 
-def _filtered(query, filters, viewer, older_than=None, newer_than=None):
+def _filtered(query, filters, viewer):
     event = ActivityEvent
     if filters.nothing:
         return query.where(peewee.SQL("1 = 0"))
@@ -99,9 +101,7 @@ def _filtered(query, filters, viewer, older_than=None, newer_than=None):
         query = query.where(_audience_has(_team_parties(teams)))
     if filters.not_teams:
         query = query.where(~_audience_has(_team_parties(filters.not_teams)))
-    query = in_days(query, event.occurred_at, filters.date_from, filters.date_to, viewer.zone())
-    matching = INDEX.condition(event.id, filters.words, older_than, newer_than)
-    return query if matching is None else query.where(matching)
+    return in_days(query, event.occurred_at, filters.date_from, filters.date_to, viewer.zone())
 
 
 def _team_parties(teams):

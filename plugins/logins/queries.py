@@ -39,7 +39,9 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
     """
     attempt = SignInAttempt
     query = bounded(attempt.select(*(columns or [LIST.select])), attempt.id, older_than, newer_than)
-    query = _filtered(query, filters, viewer, older_than, newer_than)
+    query = _filtered(query, filters, viewer)
+    # The free words drive the query from the full-text index, newest match first.
+    query, order = INDEX.search(query, attempt.id, filters.words, older_than, newer_than)
     if row_scope(viewer, TAB) != "all":
         users = viewer.related_user_ids()
         if filters.active() or not limit:
@@ -51,11 +53,11 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
                 for user_id in users
             ]  # fmt: skip
             query = query.where(newest_of(attempt.id, arms))
-    query = query.order_by(attempt.id.desc())
+    query = query.order_by(order.desc())
     return query.limit(limit) if limit else query
 
 
-def _filtered(query, filters, viewer, older_than=None, newer_than=None):
+def _filtered(query, filters, viewer):
     attempt = SignInAttempt
     if filters.nothing:
         return query.where(peewee.SQL("1 = 0"))
@@ -76,9 +78,7 @@ def _filtered(query, filters, viewer, older_than=None, newer_than=None):
         query = query.where(attempt.ip.is_null() | attempt.ip.not_in(filters.not_ips))
     if filters.not_countries:
         query = query.where(attempt.country.not_in(filters.not_countries))
-    query = in_days(query, attempt.attempted_at, filters.date_from, filters.date_to, viewer.zone())
-    matching = INDEX.condition(attempt.id, filters.words, older_than, newer_than)
-    return query if matching is None else query.where(matching)
+    return in_days(query, attempt.attempted_at, filters.date_from, filters.date_to, viewer.zone())
 
 
 def countries():
