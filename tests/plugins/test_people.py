@@ -15,6 +15,7 @@ from core.people import Team
 from core.people import TeamMembership
 from core.people import User
 from core.people import sees_team_names
+from core.people import team_free_event
 from core.people import team_label
 from core.sessions import UserSession
 from plugins.people.models import RetiredTeam
@@ -445,3 +446,36 @@ def test_a_change_whose_record_fails_is_not_made(app, admin):
     assert get(app, User, id=dana.id).active
     assert get(app, Team, name="Never") is None
     assert session.get("/profile").status_code == 200  # her session did not end either
+
+
+def test_a_recorded_event_reads_without_team_names_for_those_who_may_not_see_them(app, admin):
+    sales = get(app, Team, name="Sales")
+    admin(f"/teams/{sales.id}", name="Hunters", description="Finds clients", color="#ea580c")
+    dana = get(app, User, email="teammate@example.com")
+    admin(f"/teams/{sales.id}/members", htmx=True, user=dana.id, member="1")
+    admin.client.post("/stream/settings/grant", data={
+        "tab": "activity", "kind": "team", "id": sales.id, "granted": "1",
+        "csrf_token": csrf_token_of(admin.client)})  # fmt: skip
+    fields = {"name": dana.name, "email": dana.email, "time_zone": dana.time_zone}
+    admin(f"/{dana.id}", role="Client", **fields)
+    with app.app_context():
+        recorded = list(
+            ActivityEvent.select()
+            .where(ActivityEvent.verb.in_(("team.updated", "settings.updated", "user.updated")))
+            .order_by(ActivityEvent.id)
+        )
+        teammate = User.get(User.email == "ines@example.com")
+        owner = User.get(User.email == "owner@example.com")
+        hidden = [team_free_event(teammate, event) for event in recorded]
+        shown = [team_free_event(owner, event) for event in recorded]
+    rename, member, grant, demotion = hidden
+    assert rename["object_label"] == "a team"
+    assert rename["changes"]["name"] == ["a team", "a team"]
+    assert "Hunters" not in rename["summary"] and "Sales" not in rename["summary"]
+    assert member["summary"] == "Members: +Dana Scully"  # no name in it: kept as recorded
+    assert grant["changes"] == {"team a team": ["hidden", "visible"]}
+    assert grant["summary"] == "team a team: hidden → visible"
+    assert demotion["changes"]["teams"] == [["a team", "a team"], []]
+    assert not any(name in json.dumps(hidden) for name in ("Sales", "Hunters", "Delivery"))
+    assert shown[0]["changes"]["name"] == ["Sales", "Hunters"]
+    assert shown[3]["changes"]["teams"] == [["Delivery", "Hunters"], []]
