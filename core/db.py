@@ -11,6 +11,7 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import peewee
+import psycopg2.extensions
 from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
@@ -130,6 +131,90 @@ class QueuedSqliteDatabase(PooledSqliteDatabase):
             fcntl.flock(self._locks.fds[1], fcntl.LOCK_UN)
 
 
+class _DeferredBeginCursor(psycopg2.extensions.cursor):
+    """A cursor that sends a pending ``BEGIN`` in the same round trip as its next statement."""
+
+    def _flush_begin(self):
+        if self.connection.begin_pending:
+            self.connection.begin_pending = False
+            return True
+        return False
+
+    def execute(self, query, vars=None):
+        """Run ``query``, preceded by the transaction's ``BEGIN`` if it has not been sent."""
+        if self._flush_begin():
+            if self.name:  # a server-side cursor wraps its query in DECLARE: no prefix there
+                super(psycopg2.extensions.cursor, self).execute("BEGIN")
+            else:
+                query = (b"BEGIN; " + query) if isinstance(query, bytes) else ("BEGIN; " + query)
+        return super().execute(query, vars)
+
+    def executemany(self, query, vars_list):
+        """Run ``query`` for each parameter set, after a pending ``BEGIN``."""
+        if self._flush_begin():
+            super().execute("BEGIN")
+        return super().executemany(query, vars_list)
+
+    def copy_expert(self, sql, file, size=8192):
+        """Run a ``COPY``, after a pending ``BEGIN``."""
+        if self._flush_begin():
+            super().execute("BEGIN")
+        return super().copy_expert(sql, file, size)
+
+
+class _DeferredBeginConnection(psycopg2.extensions.connection):
+    """A psycopg2 connection whose cursors send a pending ``BEGIN`` with their next statement."""
+
+    begin_pending = False
+
+    def cursor(self, *args, **kwargs):
+        """Return a cursor that knows about the pending ``BEGIN``."""
+        kwargs.setdefault("cursor_factory", _DeferredBeginCursor)
+        return super().cursor(*args, **kwargs)
+
+
+class DeferredBeginPostgresqlDatabase(PooledPostgresqlDatabase):
+    """PostgreSQL whose ``BEGIN`` travels with the transaction's first statement.
+
+    peewee sends ``BEGIN`` as a statement of its own: one more round trip, for every write
+    transaction, before any work. Here ``begin()`` only notes it; the next statement carries
+    it (``BEGIN; <statement>`` in one message), and a transaction that ran nothing sends
+    neither ``BEGIN`` nor ``COMMIT``.
+    """
+
+    def __init__(self, database, **kwargs):
+        kwargs.setdefault("connection_factory", _DeferredBeginConnection)
+        super().__init__(database, **kwargs)
+
+    def begin(self, isolation_level=None):
+        """Note that the next statement opens a transaction (an isolation level: at once)."""
+        if isolation_level or self._isolation_level:
+            return super().begin(isolation_level)
+        self.connection().begin_pending = True
+        return None
+
+    def commit(self):
+        """Commit, unless the transaction never started on the server."""
+        if not self._pending_dropped():
+            super().commit()
+
+    def rollback(self):
+        """Roll back, unless the transaction never started on the server."""
+        if not self._pending_dropped():
+            super().rollback()
+
+    def _pending_dropped(self):
+        connection = self.connection()
+        if connection.begin_pending:
+            connection.begin_pending = False
+            return True
+        return False
+
+    def _can_reuse(self, conn):
+        conn.begin_pending = False
+        return super()._can_reuse(conn)
+
+
 def open_database(url):
     """Build a peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
     parts = urlsplit(url)
@@ -147,7 +232,7 @@ def open_database(url):
             check_same_thread=False,
             **POOL_SETTINGS,
         )
-    return PooledPostgresqlDatabase(
+    return DeferredBeginPostgresqlDatabase(
         unquote(parts.path.lstrip("/")),
         host=parts.hostname,
         port=parts.port or 5432,
