@@ -11,6 +11,8 @@ gate refuses them from their next request. A deactivated person's sessions end a
 
 from dataclasses import dataclass
 
+import peewee
+
 from core import sessions
 from core.db import database
 from core.db import for_update
@@ -74,6 +76,8 @@ def create_person(actor, name, email, role, time_zone="UTC"):
         except ValueError as error:  # the core's own checks, naming the field
             field, _, message = str(error).partition(": ")
             raise Invalid(field, message) from None
+        except peewee.IntegrityError:  # the same email, added meanwhile by another request
+            raise Invalid("email", f"{values['email']} is already someone's sign-in") from None
         record_activity(
             actor, "user.created", ref(user), changes=diff(None, _state(user)),
             audience=Audience(users={user.id}),
@@ -111,7 +115,11 @@ def update_person(actor, user, name, email, role, time_zone):
             return None
         if was_staff and not current.is_staff:
             changes.update(_leave_the_stream(current))
-        current.save()
+        try:
+            with database.atomic():
+                current.save()
+        except peewee.IntegrityError:  # the email, taken meanwhile by another request
+            raise Invalid("email", f"{values['email']} is already someone's sign-in") from None
         user.__data__.update(current.__data__)
         return record_activity(
             actor, "user.updated", ref(current), changes=changes,

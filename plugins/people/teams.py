@@ -53,7 +53,7 @@ def create_team(actor, name, description="", color=DEFAULT_COLOR):
             # SQLite gives a new row the highest id + 1, which may be a deleted team's: past
             # events name that team in their audience, and the new team's members would see them.
             team.id = _next_team_id()
-        team.save(force_insert=True)
+        _save(team, force_insert=True)
         record_activity(
             actor, "team.created", ref(team), changes=diff(None, _state(team, [])),
             audience=Audience(teams={team.id}),
@@ -75,7 +75,7 @@ def update_team(actor, team, name, description, color):
         changes = diff(before, _state(current, []))
         if not changes:
             return None
-        current.save()
+        _save(current)
         team.__data__.update(current.__data__)
         return record_activity(
             actor, "team.updated", ref(current), changes=changes,
@@ -224,6 +224,15 @@ def _locked(team):
     if current is None:
         raise Invalid("team", "that team no longer exists")
     return current
+
+
+def _save(team, **options):
+    """Save ``team``; a name taken meanwhile by another request is refused on ``name``."""
+    try:
+        with database.atomic():
+            team.save(**options)
+    except peewee.IntegrityError:
+        raise Invalid("name", f"a team named “{team.name}” already exists") from None
 
 
 def _refuse_taken(name):
