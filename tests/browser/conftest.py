@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import gunicorn.config as gunicorn_config
 import pytest
 from playwright.sync_api import expect
 
@@ -89,8 +90,13 @@ def gunicorn(tmp, env):
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tmp) / "gunicorn.log"
     with open(log_path, "w") as log:
+        command = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+        # gunicorn 27 puts a control socket at one path per user: servers running side by
+        # side (live_server and fresh_server) would take it from each other.
+        if hasattr(gunicorn_config, "ControlSocketDisable"):
+            command.append("--no-control-socket")
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+            command,
             cwd=ROOT,
             env=env,
             stdout=log,
