@@ -46,12 +46,12 @@ def register_migrations():
 
 @hookimpl
 def register_blueprints(app):
-    """Mount Manage Teams and Manage People at ``/people``, the password links at
+    """Mount Manage Teams at ``/teams``, Manage People at ``/people``, the password links at
     ``/password``."""
     from plugins.people import link_views
     from plugins.people.views import bp
 
-    app.register_blueprint(bp, url_prefix="/people")
+    app.register_blueprint(bp)
     app.register_blueprint(link_views.bp)
 
 

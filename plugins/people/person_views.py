@@ -20,7 +20,7 @@ from plugins.people.pages import actor
 from plugins.people.pages import found_or_404
 from plugins.people.pages import render_form
 
-bp = Blueprint("persons", __name__)
+bp = Blueprint("persons", __name__, url_prefix="/people")
 
 FIELDS = ("name", "email", "role", "time_zone")
 

@@ -1,6 +1,6 @@
 """The Manage Teams and Manage People pages, for the owner and admin kinds only.
 
-``bp`` (mounted at ``/people``) is closed by default: signed-out visitors are sent to sign
+``bp`` (``/teams`` and ``/people``) is closed by default: signed-out visitors are sent to sign
 in, anyone but the Super Admin and Admins gets 403, before any page runs, for every page and
 fragment alike. ``team_views`` and ``person_views`` hold the pages; each is a real form that
 htmx boosts, and the member checkboxes save themselves like the Settings ones. The one-time

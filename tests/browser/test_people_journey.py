@@ -83,7 +83,7 @@ def test_a_team_grant_reaches_a_member_on_their_next_click_and_leaves_with_them(
     dana.evaluate("window.__marker = 3")
 
     # The Admin takes Dana out of the team…
-    admin.goto(f"{fresh_server}/people/teams")
+    admin.goto(f"{fresh_server}/teams")
     admin.locator('tr[data-team="Night Shift"]').get_by_role("link").click()
     box = admin.locator('tr[data-person="teammate@example.com"] input[type=checkbox]')
     box.uncheck()

@@ -29,12 +29,12 @@ LINK = re.compile(r'value="https?://[^/"]+(/password/[A-Za-z0-9_-]+)"')
 
 @pytest.fixture
 def admin(client, people):
-    """Sign the test client in as the demo Admin; return a function posting to ``/people``."""
+    """Sign the test client in as the demo Admin; return a function posting a form to a path."""
     assert sign_in(client, "admin@example.com").status_code == 302
 
     def post(path, htmx=False, **form):
         headers = {"X-CSRF-Token": csrf_token_of(client), **(HTMX if htmx else {})}
-        return client.post(f"/people{path}", data=form, headers=headers)
+        return client.post(path, data=form, headers=headers)
 
     post.client = client
     return post
@@ -73,7 +73,7 @@ def test_an_admin_creates_edits_fills_and_deletes_a_team_each_change_recorded(ap
     assert created.status_code == 302
     team = get(app, Team, name="Support")
     assert (team.description, team.color) == ("Answers clients", "#0f766e")
-    assert admin.client.get("/people/teams").text.count('data-team="Support"') == 1
+    assert admin.client.get("/teams").text.count('data-team="Support"') == 1
 
     dana = get(app, User, email="teammate@example.com")
     added = admin(f"/teams/{team.id}/members", htmx=True, user=dana.id, member=["0", "1"])
@@ -139,13 +139,13 @@ def test_everyone_but_the_owner_and_admins_is_refused_every_page(app, people, em
     token = csrf_token_of(other)
     sales = get(app, Team, name="Sales")
     dana = get(app, User, email="teammate@example.com")
-    for url in ("/people/teams", f"/people/teams/{sales.id}", "/people", f"/people/{dana.id}"):
+    for url in ("/teams", f"/teams/{sales.id}", "/people", f"/people/{dana.id}"):
         assert other.get(url).status_code == 403, url
         assert other.get(url, headers=HTMX).status_code == 403, url
     for url, form in (
-        ("/people/teams", {"name": "Mine", "color": "#112233"}),
-        (f"/people/teams/{sales.id}/members", {"user": dana.id, "member": "0"}),
-        (f"/people/teams/{sales.id}/delete", {}),
+        ("/teams", {"name": "Mine", "color": "#112233"}),
+        (f"/teams/{sales.id}/members", {"user": dana.id, "member": "0"}),
+        (f"/teams/{sales.id}/delete", {}),
         (f"/people/{dana.id}/deactivate", {}),
         ("/people", {"name": "X", "email": "x@example.com", "role": "Admin", "time_zone": "UTC"}),
     ):
@@ -158,9 +158,9 @@ def test_everyone_but_the_owner_and_admins_is_refused_every_page(app, people, em
 
 def test_signed_out_visitors_are_sent_to_sign_in_and_a_post_needs_its_csrf_token(app, admin):
     signed_out = app.test_client()
-    assert "/login?next=" in signed_out.get("/people/teams").headers["Location"]
+    assert "/login?next=" in signed_out.get("/teams").headers["Location"]
     assert signed_out.get("/people", headers=HTMX).status_code == 401
-    forged = admin.client.post("/people/teams", data={"name": "Forged", "color": "#112233"})
+    forged = admin.client.post("/teams", data={"name": "Forged", "color": "#112233"})
     assert forged.status_code == 400
     assert get(app, Team, name="Forged") is None
     links = admin.client.get("/profile").text
@@ -186,7 +186,7 @@ def test_deleting_a_team_says_who_loses_which_tabs_then_removes_its_grants(app, 
     with app.app_context():  # Ines keeps Email in person: she loses Activity only
         TabGrant.create(tab="email", user=User.get(User.email == "ines@example.com"))
     sales = get(app, Team, name="Sales")
-    page = admin.client.get(f"/people/teams/{sales.id}/delete").text
+    page = admin.client.get(f"/teams/{sales.id}/delete").text
     assert "<strong>Sam Okafor</strong> loses Activity, Email" in page
     assert "<strong>Ines Garcia</strong> loses Activity</li>" in page
     sam = signed_in(app, "sales@example.com")
@@ -212,7 +212,7 @@ def test_a_new_team_never_takes_a_deleted_team_s_id(app, admin):
 
 
 def test_an_admin_adds_a_person_who_chooses_a_password_once_from_the_link(app, admin):
-    answer = admin("", name="Walter Skinner", email=" Walter@Example.com ", role="Teammate",
+    answer = admin("/people", name="Walter Skinner", email=" Walter@Example.com ", role="Teammate",
                    time_zone="America/New_York")  # fmt: skip
     assert answer.status_code == 200
     assert "No mail server is configured" in answer.text
@@ -262,7 +262,7 @@ def test_bad_person_input_is_a_400_naming_the_field(app, admin):
          "time_zone:"),
         ({"name": "A", "email": "a@example.com", "role": "Super Admin"}, "role:"),  # a second
     ):  # fmt: skip
-        answer = admin("", **{"time_zone": "UTC", **form})
+        answer = admin("/people", **{"time_zone": "UTC", **form})
         assert answer.status_code == 400, form
         assert field in answer.text, form
     assert get(app, User, email="a@example.com") is None
@@ -276,9 +276,9 @@ def test_a_role_change_is_recorded_and_a_contact_role_ends_stream_access_at_once
     session = signed_in(app, "teammate@example.com")
     assert session.get("/stream/activity").status_code == 200
     fields = {"name": dana.name, "email": dana.email, "time_zone": dana.time_zone}
-    assert admin(f"/{dana.id}", role="Admin", **fields).status_code == 302
+    assert admin(f"/people/{dana.id}", role="Admin", **fields).status_code == 302
     assert session.get("/stream/settings").status_code == 200
-    assert admin(f"/{dana.id}", role="Client", **fields).status_code == 302
+    assert admin(f"/people/{dana.id}", role="Client", **fields).status_code == 302
     assert session.get("/stream/activity").status_code == 403
     assert session.get("/stream").status_code == 403
     with app.app_context():
@@ -292,7 +292,8 @@ def test_a_role_change_is_recorded_and_a_contact_role_ends_stream_access_at_once
             "tabs granted in person": [["activity"], []],
         },
     ]
-    assert admin(f"/{dana.id}", role="Client", **fields).status_code == 302  # nothing changed
+    unchanged = admin(f"/people/{dana.id}", role="Client", **fields)
+    assert unchanged.status_code == 302  # nothing changed: nothing recorded
     assert len(events(app, "user.updated")) == 2
 
 
@@ -300,12 +301,12 @@ def test_there_is_always_exactly_one_super_admin_who_is_never_demoted_or_deactiv
     owner = get(app, User, email="owner@example.com")
     avery = get(app, User, email="admin@example.com")
     fields = {"name": owner.name, "email": owner.email, "time_zone": owner.time_zone}
-    assert admin(f"/{owner.id}", role="Admin", **fields).status_code == 403  # admins may not
-    assert admin(f"/{owner.id}/deactivate").status_code == 400
-    assert admin(f"/{avery.id}/deactivate").status_code == 400  # not oneself either
-    assert "cannot deactivate yourself" in admin(f"/{avery.id}/deactivate").text
+    assert admin(f"/people/{owner.id}", role="Admin", **fields).status_code == 403  # admins may not
+    assert admin(f"/people/{owner.id}/deactivate").status_code == 400
+    assert admin(f"/people/{avery.id}/deactivate").status_code == 400  # not oneself either
+    assert "cannot deactivate yourself" in admin(f"/people/{avery.id}/deactivate").text
     dana = get(app, User, email="teammate@example.com")
-    made = admin(f"/{dana.id}", name=dana.name, email=dana.email, role="Super Admin",
+    made = admin(f"/people/{dana.id}", name=dana.name, email=dana.email, role="Super Admin",
                  time_zone="UTC")  # fmt: skip
     assert made.status_code == 400 and "only ever one" in made.text
 
@@ -329,17 +330,17 @@ def test_a_deactivated_person_is_signed_out_at_once_and_cannot_sign_in(app, admi
         TabGrant.create(tab="activity", user=dana.id)
     session = signed_in(app, "teammate@example.com")
     assert session.get("/stream/activity").status_code == 200
-    assert admin(f"/{dana.id}/deactivate").status_code == 302
+    assert admin(f"/people/{dana.id}/deactivate").status_code == 302
     assert "/login" in session.get("/stream/activity").headers["Location"]
     assert session.get("/profile").status_code == 302
     with app.app_context():
         assert not UserSession.select().where(
             (UserSession.user_id == dana.id) & UserSession.ended_at.is_null()).exists()  # fmt: skip
     assert sign_in(app.test_client(), "teammate@example.com").status_code == 401
-    refused = admin(f"/{dana.id}/password-link")
+    refused = admin(f"/people/{dana.id}/password-link")
     assert refused.status_code == 400 and "reactivate them first" in refused.text
 
-    assert admin(f"/{dana.id}/reactivate").status_code == 302
+    assert admin(f"/people/{dana.id}/reactivate").status_code == 302
     assert sign_in(app.test_client(), "teammate@example.com").status_code == 302
     assert events(app, "user.deactivated", "user.reactivated") == [
         ("user.deactivated", "Dana Scully", {"active": [True, False]}),
@@ -349,8 +350,8 @@ def test_a_deactivated_person_is_signed_out_at_once_and_cannot_sign_in(app, admi
 
 def test_a_reset_link_is_shown_without_mail_and_spends_the_one_before(app, admin):
     dana = get(app, User, email="teammate@example.com")
-    first = LINK.search(admin(f"/{dana.id}/password-link").text).group(1)
-    second = LINK.search(admin(f"/{dana.id}/password-link").text).group(1)
+    first = LINK.search(admin(f"/people/{dana.id}/password-link").text).group(1)
+    second = LINK.search(admin(f"/people/{dana.id}/password-link").text).group(1)
     visitor = app.test_client()
     assert visitor.get(first).status_code == 404
     assert visitor.get(second).status_code == 200
@@ -439,7 +440,7 @@ def test_a_change_whose_record_fails_is_not_made(app, admin):
     session = signed_in(app, "teammate@example.com")
     with app.app_context():
         database.execute_sql("DROP TABLE activity_audience")
-    deactivated = admin(f"/{dana.id}/deactivate")
+    deactivated = admin(f"/people/{dana.id}/deactivate")
     assert deactivated.status_code == 503 and "not saved" in deactivated.text
     created = admin("/teams", name="Never", color="#112233")
     assert created.status_code == 503
@@ -457,7 +458,7 @@ def test_a_recorded_event_reads_without_team_names_for_those_who_may_not_see_the
         "tab": "activity", "kind": "team", "id": sales.id, "granted": "1",
         "csrf_token": csrf_token_of(admin.client)})  # fmt: skip
     fields = {"name": dana.name, "email": dana.email, "time_zone": dana.time_zone}
-    admin(f"/{dana.id}", role="Client", **fields)
+    admin(f"/people/{dana.id}", role="Client", **fields)
     with app.app_context():
         recorded = list(
             ActivityEvent.select()
