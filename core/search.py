@@ -68,8 +68,10 @@ class Term:
 def quoted(value, always=False):
     """Return ``value`` as a search term reads it: bare when it can be, else in quotes."""
     bare = value and not any(c.isspace() or c in '"\\' for c in value)
-    # A colon would read as a qualifier; a word ending in one ("re:") reads back as a word.
-    bare = bare and (":" not in value or value.index(":") == len(value) - 1)
+    # A colon after letters would read as a qualifier ("10:30" would not; nor would "re:",
+    # a word ending in one).
+    before, colon, after = value.partition(":")
+    bare = bare and not (colon and after and before.isascii() and before.isalpha())
     if bare and not always and not value.startswith("-"):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -313,7 +315,8 @@ class TextIndex:
     SQLite: an external-content FTS5 table named ``name`` (``unicode61``, no diacritics
     folding, prefix indexes for 2 and 3 characters) kept by triggers on ``table``.
     PostgreSQL: a GIN index ``name`` on ``to_tsvector('simple', …)`` of the same columns with
-    every run of other characters made a space, so both databases cut words the same way.
+    every run of other characters made a space, so both databases cut words the same way, and
+    a phrase stays within one column on both.
     """
 
     name: str
@@ -358,8 +361,13 @@ class TextIndex:
         database.execute_sql(f"INSERT INTO {self.name} ({self.name}) VALUES ('rebuild')")
 
     def _tsvector(self):
-        joined = " || ' ' || ".join(f"COALESCE({c}, '')" for c in self.columns)
-        return f"to_tsvector('simple', regexp_replace({joined}, '[^[:alnum:]]+', ' ', 'g'))"
+        # One vector per column, with a lexeme no query can name (queries are lower case)
+        # between them, so a phrase never runs from one field into the next, as in FTS5.
+        vectors = [
+            f"to_tsvector('simple', regexp_replace(COALESCE({c}, ''), '[^[:alnum:]]+', ' ', 'g'))"
+            for c in self.columns
+        ]
+        return "(" + " || 'FIELD:1'::tsvector || ".join(vectors) + ")"
 
     def exists(self):
         """Tell whether the index is there (its migration has run), once per request."""
