@@ -38,8 +38,14 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     query = bounded(ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id,
                     older_than, newer_than)  # fmt: skip
     query = _filtered(query, filters, viewer)
-    # The free words drive the query from the full-text index, newest match first.
-    query, order = INDEX.search(query, ActivityEvent.id, filters.words, older_than, newer_than)
+    # The free words drive the query from the full-text index, newest match first; so does
+    # a type with no other filter to read through (the type's index would need a sort).
+    driven = {}
+    if filters.types and not (filters.actors or filters.verbs or filters.actions
+                              or filters.object):  # fmt: skip
+        driven = {"object_type": filters.types}
+    query, order = INDEX.search(query, ActivityEvent.id, filters.words, older_than, newer_than,
+                                values=driven)  # fmt: skip
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
     query = query.order_by(order.desc())
