@@ -108,6 +108,25 @@
     box.value = term ? (query ? query + " " + term : term) : query;
   }, true);  // capture: before htmx, listening on the form, reads the box
 
+  // A request made by a control sends that control's parameter (?action=edited, as the
+  // bar always wrote it), the rest of the query staying in q; typing sends q alone.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    var form = detail.elt;
+    var trigger = detail.triggeringEvent;
+    if (!form.matches || !form.matches("form[data-search-form]") || !trigger || trigger.type !== "change") return;
+    var control = trigger.target;
+    if (!control || !control.hasAttribute || !control.hasAttribute("data-key")) return;
+    var key = control.getAttribute("data-key");
+    var rest = withoutKey(form.querySelector("input[name=q]").value, key);
+    Object.keys(detail.parameters).forEach(function (name) { delete detail.parameters[name]; });
+    if (rest) detail.parameters.q = rest;
+    var fields = key === "created" ? form.querySelectorAll('[data-key="created"]') : [control];
+    Array.prototype.forEach.call(fields, function (field) {
+      if (field.value.trim()) detail.parameters[field.name] = field.value.trim();
+    });
+  });
+
   function followState(state) {
     var form = state && state.closest("form[data-search-form]");
     if (!form) return;
