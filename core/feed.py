@@ -401,8 +401,11 @@ def create_saved_searches():
 
 
 def saved_searches(viewer, tab):
-    """Return ``viewer``'s saved searches of ``tab``, by name ([] before the table exists)."""
+    """Return ``viewer``'s saved searches of ``tab``, by name: only to ``viewer`` themself (a
+    panel previewed for someone else lists none of theirs), [] before the table exists."""
     if not getattr(viewer, "is_authenticated", False) or not _saved_searches_exist():
+        return []
+    if getattr(current_user, "id", None) != viewer.id:
         return []
     query = SavedSearch.select(SavedSearch.id, SavedSearch.name, SavedSearch.query).where(
         (SavedSearch.user_id == viewer.id) & (SavedSearch.tab == tab)

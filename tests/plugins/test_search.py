@@ -427,6 +427,10 @@ def test_saved_searches_belong_to_their_user_and_need_the_csrf_token(searched, p
     other = searched.test_client()
     sign_in(other, "owner@example.com")
     assert "Deleted by Avery" not in other.get("/stream/activity").text
+    preview = other.post("/stream/settings/preview", data={"user": people["admin@example.com"].id},
+                         headers={"X-CSRF-Token": csrf_token_of(other)})  # fmt: skip
+    assert preview.status_code == 200 and "data-preview-tab" in preview.text
+    assert "Deleted by Avery" not in preview.text  # not even when previewing its owner
     search_id = re.search(r"/searches/(\d+)/delete", saved.text).group(1)
     stolen = other.post(f"/stream/activity/searches/{search_id}/delete",
                         data={"csrf_token": csrf_token_of(other)})  # fmt: skip
