@@ -106,6 +106,7 @@ def write_for(app, seconds, work_ms, seed, out):
     with app.app_context():
         actor = User.get(User.email == ADMIN_EMAIL)
         actor.role  # noqa: B018 - loaded once, not per event
+        began = time.time()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             started = time.perf_counter()
@@ -121,13 +122,21 @@ def write_for(app, seconds, work_ms, seed, out):
                 failures.append(repr(error)[:200])
         database.close()
     out.append(
-        {"committed": committed, "latencies": latencies, "waits": waits, "failures": failures}
+        {
+            "committed": committed,
+            "latencies": latencies,
+            "waits": waits,
+            "failures": failures,
+            "window": (began, time.time()),  # wall clock: comparable across processes
+        }
     )
 
 
-def _process_writers(database_url, workdir, threads, seconds, work_ms, seed, queue):
-    """Run ``threads`` writers in this process (SQLite multi-process rows)."""
+def _process_writers(database_url, workdir, threads, seconds, work_ms, seed, queue, barrier):
+    """Run ``threads`` writers in this process (SQLite multi-process rows), all processes
+    starting together once each has built its app."""
     app = build_app(database_url, Path(workdir))
+    barrier.wait()
     out = []
     workers = [
         threading.Thread(target=write_for, args=(app, seconds, work_ms, seed + i, out))
@@ -179,19 +188,19 @@ def run_row(app, database_url, workdir, writers, work_ms, seconds, processes):
     poller = threading.Thread(target=poll, args=(app, stop, seen))
     poller.start()
     time.sleep(0.05)
-    started = time.perf_counter()
     results = []
     if processes > 1:
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()
         per_process = [writers // processes + (i < writers % processes) for i in range(processes)]
+        per_process = [n for n in per_process if n]
+        barrier = context.Barrier(len(per_process))
         children = [
             context.Process(
                 target=_process_writers,
-                args=(database_url, str(workdir), n, seconds, work_ms, 1000 * i, queue),
+                args=(database_url, str(workdir), n, seconds, work_ms, 1000 * i, queue, barrier),
             )
             for i, n in enumerate(per_process)
-            if n
         ]
         for child in children:
             child.start()
@@ -208,7 +217,8 @@ def run_row(app, database_url, workdir, writers, work_ms, seconds, processes):
             thread.start()
         for thread in threads:
             thread.join()
-    elapsed = time.perf_counter() - started
+    # From the first writer's start to the last one's end (processes take a while to start).
+    elapsed = max(r["window"][1] for r in results) - min(r["window"][0] for r in results)
     stop.set()
     poller.join()
     committed = [i for r in results for i in r["committed"]]
