@@ -326,6 +326,9 @@ class TextIndex:
     name: str
     table: str
     columns: tuple
+    # SQLite only: columns of the index computed from the row, never searched by words, that
+    # let the index drive a filter in row id order: ``(name, SQL of {row}, source column)``.
+    derived: tuple = ()
 
     # Schema (from the tab's ``register_migrations``).
 
@@ -343,9 +346,15 @@ class TextIndex:
                 f"CREATE INDEX IF NOT EXISTS {self.name} ON {self.table} USING gin ({self.vector})"
             )
             return
-        cols = ", ".join(self.columns)
-        new = ", ".join(f"new.{c}" for c in self.columns)
-        old = ", ".join(f"old.{c}" for c in self.columns)
+        names = [*self.columns, *(name for name, _, _ in self.derived)]
+        cols = ", ".join(names)
+
+        def values_of(row):
+            return ", ".join(
+                [f"{row}.{c}" for c in self.columns]
+                + [sql.format(row=row) for _, sql, _ in self.derived]
+            )
+
         database.execute_sql(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.name} USING fts5({cols}, "
             f"content='{self.table}', content_rowid='id', "
@@ -353,9 +362,10 @@ class TextIndex:
         )
         remove = (
             f"INSERT INTO {self.name} ({self.name}, rowid, {cols}) "
-            f"VALUES ('delete', old.id, {old});"
+            f"VALUES ('delete', old.id, {values_of('old')});"
         )
-        add = f"INSERT INTO {self.name} (rowid, {cols}) VALUES (new.id, {new});"
+        add = f"INSERT INTO {self.name} (rowid, {cols}) VALUES (new.id, {values_of('new')});"
+        sources = ", ".join(dict.fromkeys([*self.columns, *(c for _, _, c in self.derived)]))
         database.execute_sql(
             f"CREATE TRIGGER IF NOT EXISTS {self.name}_insert AFTER INSERT ON {self.table} "
             f"BEGIN {add} END"
@@ -365,10 +375,14 @@ class TextIndex:
             f"BEGIN {remove} END"
         )
         database.execute_sql(
-            f"CREATE TRIGGER IF NOT EXISTS {self.name}_update AFTER UPDATE OF {cols} "
+            f"CREATE TRIGGER IF NOT EXISTS {self.name}_update AFTER UPDATE OF {sources} "
             f"ON {self.table} BEGIN {remove} {add} END"
         )
-        database.execute_sql(f"INSERT INTO {self.name} ({self.name}) VALUES ('rebuild')")
+        # The rows already there ('rebuild' would read the derived columns from the table).
+        database.execute_sql(
+            f"INSERT INTO {self.name} (rowid, {cols}) "
+            f"SELECT id, {values_of(self.table)} FROM {self.table}"
+        )
 
     @property
     def vector(self):
@@ -481,7 +495,8 @@ class TextIndex:
         parts = []
         for column, wanted in values.items():
             phrases = [words_of(str(value)) for value in wanted]
-            if not phrases or column not in self.columns or not all(phrases):
+            known = column in self.columns or any(column == name for name, _, _ in self.derived)
+            if not phrases or not known or not all(phrases):
                 return ""
             parts.append(
                 f"{{{column}}} : (" + " OR ".join(_fts5_phrase(w, False) for w in phrases) + ")"
@@ -495,6 +510,10 @@ class TextIndex:
             return None
         match = " AND ".join(_fts5_phrase(w, not t.phrase) for w, t in worded if not t.negated)
         unwanted = " OR ".join(_fts5_phrase(w, not t.phrase) for w, t in worded if t.negated)
+        if self.derived:  # words are looked for in the searched columns only
+            searched = "{" + " ".join(self.columns) + "} : "
+            match = match and f"{searched}({match})"
+            unwanted = unwanted and f"{searched}({unwanted})"
         if match and unwanted:
             return True, f"({match}) NOT ({unwanted})"
         return (True, match) if match else (False, unwanted)

@@ -22,6 +22,8 @@ INDEX = TextIndex(
         "summary",
         "changes",
     ),
+    # The UTC day as one word (20261101): a day range is read newest first through the index.
+    derived=(("day", "replace(substr({row}.occurred_at, 1, 10), '-', '')", "occurred_at"),),
 )
 
 MIGRATIONS = [Migration("activity_tab.0001_full_text", INDEX.create)]

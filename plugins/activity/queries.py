@@ -4,6 +4,8 @@
 rows fragment, detail view, counts and new-events banner all start from it.
 """
 
+from datetime import timedelta
+
 import peewee
 
 from core.events import ActivityAudience
@@ -13,6 +15,7 @@ from core.events import user_party
 from core.events import viewer_parties
 from core.feed import ListColumns
 from core.feed import bounded
+from core.feed import day_range
 from core.feed import distinct_values
 from core.feed import in_days
 from core.feed import newest_of
@@ -35,7 +38,7 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     viewer, each of their teams), newest first and capped, so a page costs a few short index
     range scans however many events relate to the viewer.
     """
-    if limit and columns is None and _read_by_day(filters):
+    if limit and columns is None and _read_by_day(filters) and not _days(filters, viewer):
         # Only the day index can drive this query, and its ids must be sorted: sort the ids
         # alone (the index holds them), then read the page's rows by id. Reading every row of
         # a week to sort them took 70 ms at 1M events; sorting their ids alone takes ~7.
@@ -43,6 +46,21 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
         page = ActivityEvent.select(LIST.select).where(ActivityEvent.id.in_(ids))
         return page.order_by(ActivityEvent.id.desc())
     return _visible(viewer, filters, columns, older_than, newer_than, limit)
+
+
+MAX_INDEXED_DAYS = 62  # a longer range is read through the time index
+
+
+def _days(filters, viewer):
+    """Return the UTC days (``20261101``) a closed day range of at most ``MAX_INDEXED_DAYS``
+    covers, for the full-text index to read newest first; [] for another range."""
+    if not (filters.date_from and filters.date_to):
+        return []
+    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
+    first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    if (last - first).days >= MAX_INDEXED_DAYS:
+        return []
+    return [(first + timedelta(days=n)).strftime("%Y%m%d") for n in range((last - first).days + 1)]
 
 
 def _read_by_day(filters):
@@ -60,9 +78,11 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit):
     # The free words drive the query from the full-text index, newest match first; so does
     # a type with no other filter to read through (the type's index would need a sort).
     driven = {}
-    if filters.types and not (filters.actors or filters.verbs or filters.actions
-                              or filters.object):  # fmt: skip
-        driven = {"object_type": filters.types}
+    if not (filters.actors or filters.verbs or filters.actions or filters.object):
+        if filters.types:
+            driven["object_type"] = filters.types
+        if _days(filters, viewer):
+            driven["day"] = _days(filters, viewer)
     query, order = INDEX.search(query, ActivityEvent.id, filters.words, older_than, newer_than,
                                 values=driven)  # fmt: skip
     if row_scope(viewer, TAB) != "all":

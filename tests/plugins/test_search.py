@@ -469,3 +469,16 @@ def test_any_query_answers_rows_or_an_inline_message_never_a_500(client, people,
             message = response.text.split('id="feed-filter-error"', 1)[1].split("</p>", 1)[0]
             assert message.split(">", 1)[1].strip(), "a 400 says why under the box"
         assert 'id="feed-results"' in response.text  # the bar and the rows stay
+
+
+def test_words_never_match_the_day_the_index_keeps_for_date_ranges(searched, people):
+    client = searched.test_client()
+    sign_in(client, "admin@example.com")
+    today = utcnow().date()
+    for word in (today.strftime("%Y%m%d"), str(today.year), today.strftime("%Y%m")):
+        page = client.get("/stream/activity", query_string={"q": word})
+        assert ROW_ID.findall(page.text) == [], word
+    week = client.get(
+        "/stream/activity", query_string={"q": f"created:{today - timedelta(days=6)}..{today}"}
+    )
+    assert ROW_ID.findall(week.text)
