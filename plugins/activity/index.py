@@ -22,8 +22,12 @@ INDEX = TextIndex(
         "summary",
         "changes",
     ),
-    # The UTC day as one word (20261101): a day range is read newest first through the index.
-    derived=(("day", "replace(substr({row}.occurred_at, 1, 10), '-', '')", "occurred_at"),),
+    # The UTC day as one word (20261101): a day range is read newest first through the index;
+    # the actor's id as one (a17): words and an actor are intersected by the index itself.
+    derived=(
+        ("day", "replace(substr({row}.occurred_at, 1, 10), '-', '')", "occurred_at"),
+        ("actor", "'a' || {row}.actor_id", "actor_id"),
+    ),
 )
 
 MIGRATIONS = [Migration("activity_tab.0001_full_text", INDEX.create)]

@@ -75,14 +75,18 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit):
     query = bounded(ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id,
                     older_than, newer_than)  # fmt: skip
     query = _filtered(query, filters, viewer)
-    # The free words drive the query from the full-text index, newest match first; so does
-    # a type with no other filter to read through (the type's index would need a sort).
+    # The free words drive the query from the full-text index, newest match first, the index
+    # intersecting them with the type, the days and the actor; so do a type or a day range
+    # with no other filter to read through (their own indexes would need a sort).
     driven = {}
-    if not (filters.actors or filters.verbs or filters.actions or filters.object):
+    if filters.words or not (filters.actors or filters.verbs or filters.actions or filters.object):
         if filters.types:
             driven["object_type"] = filters.types
-        if _days(filters, viewer):
+        # A count of a day range alone stops after 1,001 ids of the time index, unsorted.
+        if _days(filters, viewer) and (columns is None or filters.words or filters.types):
             driven["day"] = _days(filters, viewer)
+    if filters.words and filters.actors:  # else the actor's own index reads them in id order
+        driven["actor"] = [f"a{actor}" for actor in filters.actors]
     query, order = INDEX.search(query, ActivityEvent.id, filters.words, older_than, newer_than,
                                 values=driven)  # fmt: skip
     if row_scope(viewer, TAB) != "all":
