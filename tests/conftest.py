@@ -2,6 +2,8 @@
 so plugins' tests share them); the helpers are re-exported here for the tests that import them.
 """
 
+from pathlib import Path
+
 import pytest
 
 from core.testing import PASSWORD  # noqa: F401
@@ -11,8 +13,38 @@ from core.testing import csrf_token_of  # noqa: F401
 from core.testing import require_services  # noqa: F401
 from core.testing import rows_seen_by  # noqa: F401
 from core.testing import sign_in  # noqa: F401
-from core.testing import skip_or_fail  # noqa: F401
+from core.testing import skip_or_fail
 from core.testing import stop_process  # noqa: F401
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Launch Debian's headless Chromium once for the session (Playwright's sync API allows one
+    instance per thread, so browser tests and the scale tests share this one)."""
+    if not CHROMIUM.exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
 
 
 class SmtpInbox:

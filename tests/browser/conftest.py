@@ -25,22 +25,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
-from tests.conftest import skip_or_fail
 from tests.conftest import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+
 START_TIMEOUT = 20  # seconds for gunicorn to answer
 
 
@@ -130,24 +120,6 @@ def live_server(request):
             finally:
                 if request.session.testsfailed:
                     print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Launch Debian's headless Chromium once for the session."""
-    if not CHROMIUM.exists():
-        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-    finally:
-        playwright.stop()
 
 
 def _evidence_keeping_page(request, browser, suffix=""):

@@ -3,13 +3,11 @@ PostgreSQL database, one Redis queue, one secret key. One browser session altern
 them, and a change made through either appears in the other's "N new" banner."""
 
 import contextlib
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from core.testing import PASSWORD
-from core.testing import skip_or_fail
 from tests.scale.conftest import host_env
 from tests.scale.conftest import query
 from tests.scale.conftest import seed_people
@@ -17,25 +15,8 @@ from tests.scale.conftest import serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 ADDRESSES = ("127.0.0.2", "127.0.0.3")  # two hosts, as far as cookies go: two names
 BANNER_WAIT = 35_000  # ms: the banner polls every 15 s; two polls, on a loaded machine
-
-
-@pytest.fixture
-def chromium():
-    """Launch Debian's headless Chromium for the test."""
-    if not CHROMIUM.exists():
-        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -83,10 +64,10 @@ def open_activity(page, base_url):
 
 
 def test_one_session_alternates_between_two_hosts_and_each_announces_the_others_change(
-    two_hosts, chromium, scale_database
+    two_hosts, browser, scale_database
 ):
     host_a, host_b = two_hosts
-    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         page = context.new_page()
         page.set_default_timeout(10_000)
