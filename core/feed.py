@@ -315,6 +315,7 @@ class Feed:
     def save_search_view(self):
         """Save the search box's query under a name for the signed-in user (POST, CSRF
         checked by core), then answer the list of their saved searches of this tab."""
+        _require_saved_searches()
         name = " ".join(request.form.get("name", "").split())
         query = request.form.get("q", "").strip()
         refusal = None
@@ -341,6 +342,7 @@ class Feed:
 
     def delete_search_view(self, search_id):
         """Delete one of the signed-in user's saved searches; another's is a 404."""
+        _require_saved_searches()
         deleted = (
             SavedSearch.delete()
             .where(
@@ -402,8 +404,11 @@ def create_saved_searches():
 
 def saved_searches(viewer, tab):
     """Return ``viewer``'s saved searches of ``tab``, by name: only to ``viewer`` themself (a
-    panel previewed for someone else lists none of theirs), [] before the table exists."""
-    if not getattr(viewer, "is_authenticated", False) or not _saved_searches_exist():
+    panel previewed for someone else lists none of theirs); None when there is no table
+    (the plugin registering its migration is left out): the panel then offers none."""
+    if not _saved_searches_exist():
+        return None
+    if not getattr(viewer, "is_authenticated", False):
         return []
     if getattr(current_user, "id", None) != viewer.id:
         return []
@@ -411,6 +416,11 @@ def saved_searches(viewer, tab):
         (SavedSearch.user_id == viewer.id) & (SavedSearch.tab == tab)
     )
     return list(query.order_by(SavedSearch.name))
+
+
+def _require_saved_searches():
+    if not _saved_searches_exist():
+        abort(404, "Saved searches are not set up on this install.")
 
 
 def _saved_searches_exist():

@@ -482,3 +482,17 @@ def test_words_never_match_the_day_the_index_keeps_for_date_ranges(searched, peo
         "/stream/activity", query_string={"q": f"created:{today - timedelta(days=6)}..{today}"}
     )
     assert ROW_ID.findall(week.text)
+
+
+def test_without_the_activity_plugin_no_tab_offers_saved_searches(make_app):
+    from core.demo import seed_people
+
+    app = make_app(PLUGINS_DISABLED="activity")  # a fresh database: no saved_search table
+    with app.app_context():
+        seed_people()
+    client = app.test_client()
+    sign_in(client, "admin@example.com")
+    page = client.get("/stream/email")
+    assert page.status_code == 200 and 'id="saved-searches"' not in page.text
+    form = {"name": "Mine", "q": "status:kept", "csrf_token": csrf_token_of(client)}
+    assert client.post("/stream/email/searches", data=form).status_code == 404
