@@ -130,6 +130,8 @@ def _filtered(query, filters, viewer):
     event = ActivityEvent
     if filters.nothing:
         return query.where(peewee.SQL("1 = 0"))
+    if filters.without_team_names:
+        query = query.where(~_carries_team_names())
     if filters.actors:
         query = query.where(event.actor_id.in_(filters.actors))
     if filters.verbs:
@@ -151,6 +153,20 @@ def _filtered(query, filters, viewer):
     if filters.not_teams:
         query = query.where(~_audience_has(_team_parties(filters.not_teams)))
     return in_days(query, event.occurred_at, filters.date_from, filters.date_to, viewer.zone())
+
+
+def _carries_team_names():
+    """Return the condition "this event carries a team's name": a team as its object or
+    target, a team's change set, a person's teams, a Settings change keyed by a team (the places
+    ``core.people.team_free_event`` hides them)."""
+    event = ActivityEvent
+    changes = peewee.fn.COALESCE(event.changes, "")
+    return (
+        (event.object_type == "team")
+        | (peewee.fn.COALESCE(event.target_type, "") == "team")
+        | changes.contains('"teams":')
+        | changes.contains('"team ')
+    )
 
 
 def _team_parties(teams):

@@ -505,3 +505,32 @@ def test_without_the_activity_plugin_no_tab_offers_saved_searches(make_app):
     assert page.status_code == 200 and 'id="saved-searches"' not in page.text
     form = {"name": "Mine", "q": "status:kept", "csrf_token": csrf_token_of(client)}
     assert client.post("/stream/email/searches", data=form).status_code == 404
+
+
+def test_a_search_never_tells_a_viewer_who_may_not_see_team_names_which_teams_exist(
+    searched, people
+):
+    from core.events import record_activity
+    from core.people import Team
+    from plugins.settings.models import TabGrant
+
+    owner = people["owner@example.com"]
+    with searched.test_request_context():
+        TabGrant.create(tab="activity", role=Role.get(Role.name == "Teammate"))
+        team = Team.get(Team.name == "Delivery")
+        dana = Audience(users={people["teammate@example.com"].id})
+        about_team = record_activity(
+            owner, "team.updated", Ref("team", team.id, "Delivery"), audience=dana
+        )
+        task = record_activity(
+            owner, "task.created", Ref("task", 99, "Delivery plan"), audience=dana
+        )
+    seen = {}
+    for email in ("teammate@example.com", "owner@example.com"):
+        client = searched.test_client()
+        sign_in(client, email)
+        page = client.get("/stream/activity", query_string={"q": "deliv"})
+        seen[email] = {int(i) for i in ROW_ID.findall(page.text)}
+    assert task.id in seen["teammate@example.com"]
+    assert about_team.id not in seen["teammate@example.com"]
+    assert {task.id, about_team.id} <= seen["owner@example.com"]
