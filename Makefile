@@ -38,6 +38,8 @@ bench: install
 	$(VENV)/bin/python bench/activity.py
 	$(VENV)/bin/python bench/email_tab.py
 	$(VENV)/bin/python bench/logins.py
+	$(VENV)/bin/python bench/search.py
+	$(VENV)/bin/python bench/writers.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -27,6 +27,9 @@ SQLITE_PRAGMAS = {
     # must not lose an acknowledged record, so we pay the extra fsync.
     "synchronous": "full",
     "cache_size": -32_000,
+    # A savepoint's page copies (the full-text index writes its segment at release) stay in
+    # memory instead of a temporary file.
+    "temp_store": "memory",
     # The log is copied back by core.checkpointer's thread, not inside a commit.
     "wal_autocheckpoint": checkpointer.SAFETY_NET_PAGES,
 }

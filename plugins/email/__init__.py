@@ -12,6 +12,7 @@ from core.migrations import Migration
 from core.migrations import create_tables
 from plugins.email import routes  # noqa: F401  (frame, row poll, Resend: the tab's own routes)
 from plugins.email.models import MODELS
+from plugins.email.queries import MIGRATIONS as SEARCH_MIGRATIONS
 
 
 @hookimpl
@@ -22,8 +23,8 @@ def register_models():
 
 @hookimpl
 def register_migrations():
-    """Create the outbox tables."""
-    return [Migration("email.0001_outbox", create_tables(*MODELS))]
+    """Create the outbox tables, then the full-text index of the messages (docs/search.md)."""
+    return [Migration("email.0001_outbox", create_tables(*MODELS)), *SEARCH_MIGRATIONS]
 
 
 @hookimpl

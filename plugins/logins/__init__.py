@@ -10,6 +10,13 @@ Recording is core's (``core.auth``): turning this tab off loses no attempt.
 from core import hookimpl
 from plugins.logins import unlock  # noqa: F401  (Unlock, a route of the tab's own on its feed)
 from plugins.logins import views
+from plugins.logins.queries import MIGRATIONS as SEARCH_MIGRATIONS
+
+
+@hookimpl
+def register_migrations():
+    """Add the full-text index of the sign-in log this tab searches (docs/search.md)."""
+    return list(SEARCH_MIGRATIONS)
 
 
 @hookimpl
