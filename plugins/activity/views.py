@@ -3,7 +3,7 @@
 Every route the feed serves starts from ``queries.visible_events``.
 """
 
-import json
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from flask import url_for
@@ -15,6 +15,7 @@ from core.people import Team
 from core.people import User
 from core.people import initials
 from core.people import sees_team_names
+from core.people import team_free_event
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.activity import queries
@@ -35,6 +36,7 @@ def prepare_rows(viewer, events):
     Everything per row is prepared here in one pass (sentence, times, links), so the template
     only prints: rendering 50 rows is the hot path of the tab.
     """
+    events = _team_free(viewer, events)
     sentences = describe_all(events, object_links(events))
     zone = viewer.zone()
     now = utcnow()
@@ -53,6 +55,31 @@ def prepare_rows(viewer, events):
     ]
 
 
+def _team_free(viewer, events):
+    """Return ``events`` as ``viewer`` may read them: unchanged for those who see team names,
+    else with every team name in their labels and summaries replaced
+    (``core.people.team_free_event``). The list does not read change sets, so theirs are
+    read here, in one statement, for those viewers only."""
+    if not events or sees_team_names(viewer):
+        return events
+    ids = [event.id for event in events]
+    query = ActivityEvent.select(ActivityEvent.id, ActivityEvent.changes)
+    changes = dict(query.where(ActivityEvent.id.in_(ids)).tuples())
+    shown = []
+    for event in events:
+        hidden = team_free_event(
+            viewer, SimpleNamespace(**event._asdict(), changes=changes[event.id])
+        )
+        shown.append(
+            event._replace(
+                object_label=hidden["object_label"],
+                target_label=hidden["target_label"],
+                summary=hidden["summary"],
+            )
+        )
+    return shown
+
+
 def filter_options(viewer):
     """Return the filter bar's choices: people, the actions and types that occur (named as
     the rows name them), teams (for the roles that see team names, else none)."""
@@ -67,10 +94,14 @@ def filter_options(viewer):
 
 def detail_context(viewer, event):
     """Return the change set and sentence of one event for ``activity/detail.html``."""
-    changes = json.loads(event.changes) if event.changes else {}
+    shown = team_free_event(viewer, event)
     readable = [
-        (as_words(name), as_value(old), as_value(new)) for name, (old, new) in changes.items()
+        (as_words(name), as_value(old), as_value(new))
+        for name, (old, new) in shown["changes"].items()
     ]
+    if (shown["object_label"], shown["target_label"]) != (event.object_label, event.target_label):
+        labels = {"object_label": shown["object_label"], "target_label": shown["target_label"]}
+        event = ActivityEvent(**{**event.__data__, **labels})  # a copy: the record stays
     return {
         "changes": readable,
         "sentence": describe(event, object_links([event])),

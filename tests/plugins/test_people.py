@@ -405,6 +405,20 @@ def test_team_names_are_seen_by_four_roles_only_and_hidden_in_activity_rows(app,
                                 headers={"X-CSRF-Token": csrf_token_of(admin.client)})  # fmt: skip
     assert preview.status_code == 200
     assert "edited team “a team”" in preview.text  # Preview as… reads as Dana would
+    # A rename puts the old and the new name in the event's summary and change set: neither
+    # reaches Dana's rows or the event's details.
+    admin(f"/teams/{delivery.id}", name="Delivery Ops", description="", color="#0f766e")
+    with app.app_context():
+        renamed = ActivityEvent.select().where(ActivityEvent.verb == "team.updated").order_by(
+            ActivityEvent.id.desc()).first()  # fmt: skip
+    assert "Delivery Ops" in renamed.summary
+    dana_client = signed_in(app, "teammate@example.com")
+    dana_rows = dana_client.get("/stream/activity").text
+    dana_detail = dana_client.get(f"/stream/activity/{renamed.id}").text
+    for text in (dana_rows, dana_detail):
+        assert "Delivery" not in text
+    assert "a team" in dana_detail
+    assert "Delivery Ops" in signed_in(app, "pm@example.com").get("/stream/activity").text
 
 
 def test_related_rows_follow_the_viewer_s_teams_of_today(app, admin, people):
