@@ -223,11 +223,14 @@
 
   // Back and Forward: the page for the URL is fetched again (no history cache). Until it
   // arrives, the content on screen belongs to another URL: hide it rather than show it there.
+  // The mark is on <html>, not on the panel: a swap still in flight for the old page (a row
+  // that polls for itself, the "N new" banner) may replace the panel, and with it a class.
   document.addEventListener("htmx:historyCacheMiss", function () {
-    var panel = document.getElementById("panel");
-    if (panel) panel.classList.add("stale");
-    document.documentElement.classList.add("loading");
+    document.documentElement.classList.add("stale", "loading");
   });
+  function restored() { document.documentElement.classList.remove("stale", "loading"); }
+  document.addEventListener("htmx:historyRestore", restored);
+  document.addEventListener("htmx:historyCacheMissLoadError", restored);
 
   // On a phone, the filters other than Search fold behind one "Filters" button, unless some
   // are in use; the first row then shows on the first screen.

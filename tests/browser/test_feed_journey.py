@@ -52,7 +52,7 @@ WATCH = """() => {
     const results = document.getElementById("feed-results");
     window.__seen.push({
       path: location.pathname, tab: panel && panel.dataset.tab,
-      stale: !!panel && panel.classList.contains("stale"),
+      stale: document.documentElement.classList.contains("stale"),
       busy: !!results && results.getAttribute("aria-busy") === "true",
       loading: document.documentElement.classList.contains("loading"),
     });
@@ -101,6 +101,9 @@ def test_back_never_shows_a_tab_under_another_tabs_url(page, live_server):
     ]
     assert under_wrong_url, "the page was never seen between the two tabs"
     assert all(state["stale"] for state in under_wrong_url), under_wrong_url
+    # Once the page for the URL is there, it shows, and the progress bar stops.
+    expect(page.locator("html")).not_to_have_class(re.compile(r"\b(stale|loading)\b"))
+    expect(page.locator("#panel > *").first).to_be_visible()
 
 
 def test_a_start_after_the_end_keeps_the_bar_and_the_rows(page, live_server):
