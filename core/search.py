@@ -278,7 +278,35 @@ def created_text(date_from, date_to):
     return ""
 
 
+def created_terms(date_from, date_to):
+    """Return the ``created:`` term of a day range as a list (empty for none), for a tab that
+    shows its URL's dates in the box."""
+    text = created_text(date_from, date_to)
+    return [Term("created", text.partition(":")[2])] if text else []
+
+
 # People, teams and other names -------------------------------------------------------------------
+
+
+class PeopleNamed:
+    """Answers "who does this person qualifier name?" for one query: the platform's people
+    are read once, on the first such term, whichever qualifier (``actor:``, ``from:``…)."""
+
+    def __init__(self):
+        self._people = None
+
+    def ids(self, filters, term):
+        """Return the ids of the people ``term``'s value names. When it names no one and
+        is not an exclusion, ``filters`` becomes empty (``nothing``) with a hint."""
+        if self._people is None:
+            from core.people import User
+
+            self._people = list(User.select(User.id, User.name, User.email).tuples())
+        found = matching_names(term.value, self._people)
+        if not found and not term.negated:
+            filters.nothing = True
+            filters.hints.append(f"No one is named “{term.value}”.")
+        return found
 
 
 def matching_names(value, named):

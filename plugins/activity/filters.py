@@ -20,9 +20,10 @@ from core.inputs import parse_id
 from core.people import Team
 from core.people import User
 from core.people import sees_team_names
+from core.search import PeopleNamed
 from core.search import Search
 from core.search import Term
-from core.search import created_text
+from core.search import created_terms
 from core.search import days_of
 from core.search import matching_names
 from core.search import parse
@@ -154,25 +155,16 @@ def _as_terms(filters, date_from, date_to):
         name = Team.select(Team.name).where(Team.id == filters.team).scalar()
         if name:
             terms.append(Term("team", name))
-    created = created_text(date_from, date_to)
-    if created:
-        terms.append(Term("created", created.partition(":")[2]))
-    return terms
+    return terms + created_terms(date_from, date_to)
 
 
 def _apply(filters, search, viewer):
     """Add the search's terms to ``filters``; a term that cannot be used is refused."""
-    people = None
+    people = PeopleNamed()
     for term in search.terms:
         key, value, negated = term.key, term.value, term.negated
         if key == "actor":
-            if people is None:
-                people = list(User.select(User.id, User.name, User.email).tuples())
-            found = matching_names(value, people)
-            if not found and not negated:
-                filters.nothing = True
-                filters.hints.append(f"No one is named “{value}”.")
-            (filters.not_actors if negated else filters.actors).extend(found)
+            (filters.not_actors if negated else filters.actors).extend(people.ids(filters, term))
         elif key == "action":
             action = ACTIONS_BY_PHRASE.get(value.lower(), value.lower())
             (filters.not_actions if negated else filters.actions).append(action)

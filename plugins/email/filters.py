@@ -18,11 +18,11 @@ from core.feed import refuse_parse_error
 from core.inputs import parse_day_range
 from core.inputs import parse_id
 from core.people import User
+from core.search import PeopleNamed
 from core.search import Search
 from core.search import Term
-from core.search import created_text
+from core.search import created_terms
 from core.search import days_of
-from core.search import matching_names
 from core.search import parse
 from plugins.email.models import STATUSES
 
@@ -113,24 +113,16 @@ def _as_terms(filters, date_from, date_to):
     terms += [Term("from", names[i]) for i in filters.senders if i in names]
     terms += [Term("kind", kind) for kind in filters.kinds]
     terms += [Term("status", status) for status in filters.statuses]
-    created = created_text(date_from, date_to)
-    if created:
-        terms.append(Term("created", created.partition(":")[2]))
-    return terms
+    return terms + created_terms(date_from, date_to)
 
 
 def _apply(filters, search):
     """Add the search's terms to ``filters``; a term that cannot be used is refused."""
-    people = None
+    people = PeopleNamed()
     for term in search.terms:
         key, value, negated = term.key, term.value, term.negated
         if key in ("from", "to"):
-            if people is None:
-                people = list(User.select(User.id, User.name, User.email).tuples())
-            found = matching_names(value, people)
-            if not found and not negated:
-                filters.nothing = True
-                filters.hints.append(f"No one is named “{value}”.")
+            found = people.ids(filters, term)
             if key == "from":
                 (filters.not_senders if negated else filters.senders).extend(found)
             else:

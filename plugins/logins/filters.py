@@ -19,11 +19,11 @@ from core.feed import refuse_parse_error
 from core.inputs import parse_day_range
 from core.inputs import parse_id
 from core.people import User
+from core.search import PeopleNamed
 from core.search import Search
 from core.search import Term
-from core.search import created_text
+from core.search import created_terms
 from core.search import days_of
-from core.search import matching_names
 from core.search import parse
 from core.signins import OUTCOMES
 
@@ -154,25 +154,16 @@ def _as_terms(filters, date_from, date_to):
     terms += [Term("outcome", outcome) for outcome in filters.outcomes]
     terms += [Term("ip", ip) for ip in filters.ips]
     terms += [Term("country", country) for country in filters.countries]
-    created = created_text(date_from, date_to)
-    if created:
-        terms.append(Term("created", created.partition(":")[2]))
-    return terms
+    return terms + created_terms(date_from, date_to)
 
 
 def _apply(filters, search):
     """Add the search's terms to ``filters``; a term that cannot be used is refused."""
-    people = None
+    people = PeopleNamed()
     for term in search.terms:
         key, value, negated = term.key, term.value, term.negated
         if key == "user":
-            if people is None:
-                people = list(User.select(User.id, User.name, User.email).tuples())
-            found = matching_names(value, people)
-            if not found and not negated:
-                filters.nothing = True
-                filters.hints.append(f"No one is named “{value}”.")
-            (filters.not_users if negated else filters.users).extend(found)
+            (filters.not_users if negated else filters.users).extend(people.ids(filters, term))
         elif key == "outcome":
             outcome = "_".join(value.lower().split())
             if outcome not in OUTCOMES:
