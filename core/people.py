@@ -156,6 +156,16 @@ def team_label(viewer, name):
 HIDDEN_TEAM = "a team"
 
 
+# The object types whose events record team names (see ``team_free_event``).
+TEAM_NAME_CARRIERS = frozenset({"team", "settings", "user"})
+
+
+def may_carry_team_names(event):
+    """Tell whether ``event`` can hold a team name at all: only events on a team, a tab's
+    Settings or a person record one, so the others need no change set to be shown."""
+    return event.object_type in TEAM_NAME_CARRIERS or event.target_type == "team"
+
+
 def team_free_event(viewer, event):
     """Return how a recorded event reads for ``viewer``, as ``{"object_label", "target_label",
     "summary", "changes"}`` (changes as a dict): as recorded for those who see team names,

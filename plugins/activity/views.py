@@ -14,6 +14,7 @@ from core.feed import Feed
 from core.people import Team
 from core.people import User
 from core.people import initials
+from core.people import may_carry_team_names
 from core.people import sees_team_names
 from core.people import team_free_event
 from core.templating import local_time
@@ -58,25 +59,26 @@ def prepare_rows(viewer, events):
 def _team_free(viewer, events):
     """Return ``events`` as ``viewer`` may read them: unchanged for those who see team names,
     else with every team name in their labels and summaries replaced
-    (``core.people.team_free_event``). The list does not read change sets, so theirs are
-    read here, in one statement, for those viewers only."""
-    if not events or sees_team_names(viewer):
+    (``core.people.team_free_event``). The list does not read change sets, so those of the
+    events that can carry a team name are read here, in one statement."""
+    if sees_team_names(viewer):
         return events
-    ids = [event.id for event in events]
+    carriers = [event.id for event in events if may_carry_team_names(event)]
+    if not carriers:
+        return events
     query = ActivityEvent.select(ActivityEvent.id, ActivityEvent.changes)
-    changes = dict(query.where(ActivityEvent.id.in_(ids)).tuples())
+    changes = dict(query.where(ActivityEvent.id.in_(carriers)).tuples())
     shown = []
     for event in events:
-        hidden = team_free_event(
-            viewer, SimpleNamespace(**event._asdict(), changes=changes[event.id])
-        )
-        shown.append(
-            event._replace(
+        if event.id in changes:
+            full = SimpleNamespace(**event._asdict(), changes=changes[event.id])
+            hidden = team_free_event(viewer, full)
+            event = event._replace(
                 object_label=hidden["object_label"],
                 target_label=hidden["target_label"],
                 summary=hidden["summary"],
             )
-        )
+        shown.append(event)
     return shown
 
 
