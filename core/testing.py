@@ -15,6 +15,7 @@ tests get the same fixtures as the built-in tabs' tests, with nothing to copy:
 - ``rows_seen_by(app, email, tab, **filters)``: the row ids a viewer's page of a tab shows.
 """
 
+import contextlib
 import os
 import re
 import subprocess
@@ -55,9 +56,10 @@ def skip_or_fail(reason):
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """Create a throwaway PostgreSQL database for this run; drop it at the end."""
+@contextlib.contextmanager
+def throwaway_postgres(prefix):
+    """Create an empty PostgreSQL database named after ``prefix``; yield its URL; drop it
+    afterwards. Without a server, skip (or fail under ``ACTIVITY_STREAM_REQUIRE_SERVICES``)."""
     import psycopg2
 
     try:
@@ -65,15 +67,24 @@ def postgres_url():
     except psycopg2.OperationalError as error:
         skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}".strip())
     admin.autocommit = True
-    name = f"activity_stream_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
-    yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
-    if not database.is_closed():
-        database.close()
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """Create a throwaway PostgreSQL database for this run; drop it at the end."""
+    with throwaway_postgres("activity_stream_test") as url:
+        yield url
+        if not database.is_closed():
+            database.close()
 
 
 @pytest.fixture(scope="session")

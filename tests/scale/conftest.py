@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -33,10 +32,10 @@ import gunicorn.config
 import pytest
 
 from core.testing import PASSWORD
-from core.testing import POSTGRES_ADMIN_URL
 from core.testing import REDIS_URL
 from core.testing import skip_or_fail
 from core.testing import stop_process
+from core.testing import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -55,30 +54,11 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.services)
 
 
-def _admin_connection():
-    import psycopg2
-
-    try:
-        connection = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as error:
-        skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error}".strip())
-    connection.autocommit = True
-    return connection
-
-
 @pytest.fixture
 def scale_database():
     """Create an empty PostgreSQL database for this test; yield its URL; drop it after."""
-    admin = _admin_connection()
-    name = f"activity_stream_scale_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_postgres("activity_stream_scale") as url:
+        yield url
 
 
 @pytest.fixture
