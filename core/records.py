@@ -96,22 +96,24 @@ def commit_horizon(table):
     value L, then the writers' markers (``allocate_ids``). A writer that took its ids after L
     was read gets ids above L; one that took them before still holds a marker no higher than
     its ids, since a lock is released only once its commit is visible. So no record below
-    min(L + 1, the lowest marker) can appear after the next statement's snapshot.
+    min(L + 1, the lowest marker) can appear after the next statement's snapshot. Both
+    statements go in one round trip (PostgreSQL runs them in order; the first leaves L in a
+    session setting for the second).
     """
     if is_sqlite():
         return None
     cursor = database.cursor()
-    cursor.execute(f"SELECT pg_sequence_last_value('{sequence_of(table)}')")
-    last = cursor.fetchone()[0] or 0
     cursor.execute(
-        "SELECT MIN(((classid::bigint << 32) | objid::bigint) & %s) FROM pg_locks"
+        "SELECT set_config('activity_stream.sequence_last',"
+        f" COALESCE(pg_sequence_last_value('{sequence_of(table)}'), 0)::text, false);"
+        " SELECT LEAST(current_setting('activity_stream.sequence_last')::bigint + 1,"
+        " (SELECT MIN(((classid::bigint << 32) | objid::bigint) & %s) FROM pg_locks"
         " WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        " AND ((classid::bigint << 32) | objid::bigint) >> %s = %s",
+        " AND ((classid::bigint << 32) | objid::bigint) >> %s = %s))",
         (ID_MASK, ID_BITS, table_tag(table)),
     )
-    marker = cursor.fetchone()[0]
-    return min(last + 1, marker) if marker is not None else last + 1
+    return cursor.fetchone()[0]
 
 
 def insert_many(cursor, table, columns, rows):
