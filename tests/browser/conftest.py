@@ -73,14 +73,16 @@ def _answers(url):
 
 
 @contextlib.contextmanager
-def gunicorn(tmp, env):
-    """Run gunicorn (2 workers) on a free loopback port until the block ends; yield its URL and
-    the path of its log. Fails the test when it does not answer within ``START_TIMEOUT``."""
+def gunicorn(tmp, env, options=()):
+    """Run gunicorn as documented (``core.serving``, 2 workers) on a free loopback port until
+    the block ends, with ``options`` added to its command line; yield its URL and the path of
+    its log. Fails the test when it does not answer within ``START_TIMEOUT``."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(tmp) / "gunicorn.log"
     with open(log_path, "w") as log:
-        command = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+        command = [str(BIN / "gunicorn"), "-c", "python:core.serving", "-w", "2"]
+        command += [*options, "-b", f"127.0.0.1:{port}", "wsgi:app"]
         # gunicorn 27 puts a control socket at one path per user: servers running side by
         # side (live_server and fresh_server) would take it from each other.
         if hasattr(gunicorn_config, "ControlSocketDisable"):

@@ -167,11 +167,12 @@ def _answers(base_url):
 
 @contextlib.contextmanager
 def serve(address, env, log_path, workers=2):
-    """Run gunicorn (sync workers) bound to ``address`` on a free port until the block ends;
-    yield ``(base_url, process)``. Fails the test when it does not answer in time."""
+    """Run gunicorn as documented (``core.serving``: threaded workers) bound to ``address`` on
+    a free port until the block ends; yield ``(base_url, process)``. Fails the test when it
+    does not answer in time."""
     base_url = f"http://{address}:{free_port(address)}"
-    command = [str(BIN / "gunicorn"), "-k", "sync", "-w", str(workers),
-               "-b", urlsplit(base_url).netloc]  # fmt: skip
+    command = [str(BIN / "gunicorn"), "-c", "python:core.serving", "-w", str(workers)]
+    command += ["-b", urlsplit(base_url).netloc]
     if hasattr(gunicorn.config, "ControlSocketDisable"):
         # gunicorn 27's control socket has one default path per user: several servers on a
         # machine would take it from each other.
