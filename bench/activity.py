@@ -705,7 +705,8 @@ def parse_wrk(output):
 
 
 def http_bench(database_url, workdir, after_id, seconds, result):
-    """Serve the app with gunicorn (2 sync workers), hit the rows fragment with wrk."""
+    """Serve the app as deployed (gunicorn with ``core.serving``, 2 worker processes), hit the
+    rows fragment with wrk."""
     wrk = shutil.which("wrk")
     if wrk is None:
         note = "wrk is not installed (Debian: apt-get install -y wrk); HTTP part skipped"
@@ -723,7 +724,7 @@ def http_bench(database_url, workdir, after_id, seconds, result):
         }
     )
     command = [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync",
+        sys.executable, "-m", "gunicorn", "-c", "python:core.serving", "-w", "2",
         "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app",
     ]  # fmt: skip
     # The server imports the code as it is now: bring the schema up to date with it first.
