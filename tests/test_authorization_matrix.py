@@ -13,13 +13,29 @@ from pathlib import Path
 import pytest
 
 from core.db import database
+from core.events import ActivityEvent
 from core.events import Ref
 from core.events import record_activity
 from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
+from plugins.email.models import EmailMessage
+from plugins.people.models import OneTimeLink
 from plugins.settings.models import TabGrant
+from plugins.workspace.messages import MODELS as MESSAGE_MODELS
+from plugins.workspace.models import MODELS as WORKSPACE_MODELS
+from tests.object_world import FORMER_STAFF
+from tests.object_world import build_world
+from tests.object_world import email_scope
+from tests.object_world import is_staff
+from tests.object_world import kind_of
+from tests.object_world import may_complete
+from tests.object_world import may_manage
+from tests.object_world import outbox
+from tests.object_world import sees
+from tests.object_world import sees_code
+from tests.object_world import sees_email
 
 DOCS = Path(__file__).parent.parent / "docs"
 MATRIX = json.loads((DOCS / "authorization.json").read_text())
@@ -30,7 +46,13 @@ for entry_point in importlib.metadata.entry_points(group="activity_stream"):
     package = Path(entry_point.load().__file__).parent
     EXTRA += [package / "authorization.json"] if (package / "authorization.json").exists() else []
 for extra in EXTRA:
-    MATRIX["routes"].update(json.loads(extra.read_text())["routes"])
+    MATRIX["routes"].update(json.loads(extra.read_text()).get("routes", {}))
+# Object-level rules: every URL of one object, checked per object (docs/authorization.objects.json).
+OBJECT_MATRIX = json.loads((DOCS / "authorization.objects.json").read_text())
+OBJECTS = OBJECT_MATRIX["objects"]
+# The URL prefixes whose objects the world of tests/object_world.py holds: each of their rules
+# naming an object must be checked per object.
+OBJECT_PREFIXES = ("/workspace/", "/stream/email/")
 # Every tab named by a policy, but Settings, is granted by role, person and team.
 CONFIGURABLE_TABS = {
     example["policy"].split(":", 1)[1]
@@ -215,3 +237,176 @@ def test_every_rule_answers_as_the_matrix_says(app, people, scenario):
                             f"expected {expected}, got {actual} ({status})"
                         )
     assert mismatches == [], "\n".join(mismatches[:40])
+
+
+# --- object level: every object URL, per object, per viewer ---------------------------------
+
+# The matrix's viewers, a Client of another company, and a former Staff Member (now a Client)
+# who still owns a document.
+OBJECT_VIEWERS = (*VIEWERS, "jonas@example.com", FORMER_STAFF)
+LIST_URLS = {
+    "company": "/workspace/companies",
+    "task": "/workspace/tasks",
+    "document": "/workspace/documents",
+    "message": "/workspace/messages",  # received
+}
+
+
+def object_rule_keys(app):
+    """Return ``"METHOD rule"`` for every rule naming one object under ``OBJECT_PREFIXES``."""
+    return {
+        key
+        for key in rule_keys(app)
+        if "<int:" in key and key.split(" ", 1)[1].startswith(OBJECT_PREFIXES)
+    }
+
+
+def test_every_object_rule_is_checked_per_object(app):
+    missing = sorted(object_rule_keys(app) - set(OBJECTS) - set(OBJECT_MATRIX["elsewhere"]))
+    assert missing == [], (
+        f"object rules with no entry in docs/authorization.objects.json: {missing}"
+    )
+    assert sorted((set(OBJECTS) | set(OBJECT_MATRIX["elsewhere"])) - rule_keys(app)) == []
+
+
+def expected_object_answer(example, viewer, thing, world, tabs):
+    """Return the answer the reference model expects of ``example`` on ``thing`` for ``viewer``
+    (``"login"``, a status), or None where the request is not sent (it would change the world).
+    The rules of each check are in docs/authorization.objects.json."""
+    check, answer = example["check"], example.get("answer")
+    if viewer is None:
+        return "login"
+    if check in ("email", "resend"):
+        if "email" not in tabs:
+            return 403
+        if not sees_email(viewer, thing, email_scope(viewer)):
+            return 404
+        if check == "resend":
+            return 403 if kind_of(viewer) not in ("owner", "admin") else None
+        return answer
+    if not sees(viewer, thing, world):
+        return 404
+    if check in ("see", "edit_document", "see_then_refuse_input"):
+        return answer
+    if check == "complete":
+        if not may_complete(viewer, thing):
+            return 403
+        return answer if thing.done else None
+    if not may_manage(viewer):
+        return 403
+    return None if check == "delete" else answer
+
+
+def answer_of(status, headers):
+    """Return ``"login"`` for a redirect to sign in, else the status."""
+    location = headers.get("Location", "") + headers.get("HX-Redirect", "")
+    return "login" if status in (302, 401) and "/login?next=" in location else status
+
+
+def content_mismatches(example, viewer, thing, world, status, body):
+    """Return what the page shows that the viewer may not see, or misses that they may."""
+    found = []
+    title = thing.title
+    if status == 404 and title in body:  # (a 403 is for an object the viewer sees)
+        found.append(f"a page for an object the viewer may not see names {title!r}")
+    if thing.kind == "document" and thing.code and viewer is not None:
+        # The code is shown on the document's page to those who may read it, and in its edit
+        # form to Staff Members; nowhere else (a refused form shows what was posted).
+        shown, reached = thing.code in body, status == 200
+        may = {"see": sees_code(viewer, thing), "edit_document": is_staff(viewer)}
+        if shown != (reached and may.get(example["check"], False)):
+            found.append(f"access code shown={shown}")
+    if status == 200 and example["check"] == "see":
+        if title not in body:
+            found.append(f"{title!r} missing from its own page")
+        if thing.kind == "company":
+            for other in world.of("task") + world.of("document"):
+                if other.company == thing.id and (other.title in body) != sees(
+                    viewer, other, world
+                ):
+                    found.append(f"{other.kind} {other.title!r} listed={other.title in body}")
+    return found
+
+
+def objects_for(example, world):
+    """Return the objects ``example`` is checked on."""
+    return outbox() if example["object"] == "email" else world.of(example["object"])
+
+
+def world_counts():
+    """Return how many rows each table of the world holds (a refused request changes none)."""
+    models = (*WORKSPACE_MODELS, *MESSAGE_MODELS, ActivityEvent, EmailMessage, OneTimeLink)
+    return [model.select().count() for model in models]
+
+
+def object_world(app, people):
+    """Build the world, grant the Email tab to Teammates (a related scope); return the world,
+    the viewers ``{email: User}`` and each viewer's tabs by the reference model."""
+    with app.app_context():
+        world = build_world(people)
+        TabGrant.create(tab="email", role=Role.get(Role.name == "Teammate"))
+        viewers = {email: User.get(User.email == email) if email else None
+                   for email in OBJECT_VIEWERS}  # fmt: skip
+        return world, viewers, {email: expected_tabs(user) for email, user in viewers.items()}
+
+
+def check_object(app, viewer, tabs, world, key, example, thing):
+    """Request ``example`` on ``thing`` as ``viewer``; return the mismatches found."""
+    expected = expected_object_answer(example, viewer, thing, world, tabs)
+    if expected is None:
+        return []
+    method = key.split(" ", 1)[0]
+    url = example["url"].format(id=thing.id)
+    data = {name: value.format(id=thing.id) for name, value in example.get("data", {}).items()}
+    user_id = viewer.id if viewer else None
+    status, headers, body = request_as(app, user_id, method, url, data, example.get("htmx", False))
+    where = f"{viewer.email if viewer else None} {method} {url}"
+    actual = answer_of(status, headers)
+    found = [f"expected {expected}, got {actual}"] if actual != expected else []
+    found += content_mismatches(example, viewer, thing, world, status, body)
+    return [f"{where}: {problem}" for problem in found]
+
+
+def listed(viewer, thing, world):
+    """Tell whether the list of ``thing``'s kind shows it to ``viewer`` (messages: received)."""
+    if thing.kind == "message":
+        return viewer.id in thing.recipients
+    return sees(viewer, thing, world)
+
+
+def list_mismatches(app, viewer, world):
+    """Return the objects each list shows ``viewer`` that it should not, or misses."""
+    found = []
+    for kind, url in LIST_URLS.items():
+        status, _, body = request_as(app, viewer.id, "GET", url, None, False)
+        if status != 200:
+            found.append(f"{viewer.email} GET {url}: {status}")
+            continue
+        for thing in world.of(kind):
+            if (thing.title in body) != listed(viewer, thing, world):
+                found.append(
+                    f"{viewer.email} GET {url}: {thing.title!r} listed={thing.title in body}"
+                )
+            if thing.kind == "document" and thing.code in body and thing.code:
+                found.append(f"{viewer.email} GET {url}: shows the code of {thing.title!r}")
+    return found
+
+
+def test_every_object_url_answers_per_object_as_the_model_says(app, people):
+    world, viewers, tabs = object_world(app, people)
+    with app.app_context():
+        targets = [
+            (key, example, thing)
+            for key, examples in OBJECTS.items()
+            for example in examples
+            for thing in objects_for(example, world)
+        ]
+        before = world_counts()
+    mismatches = []
+    for email, viewer in viewers.items():
+        mismatches += list_mismatches(app, viewer, world) if viewer else []
+        for key, example, thing in targets:
+            mismatches += check_object(app, viewer, tabs[email], world, key, example, thing)
+    with app.app_context():
+        assert world_counts() == before, "a refused request (or refused input) changed something"
+    assert mismatches == [], f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:60])
