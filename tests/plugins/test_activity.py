@@ -4,6 +4,7 @@ import json
 import re
 import threading
 
+import peewee
 import pytest
 from werkzeug.datastructures import MultiDict
 
@@ -30,6 +31,7 @@ from plugins.activity.filters import parse_filters
 from plugins.activity.queries import visible_events
 from plugins.settings.models import TabGrant
 from tests.conftest import sign_in
+from tests.threads import Worker
 
 ROW_ID = re.compile(r'data-row-id="(\d+)"')
 
@@ -55,6 +57,18 @@ def rename_team(actor, team, name):
         )
 
 
+def team_names():
+    """Return ``{team id: name}`` as committed."""
+    return {team.id: team.name for team in Team.select()}
+
+
+def assert_nothing_written(teams_before):
+    """Assert a failed change left the teams as they were, and no event or audience row."""
+    assert team_names() == teams_before
+    assert ActivityEvent.select().count() == 0
+    assert ActivityAudience.select().count() == 0
+
+
 class TestRecorder:
     def test_event_copies_names_and_audience(self, app, people):
         admin, dana = people["admin@example.com"], people["teammate@example.com"]
@@ -77,10 +91,22 @@ class TestRecorder:
         admin = people["admin@example.com"]
         with app.app_context():
             team = Team.get(Team.name == "Sales")
-            with pytest.raises(Exception):  # noqa: B017 - the unique constraint of the change
+            teams_before = team_names()
+            with pytest.raises(peewee.IntegrityError):  # the unique constraint of the change
                 rename_team(admin, team, "Delivery")
-            assert ActivityEvent.select().count() == 0
-            assert Team.get_by_id(team.id).name == "Sales"
+            assert_nothing_written(teams_before)
+
+    def test_an_event_recorded_before_the_change_fails_goes_with_it(self, app, people):
+        # The record comes first here: the failed change must take it back too.
+        admin = people["admin@example.com"]
+        with app.app_context():
+            team = Team.get(Team.name == "Sales")
+            teams_before = team_names()
+            with pytest.raises(peewee.IntegrityError), database.atomic():
+                record_activity(admin, "team.updated", Ref("team", team.id, "Delivery"),
+                                changes={"name": ["Sales", "Delivery"]})  # fmt: skip
+                Team.update(name="Delivery").where(Team.id == team.id).execute()
+            assert_nothing_written(teams_before)
 
     def test_a_failed_record_rolls_the_change_back(self, app, people):
         admin = people["admin@example.com"]
@@ -432,7 +458,7 @@ class TestCommitOrder:
             database.close()
             quick_done.set()
 
-        threads = [threading.Thread(target=slow_writer), threading.Thread(target=quick_writer)]
+        threads = [Worker(slow_writer, "slow"), Worker(quick_writer, "quick")]
         for thread in threads:
             thread.start()
         with app.app_context():
@@ -444,7 +470,7 @@ class TestCommitOrder:
             assert newest_labels() == []  # "Quick" is held back: "Slow" may still commit
         release.set()
         for thread in threads:
-            thread.join(10)
+            thread.finish(10)  # ended, and raised nothing
         assert finished == (["slow", "quick"] if sqlite else ["quick", "slow"])
         assert newest_labels() == ["Quick", "Slow"]
         with app.app_context():
