@@ -1,11 +1,15 @@
 """Sign-in, sign-out, sessions and the profile page.
 
 Every attempt through the form is recorded (``core.signins``) in a transaction of its own.
-Before any password is checked, the account name and the IP are checked against their limits
+Before any password is checked, the account name (or, for a browser-and-IP pair that signed
+in to the account before, that pair's own key) and the IP are checked against their limits
 (``core.throttle``), under the database's write lock; a refused attempt checks no password.
-Unknown user, wrong password, locked, inactive and not allowed answer with the same page,
-status and headers, and take as long as one password check. A sign-in opens a session record
-(``core.sessions``) that the cookie names; sign-out closes it on the server.
+Unknown user, wrong password, inactive and not allowed answer with the same page, status and
+headers, and take as long as one password check. A lock answers with the truth (which limit,
+for how long, what to do), in the same words for a real account and an unknown name, since
+both lock alike. The typed email stays in the form. A lock's notice carries a one-time link
+(``core.unlocks``) whose page signs the user in past the account's lock. A sign-in opens a
+session record (``core.sessions``) that the cookie names; sign-out closes it on the server.
 """
 
 import functools
@@ -39,12 +43,14 @@ from werkzeug.security import generate_password_hash
 from core import sessions
 from core import signins
 from core import throttle
+from core import unlocks
 from core.clients import current_client
 from core.db import database
 from core.db import utcnow
 from core.people import Role
 from core.people import User
 from core.security import rotate_csrf_token
+from core.signin_mail import lock_notices_reach_users
 from core.signin_mail import notify_lock
 from core.signin_mail import notify_new_client
 
@@ -60,6 +66,17 @@ FAILURE_MESSAGE = (
     "That email and password do not match an account that may sign in. "
     "After several failed attempts, signing in is paused for a while."
 )
+# A lock is told as it is: an unknown name locks exactly as a real one, so these words say
+# nothing about whether the account exists.
+NAME_LOCKED_MESSAGE = "Too many attempts for this name. Try again in {wait}, {way}."
+IP_LOCKED_MESSAGE = (
+    "Too many attempts from your network address. Try again in {wait}, "
+    "or ask an administrator to lift the lock."
+)
+BY_LINK = "or use the link sent to the account's address"
+BY_ADMIN = "or ask an administrator to lift the lock"
+LINK_GONE = "This link does not work: it was used already or has expired. Sign in as usual."
+LINK_WRONG_PASSWORD = "That password is not right. Try again."
 
 # Recent times of this process's password checks, and of failed attempts from the check to
 # the recorded outcome: a refused attempt waits the latter's median, so it answers as late as
@@ -154,10 +171,33 @@ def authenticate(user, password):
     return signins.SIGNED_IN
 
 
-def refused(verdict, next_url):
-    """Answer a failed sign-in: one page, status and header set for every kind of failure."""
+def wait_words(seconds):
+    """Return how long a wait reads: "14 minutes", "1 minute", "6 hours"."""
+    minutes = max(1, -(-seconds // 60))
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = -(-minutes // 60)
+    return f"{hours} hours"
+
+
+def failure_message(verdict):
+    """Return what a failed attempt is told: the lock that holds it, or the one answer."""
+    if throttle.IP in verdict.blocked:
+        return IP_LOCKED_MESSAGE.format(wait=wait_words(verdict.retry_after))
+    if verdict.blocked:  # the name's lock, for every browser or for this one
+        way = BY_LINK if lock_notices_reach_users() else BY_ADMIN
+        return NAME_LOCKED_MESSAGE.format(wait=wait_words(verdict.retry_after), way=way)
+    return FAILURE_MESSAGE
+
+
+def refused(verdict, next_url, typed):
+    """Answer a failed sign-in: one status and header set for every kind of failure, the
+    page naming a lock when one holds, the typed email kept in the form."""
     response = make_response(
-        render_template("auth/login.html", error=FAILURE_MESSAGE, next=next_url), 401
+        render_template(
+            "auth/login.html", error=failure_message(verdict), next=next_url, email=typed
+        ),
+        401,
     )
     # Present on every failure, so the header set is the same whether or not a lock is on.
     response.headers["Retry-After"] = str(verdict.retry_after)
@@ -178,19 +218,26 @@ def login():
         with database.atomic():
             signins.record_sign_in_attempt(typed, None, signins.INVALID_FORM, client)
         message = "Enter your email and password."
-        return render_template("auth/login.html", error=message, next=next_url), 400
+        page = render_template("auth/login.html", error=message, next=next_url, email=typed)
+        return page, 400
     user = find_user(email)
-    verdict = check_limits(typed, email, user, client)
+    # Probed for unknown names too (user 0 has no pairs), so both take the same steps.
+    known = signins.is_known_pair(user.id if user else 0, client.pair)
+    verdict = check_limits(typed, email, user, client, pair=client.pair if known else None)
     if verdict.refused:
         wait_as_long_as_a_check()
-        return refused(verdict, next_url)
+        return refused(verdict, next_url, typed)
     started = time.perf_counter()
     outcome = authenticate(user, password)
-    succeeded = outcome == signins.SIGNED_IN
-    record_outcome(typed, user, outcome, verdict, client)
+    _recorded, succeeded = record_outcome(typed, user, outcome, verdict, client)
     if not succeeded:
         _failure_times.append(time.perf_counter() - started)
-        return refused(verdict, next_url)
+        return refused(verdict, next_url, typed)
+    return start_signed_in(user, next_url)
+
+
+def start_signed_in(user, next_url):
+    """Sign ``user`` in on a rotated session and send them on to ``next_url`` (if safe)."""
     # Rotate the session: nothing from before sign-in (a planted cookie) survives it.
     session.clear()
     login_user(user)
@@ -198,23 +245,47 @@ def login():
     return redirect(safe_next(next_url))
 
 
-def check_limits(typed, email, user, client):
-    """Check and reserve the account's and the IP's limits in a transaction of their own
-    (committed before any password is checked); a refused attempt is recorded there."""
+def check_limits(typed, email, user, client, pair=None, link=None):
+    """Check and reserve the attempt's limits in a transaction of their own (committed before
+    any password is checked); a refused attempt is recorded there. ``pair``: the client's
+    browser-and-IP pair when it signed in to the account before; ``link``: the unlock link
+    the attempt comes through (its own count replaces the name's limit)."""
     with database.atomic():
-        verdict = throttle.reserve(email, client.ip)
+        verdict = throttle.reserve(email, client.ip, pair=pair, by_link=link is not None)
         if verdict.refused:
-            signins.record_sign_in_attempt(
-                typed, user, signins.LOCKED, client, detail=f"retry after {verdict.retry_after} s"
-            )
+            limits = " and ".join(LIMIT_NAMES[kind] for kind in verdict.blocked)
+            detail = f"refused by the {limits}, retry after {verdict.retry_after} s"
+            if link is not None:
+                detail += ", through an unlock link"
+            signins.record_sign_in_attempt(typed, user, signins.LOCKED, client, detail=detail)
+        elif link is not None:
+            limit = current_app.config["LOCK_ACCOUNT_LIMIT"]
+            if not unlocks.reserve_check(link, limit):
+                # Used meanwhile, or as many checks as a lock allows: raising rolls the IP's
+                # reservation back, and no password is checked.
+                raise LinkUsedUp
     return verdict
 
 
-def record_outcome(typed, user, outcome, verdict, client):
+class LinkUsedUp(Exception):
+    """An unlock link was spent, or had its share of password checks, before this attempt."""
+
+
+def record_outcome(typed, user, outcome, verdict, client, link=None):
     """Settle the limits, open the session of a sign-in, record the attempt and any lock it
-    caused, and queue the notices, in one transaction; return the ``Recorded`` attempt."""
+    caused, and queue the notices, in one transaction; return the ``Recorded`` attempt and
+    whether it signed in. Through an unlock link, a sign-in spends the link and lifts the
+    account's lock (and this browser's own)."""
     succeeded = outcome == signins.SIGNED_IN
+    email = typed.strip().lower()
+    detail = ""
     with database.atomic():
+        if link is not None:
+            detail = "through an unlock link"
+            if succeeded and not unlocks.spend(link):
+                # A concurrent use of the same link signed in first: one use only.
+                succeeded, outcome = False, signins.LOCKED
+                detail = "the unlock link was used meanwhile"
         throttle.settle(verdict, succeeded)
         row = sessions.start_session(user, client) if succeeded else None
         recorded = signins.record_sign_in_attempt(
@@ -224,23 +295,120 @@ def record_outcome(typed, user, outcome, verdict, client):
             client,
             failures_before=verdict.failures_before if succeeded else 0,
             session_id=row.id if row else None,
+            detail=detail,
         )
         for kind, _value, until, tier in verdict.locks:
-            locked_user = user if kind == throttle.ACCOUNT else None
-            record_lock(typed, locked_user, kind, until, tier, client)
+            locked_user = user if kind != throttle.IP else None
+            record_lock(typed, email, locked_user, kind, until, tier, client)
+        if succeeded and link is not None:
+            lift_locks_by_link(email, user, client)
         if succeeded:
             notify_new_client(user, recorded, client)
-    return recorded
+    return recorded, succeeded
 
 
-def record_lock(typed, user, kind, until, tier, client):
-    """Record a lock of an account name or IP as its own row; tell the account's owner."""
+LIMIT_NAMES = {
+    throttle.ACCOUNT: "account limit",
+    throttle.CLIENT: "account limit of one known browser and IP",
+    throttle.IP: "IP limit",
+}
+LOCK_OUTCOMES = {
+    throttle.ACCOUNT: signins.ACCOUNT_LOCKED,
+    throttle.CLIENT: signins.CLIENT_LOCKED,
+    throttle.IP: signins.IP_LOCKED,
+}
+
+
+def limit_words(kind):
+    """Return which limit a lock of ``kind`` is, with its numbers ("account limit, 5 failures
+    in 15 min")."""
+    config = current_app.config
+    count = config["LOCK_IP_LIMIT"] if kind == throttle.IP else config["LOCK_ACCOUNT_LIMIT"]
+    window = config["LOCK_WINDOW"]
+    span = f"{window // 60} min" if window % 60 == 0 else f"{window} s"
+    return f"{LIMIT_NAMES[kind]}, {count} failure{'s' if count != 1 else ''} in {span}"
+
+
+def record_lock(typed, email, user, kind, until, tier, client):
+    """Record a lock of an account name, a known browser or an IP as its own row, saying
+    which limit it was; tell the account's owner, with an unlock link."""
     minutes = max(1, round((until - utcnow()).total_seconds() / 60))
-    outcome = signins.ACCOUNT_LOCKED if kind == throttle.ACCOUNT else signins.IP_LOCKED
-    detail = f"locked for {minutes} min (lock {tier}), until {until:%Y-%m-%d %H:%M:%S} UTC"
-    signins.record_sign_in_attempt(typed, user, outcome, client, detail=detail)
+    detail = (
+        f"{limit_words(kind)}: locked for {minutes} min (lock {tier}), "
+        f"until {until:%Y-%m-%d %H:%M:%S} UTC"
+    )
+    signins.record_sign_in_attempt(typed, user, LOCK_OUTCOMES[kind], client, detail=detail)
     if user is not None:
-        notify_lock(user, until, client)
+        notify_lock(user, email, until, client, one_browser=kind == throttle.CLIENT)
+
+
+def lift_locks_by_link(email, user, client):
+    """Lift the account's lock and this browser's own after a sign-in through an unlock
+    link; record the unlock when there was one."""
+    lifted = [
+        throttle.unlock(key)
+        for key in (throttle.account_key(email), throttle.client_key(email, client.pair))
+    ]
+    if any(lifted):
+        signins.record_sign_in_attempt(
+            email,
+            user,
+            signins.UNLOCKED,
+            client,
+            detail=f"account {email} unlocked by {user.name} with the emailed link",
+        )
+
+
+@bp.route("/login/unlock/<token>", methods=["GET", "POST"])
+def unlock(token):
+    """The page of a mailed unlock link: ask for the password, then lift the lock and sign in.
+
+    A used, expired or unknown link gets one answer, 404, whichever it is. A GET changes
+    nothing (mail scanners open links); the link is spent only by a sign-in through it.
+    """
+    link = unlocks.find(token)
+    user = find_user_by_id(link.user_id) if link else None
+    if user is None or not user.active or not user.role.can_sign_in:
+        abort(404, LINK_GONE)
+    if request.method == "GET":
+        return unlock_page(link, user)
+    password = request.form.get("password", "")
+    client = current_client()
+    if not password:
+        with database.atomic():
+            signins.record_sign_in_attempt(link.name, user, signins.INVALID_FORM, client)
+        return unlock_page(link, user, "Enter your password.", 400)
+    try:
+        verdict = check_limits(link.name, link.name, user, client, link=link)
+    except LinkUsedUp:
+        abort(404, LINK_GONE)
+    if verdict.refused:
+        wait_as_long_as_a_check()
+        return unlock_page(link, user, failure_message(verdict), 401, verdict)
+    outcome = authenticate(user, password)
+    _recorded, succeeded = record_outcome(link.name, user, outcome, verdict, client, link=link)
+    if not succeeded:
+        message = LINK_WRONG_PASSWORD if outcome == signins.WRONG_PASSWORD else LINK_GONE
+        return unlock_page(link, user, message, 401, verdict)
+    flash("Your account is unlocked, and you are signed in.")
+    return start_signed_in(user, "")
+
+
+def find_user_by_id(user_id):
+    """Return the user with ``user_id`` (and their role), or None."""
+    return User.select(User, Role).join(Role).where(User.id == user_id).first()
+
+
+def unlock_page(link, user, error=None, status=200, verdict=None):
+    """Render the unlock link's page; keep the token out of Referer headers and caches."""
+    response = make_response(
+        render_template("auth/unlock.html", link=link, user=user, error=error), status
+    )
+    if verdict is not None:
+        response.headers["Retry-After"] = str(verdict.retry_after)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ are named as such. User agents are parsed with ``ua-parser`` and its maintained 
 """
 
 import functools
+import hashlib
 import ipaddress
 import threading
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ class Client:
         """Return "Chrome 120 on Linux" (or what is known of it)."""
         return " on ".join(part for part in (self.browser, self.os) if part) or "Unknown browser"
 
+    @property
+    def pair(self):
+        """Return the id of this browser-and-IP pair (``pair_of``)."""
+        return pair_of(self.ip, self.user_agent)
+
 
 def current_client():
     """Return the ``Client`` of the current request (an empty one outside a request)."""
@@ -59,6 +65,37 @@ def describe_client(ip, user_agent):
     return Client(ip, country_of(ip), browser, os_name, device, agent)
 
 
+def pair_of(ip, user_agent):
+    """Return the id of a browser-and-IP pair: 64 hex digits hashing the IP with the browser,
+    OS and device families of ``user_agent`` (the raw header, as a ``Client`` keeps it).
+
+    Versions are left out, so a browser that updates itself stays the same browser; what
+    keeps a pair hard to borrow is its IP, which a client cannot choose over TCP.
+    """
+    families = agent_families(clip(user_agent, 300) or "")
+    text = "\n".join((clip(ip, 45) or "", *families))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def agent_families(user_agent):
+    """Return ``(browser, os, device)`` families of a ``User-Agent``, without versions."""
+    if not user_agent:
+        return "", "", ""
+    result = _parse(user_agent)
+    return tuple(
+        part.family if part is not None and part.family not in (None, "Other") else ""
+        for part in (result.user_agent, result.os, result.device)
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(user_agent):
+    import ua_parser  # its rules load on the first parse (~0.1 s), not at import
+
+    return ua_parser.parse(user_agent)
+
+
 @functools.lru_cache(maxsize=4096)
 def parse_user_agent(user_agent):
     """Return ``(browser, os, device)`` labels for a ``User-Agent`` string ("" when unknown).
@@ -68,9 +105,7 @@ def parse_user_agent(user_agent):
     """
     if not user_agent:
         return "", "", ""
-    import ua_parser  # its rules load on the first parse (~0.1 s), not at import
-
-    result = ua_parser.parse(user_agent)
+    result = _parse(user_agent)
     return _label(result.user_agent), _label(result.os), _device(result.device)
 
 

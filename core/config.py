@@ -37,6 +37,8 @@ DEFAULTS = {
     "LOCK_WINDOW": 15 * 60,
     "LOCK_TIERS": "900,3600,21600,86400",
     "LOCK_TIER_RESET": 24 * 3600,  # seconds after a lock ends before the tiers start over
+    # Comma-separated networks (CIDR) whose addresses no IP limit ever locks (an office's NAT).
+    "LOCK_ALLOW": "",
     "HASH_CHECK_LOG": None,  # a file path: one line per password check (tests count them)
 }
 
@@ -136,9 +138,37 @@ def _check_locks(config):
             "e.g. 900,3600,86400"
         )
     config["LOCK_TIERS"] = tiers
+    config["LOCK_ALLOW"] = _networks(config["LOCK_ALLOW"], "LOCK_ALLOW")
     log = config["HASH_CHECK_LOG"]
     if log is not None and not isinstance(log, str):
         raise ConfigError(f"{_name('HASH_CHECK_LOG')}: must be a file path")
+
+
+def _networks(value, key):
+    """Return ``value`` (comma-separated CIDRs, or a list of them) as a tuple of networks.
+
+    A bare address is the network of that one address; host bits after the prefix are
+    refused (``10.0.0.1/8`` is more likely a typo than a wish for all of ``10.0.0.0/8``).
+    """
+    import ipaddress
+
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{_name(key)}: must be comma-separated networks, e.g. 10.0.0.0/8")
+    networks = []
+    for part in value:
+        if isinstance(part, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            networks.append(part)
+            continue
+        try:
+            networks.append(ipaddress.ip_network(str(part).strip()))
+        except ValueError:
+            raise ConfigError(
+                f"{_name(key)}: {str(part)[:60]!r} is not a network, "
+                "expected comma-separated CIDRs like 10.0.0.0/8,2001:db8::/32"
+            ) from None
+    return tuple(networks)
 
 
 def _url(config, key, schemes):

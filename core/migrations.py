@@ -67,7 +67,9 @@ def core_migrations():
     from core.people import seed_roles
     from core.sessions import MODELS as SESSION_MODELS
     from core.signins import MODELS as SIGN_IN_MODELS
+    from core.signins import remember_pairs_from_the_log
     from core.throttle import MODELS as THROTTLE_MODELS
+    from core.unlocks import MODELS as UNLOCK_MODELS
 
     return [
         Migration("core.0001_people", create_tables(*MODELS)),
@@ -79,6 +81,8 @@ def core_migrations():
             "core.0003_sign_in_attempts",
             create_tables(*SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS),
         ),
+        Migration("core.0004_unlock_links", create_tables(*UNLOCK_MODELS)),
+        Migration("core.0005_known_browser_ip_pairs", remember_pairs_from_the_log),
     ]
 
 
@@ -89,8 +93,12 @@ def core_models():
     from core.sessions import MODELS as SESSION_MODELS
     from core.signins import MODELS as SIGN_IN_MODELS
     from core.throttle import MODELS as THROTTLE_MODELS
+    from core.unlocks import MODELS as UNLOCK_MODELS
 
-    return [*PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS]
+    return [
+        *PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS,
+        *UNLOCK_MODELS,
+    ]  # fmt: skip
 
 
 def all_migrations(app):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import peewee
 
 from core.clients import Client
+from core.clients import pair_of
 from core.db import BaseModel
 from core.db import database
 from core.db import is_sqlite
@@ -40,11 +41,14 @@ SIGNED_OUT = "signed_out"
 SESSION_EXPIRED = "session_expired"
 SESSION_REVOKED = "session_revoked"
 # Locks.
-ACCOUNT_LOCKED = "account_locked"
+ACCOUNT_LOCKED = "account_locked"  # the name, for every browser it has never signed in from
 IP_LOCKED = "ip_locked"
 UNLOCKED = "unlocked"
+CLIENT_LOCKED = "client_locked"  # the name, from one browser-and-IP pair that signed in before
+LOCKS = (ACCOUNT_LOCKED, CLIENT_LOCKED, IP_LOCKED)
 OUTCOMES = (
-    *ATTEMPTS, SIGNED_OUT, SESSION_EXPIRED, SESSION_REVOKED, ACCOUNT_LOCKED, IP_LOCKED, UNLOCKED
+    *ATTEMPTS, SIGNED_OUT, SESSION_EXPIRED, SESSION_REVOKED, ACCOUNT_LOCKED, IP_LOCKED, UNLOCKED,
+    CLIENT_LOCKED,
 )  # fmt: skip
 
 # Flags of a sign-in, one bit each.
@@ -86,10 +90,12 @@ class SignInAttempt(BaseModel):
 
 
 class SeenClient(BaseModel):
-    """A browser, IP or country a user has signed in from: what the "new …" flags look up."""
+    """A browser, IP, country or browser-and-IP pair a user has signed in from: what the
+    "new …" flags look up, and what tells a known client from an unknown one (``core.throttle``
+    counts a known pair's failures on a key of its own)."""
 
     user_id = peewee.IntegerField()
-    kind = peewee.CharField(max_length=1)  # b(rowser), i(p), c(ountry)
+    kind = peewee.CharField(max_length=1)  # b(rowser), i(p), c(ountry), p(air: clients.pair_of)
     value = peewee.CharField(max_length=64)
     first_seen = peewee.DateTimeField(default=utcnow)
 
@@ -181,11 +187,12 @@ def record_sign_in_attempts(rows):
 
 
 def _flags_and_remember(cursor, user_id, row):
-    """Return ``(flags, had signed in before)`` for a sign-in, and remember its browser, IP
-    and country: one primary-key probe, one insert of three rows (those it did insert are
-    the new ones). No scan of the log."""
+    """Return ``(flags, had signed in before)`` for a sign-in, and remember its browser, IP,
+    country and browser-and-IP pair: one primary-key probe, one insert of four rows (those
+    it did insert are the new ones). No scan of the log."""
     browser = clip(" / ".join(p for p in (row["browser"], row["os"], row["device"]) if p), 64)
-    wanted = (("b", browser), ("i", row["ip"] or ""), ("c", row["country"]))
+    pair = pair_of(row["ip"], row["user_agent"])
+    wanted = (("b", browser), ("i", row["ip"] or ""), ("c", row["country"]), ("p", pair))
     mark = "?" if is_sqlite() else "%s"
     table = SeenClient._meta.table_name
     cursor.execute(f"SELECT 1 FROM {table} WHERE user_id = {mark} LIMIT 1", (user_id,))
@@ -203,6 +210,43 @@ def _flags_and_remember(cursor, user_id, row):
     flags = sum(bit for kind, bit in (("b", NEW_BROWSER), ("i", NEW_IP), ("c", NEW_COUNTRY))
                 if kind in added) if known else 0  # fmt: skip
     return flags, known
+
+
+def is_known_pair(user_id, pair):
+    """Tell whether the user has signed in from the browser-and-IP pair ``pair`` before (one
+    primary-key probe)."""
+    if user_id is None:
+        return False
+    return (
+        SeenClient.select(SeenClient.user_id)
+        .where(
+            (SeenClient.user_id == user_id) & (SeenClient.kind == "p") & (SeenClient.value == pair)
+        )
+        .exists()
+    )
+
+
+def remember_pairs_from_the_log():
+    """Remember the browser-and-IP pair of every sign-in already in the log (a migration: a
+    database upgraded from before pairs were kept knows its users' browsers at once)."""
+    attempt = SignInAttempt
+    query = (
+        attempt.select(attempt.user_id, attempt.ip, attempt.user_agent,
+                       peewee.fn.MIN(attempt.attempted_at).alias("first"))
+        .where((attempt.outcome == SIGNED_IN) & attempt.user_id.is_null(False))
+        .group_by(attempt.user_id, attempt.ip, attempt.user_agent)
+        .tuples()
+    )  # fmt: skip
+    pairs = {}
+    for user_id, ip, agent, first in query.iterator():
+        key = (user_id, pair_of(ip, agent))
+        pairs[key] = min(first, pairs.get(key, first))
+    rows = [
+        {"user_id": user_id, "kind": "p", "value": pair, "first_seen": first}
+        for (user_id, pair), first in pairs.items()
+    ]
+    for start in range(0, len(rows), 500):
+        SeenClient.insert_many(rows[start : start + 500]).on_conflict_ignore().execute()
 
 
 def flag_labels(flags):

@@ -1,19 +1,31 @@
 """Brute-force protection: failures per account name and per IP over a rolling window, with
 progressive locks, kept in the database so every process and host sees the same state.
 
-One row per key (``account:<name as typed>``, ``ip:<address>``) holds the times of the
-failures still in the window, the lock (``locked_until``) and how many locks came before
-(the tier: each lock lasts longer). The sign-in view reads and changes these rows under the
-database's write lock (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's ``SELECT … FOR UPDATE``),
-and *reserves* a failure before it checks a password: with N failures allowed, at most N
-password checks can be under way or done for a key in a window, however many requests
-arrive at once. A success gives the account's reservation back; the IP keeps it (one valid
-account must not reset an attacker's IP).
+One row per key holds the times of the failures still in the window, the lock
+(``locked_until``) and how many locks came before (the tier: each lock lasts longer). The
+keys an attempt is counted on (its *gates*):
 
-Accounts are keyed by the name typed, not the user: an unknown name locks exactly as a real
-one does, so a lock tells nothing about whether an account exists.
+- ``account:<name as typed>`` for a browser that never signed in to that name: an unknown
+  name locks exactly as a real one does, so a lock tells nothing about whether it exists;
+- ``client:<pair>:<name>`` instead, for a browser-and-IP pair that has signed in to that
+  account before (``core.signins.is_known_pair``): the rightful user's own browser is
+  counted on its own, never locked by failures from elsewhere (as Auth0's
+  ``count_per_identifier_and_ip`` and django-axes' username + IP + agent lockouts do);
+- ``ip:<address>``, unless the address is in ``LOCK_ALLOW`` (never locked by IP limits);
+- an attempt through a mailed unlock link (``core.unlocks``) has no name gate: the link
+  counts its own password checks.
+
+The sign-in view reads and changes these rows under the database's write lock (SQLite's
+``BEGIN IMMEDIATE``, PostgreSQL's ``SELECT … FOR UPDATE``), and *reserves* a failure on
+each gate before it checks a password: with N failures allowed, at most N password checks
+can be under way or done for a key in a window, however many requests arrive at once. A
+success clears its name gate and gives the IP back this attempt's reservation only (a valid
+account must not wipe an attacker's other failures from an IP, but an office behind one
+address must not lock itself out by signing in). The account row also keeps how many
+failures came since the last sign-in ("after k failures").
 """
 
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from dataclasses import field
@@ -29,11 +41,13 @@ from core.db import is_sqlite
 from core.db import utcnow
 
 ACCOUNT = "account"
+CLIENT = "client"
 IP = "ip"
 
 
 class SignInThrottle(BaseModel):
-    """The brute-force state of one account name or IP."""
+    """The brute-force state of one key: an account name, a name from one known browser-and-IP
+    pair, or an IP."""
 
     key = peewee.CharField(max_length=300, primary_key=True)
     failures = peewee.TextField(default="")  # epoch seconds of the window's failures, oldest first
@@ -54,8 +68,11 @@ class Verdict:
     refused: bool = False
     retry_after: int = 0  # seconds
     reserved_at: float = None  # the failure time reserved for this attempt
-    keys: tuple = ()
+    keys: tuple = ()  # every row read: the gates and the account's row
+    gates: tuple = ()  # the keys whose limits the attempt is counted on
+    account: str = None  # the account's key: its row keeps the failures since a sign-in
     failures_before: int = 0  # the account's failures since its last sign-in
+    blocked: tuple = ()  # kinds of the locks that refused the attempt, or that it caused
     locks: list = field(default_factory=list)  # [(kind, value, until, tier)] made by settle
 
 
@@ -64,15 +81,41 @@ def account_key(name):
     return f"{ACCOUNT}:{name[:250]}" if name else None
 
 
+def client_key(name, pair):
+    """Return the throttle key of an account name tried from one known browser-and-IP pair
+    (``core.clients.pair_of``); 32 hex digits of the pair are plenty to tell pairs apart."""
+    return f"{CLIENT}:{pair[:32]}:{name[:250]}" if name and pair else None
+
+
 def ip_key(ip):
     """Return the throttle key of an IP, None when there is none."""
     return f"{IP}:{ip}" if ip else None
+
+
+def kind_of(key):
+    """Return the kind of a key: ``account``, ``client`` or ``ip``."""
+    return key.split(":", 1)[0]
+
+
+def ip_allowed(ip):
+    """Tell whether ``ip`` is in a network of ``LOCK_ALLOW`` (never locked by IP limits)."""
+    networks = current_app.config["LOCK_ALLOW"]
+    if not ip or not networks:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if getattr(address, "ipv4_mapped", None):  # ::ffff:10.1.2.3 is 10.1.2.3
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in networks)
 
 
 def _settings():
     config = current_app.config
     return {
         ACCOUNT: config["LOCK_ACCOUNT_LIMIT"],
+        CLIENT: config["LOCK_ACCOUNT_LIMIT"],
         IP: config["LOCK_IP_LIMIT"],
         "window": config["LOCK_WINDOW"],
         "tiers": config["LOCK_TIERS"],
@@ -165,34 +208,47 @@ def _refresh(row, now, settings):
         row.tier = 0
 
 
-def reserve(name, ip):
-    """Check the account and IP limits before a password is checked; in the caller's
-    transaction. Returns a ``Verdict``: refused (locked, or the window is full), or a
-    failure reserved for this attempt, to be settled by ``settle``."""
+def reserve(name, ip, pair=None, by_link=False):
+    """Check the attempt's limits before a password is checked; in the caller's transaction.
+
+    ``pair``: the browser-and-IP pair, when it has signed in to this account before (its own
+    key replaces the account's); ``by_link``: an attempt through an unlock link (no name
+    gate). Returns a ``Verdict``: refused (locked, or a window is full), or a failure
+    reserved for this attempt, to be settled by ``settle``.
+    """
     settings = _settings()
-    keys = tuple(sorted(k for k in (account_key(name), ip_key(ip)) if k))
+    account = account_key(name)
+    name_gate = None if by_link else (client_key(name, pair) if pair else account)
+    ip_gate = None if ip_allowed(ip) else ip_key(ip)
+    gates = tuple(key for key in (name_gate, ip_gate) if key)
+    keys = tuple(sorted({key for key in (account, *gates) if key}))
+    verdict = Verdict(keys=keys, gates=gates, account=account)
+    if not keys:
+        return verdict
     rows = _locked_rows(keys)
     now = utcnow()
-    verdict = Verdict(keys=keys)
-    waits = []
+    waits = {}
     for key, row in rows.items():
         _refresh(row, now, settings)
-        times = _times(row)
+        if key not in gates:
+            continue
+        kind = kind_of(key)
         if row.locked_until and row.locked_until > now:
-            waits.append((row.locked_until - now).total_seconds())
-        elif len(times) >= settings[key.split(":", 1)[0]]:
-            waits.append(times[0] + settings["window"] - now.timestamp())
-    account = rows.get(account_key(name))
-    verdict.failures_before = account.since_success if account else 0
+            waits[kind] = (row.locked_until - now).total_seconds()
+        elif len(_times(row)) >= settings[kind]:
+            waits[kind] = _times(row)[0] + settings["window"] - now.timestamp()
+    counted = rows.get(account)
+    verdict.failures_before = counted.since_success if counted else 0
     if waits:
         verdict.refused = True
-        verdict.retry_after = max(1, int(max(waits) + 0.999))
-        if account:
-            account.since_success += 1
+        verdict.blocked = tuple(sorted(waits))
+        verdict.retry_after = max(1, int(max(waits.values()) + 0.999))
+        if counted:
+            counted.since_success += 1
     else:
         verdict.reserved_at = now.timestamp()
-        for row in rows.values():
-            row.failures = f"{row.failures} {verdict.reserved_at:.6f}".strip()
+        for key in gates:
+            rows[key].failures = f"{rows[key].failures} {verdict.reserved_at:.6f}".strip()
     _save(rows, now)
     if secrets.randbelow(256) == 0:
         _prune(now, settings)
@@ -200,43 +256,64 @@ def reserve(name, ip):
 
 
 def settle(verdict, succeeded):
-    """Settle a reserved attempt in the caller's transaction: a success clears the account
-    (and gives the IP nothing back); a failure stays counted, and a full window locks its
-    key for the next tier's time. Fills ``verdict.locks`` and ``verdict.retry_after``."""
+    """Settle a reserved attempt in the caller's transaction.
+
+    A success clears its name gate and gives the IP back this attempt's reservation only; a
+    failure stays counted, and a full window locks its key for the next tier's time. Fills
+    ``verdict.locks``, ``verdict.blocked`` and ``verdict.retry_after``.
+    """
+    if not verdict.keys:
+        return verdict
     settings = _settings()
     rows = _locked_rows(verdict.keys)
     now = utcnow()
     changed = {}
-    for key, row in rows.items():
-        kind, value = key.split(":", 1)
+    for key in verdict.gates:
+        row, kind = rows[key], kind_of(key)
         _refresh(row, now, settings)
-        # The account row always changes; the IP row only when it locks (a success gives an
-        # IP nothing back, and its reservation was written by ``reserve``).
-        if kind == ACCOUNT:
+        if succeeded and kind == IP:
+            _give_back(row, verdict.reserved_at)
             changed[key] = row
-        if succeeded:
-            if kind == ACCOUNT:
-                row.failures, row.tier, row.since_success, row.locked_until = "", 0, 0, None
-        else:
-            if kind == ACCOUNT:
-                row.since_success += 1
-            if len(_times(row)) >= settings[kind]:
-                changed[key] = row
-                tiers = settings["tiers"]
-                seconds = tiers[min(row.tier, len(tiers) - 1)]
-                row.locked_until = now + timedelta(seconds=seconds)
-                row.tier += 1
-                row.failures = ""
-                verdict.locks.append((kind, value, row.locked_until, row.tier))
-                verdict.retry_after = max(verdict.retry_after, seconds)
+        elif succeeded:
+            row.failures, row.tier, row.locked_until = "", 0, None
+            changed[key] = row
+        elif len(_times(row)) >= settings[kind]:
+            _lock(row, now, settings)
+            changed[key] = row
+            value = key.split(":", 2 if kind == CLIENT else 1)[-1]  # the name, or the IP
+            verdict.locks.append((kind, value, row.locked_until, row.tier))
+            verdict.blocked += (kind,)
+            seconds = (row.locked_until - now).total_seconds()
+            verdict.retry_after = max(verdict.retry_after, round(seconds))
+        # else: the failure stays counted (``reserve`` wrote it).
+    counted = rows.get(verdict.account)
+    if counted is not None:
+        counted.since_success = 0 if succeeded else counted.since_success + 1
+        changed[verdict.account] = counted
     _save(changed, now)
     return verdict
 
 
-def unlock(kind, value):
-    """Lift the lock of an account name or IP and forget its failures; tell whether it was
-    locked. In the caller's transaction."""
-    key = account_key(value) if kind == ACCOUNT else ip_key(value)
+def _give_back(row, reserved_at):
+    """Take this attempt's reserved failure time out of ``row`` (if still in the window)."""
+    times = row.failures.split()
+    mine = f"{reserved_at:.6f}"
+    if mine in times:
+        times.remove(mine)
+    row.failures = " ".join(times)
+
+
+def _lock(row, now, settings):
+    """Lock ``row`` for its tier's time, and move it to the next tier."""
+    tiers = settings["tiers"]
+    row.locked_until = now + timedelta(seconds=tiers[min(row.tier, len(tiers) - 1)])
+    row.tier += 1
+    row.failures = ""
+
+
+def unlock(key):
+    """Lift the lock of a throttle key and forget its failures; tell whether it was locked.
+    In the caller's transaction."""
     row = _locked_rows((key,))[key]
     now = utcnow()
     was_locked = bool(row.locked_until and row.locked_until > now)
@@ -245,9 +322,8 @@ def unlock(kind, value):
     return was_locked
 
 
-def locked_until(kind, value):
-    """Return when the lock of an account name or IP ends, None when it is not locked."""
-    key = account_key(value) if kind == ACCOUNT else ip_key(value)
+def locked_until(key):
+    """Return when the lock of a throttle key ends, None when it is not locked."""
     row = SignInThrottle.get_or_none(SignInThrottle.key == key)
     now = utcnow()
     return row.locked_until if row and row.locked_until and row.locked_until > now else None

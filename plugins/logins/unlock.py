@@ -1,5 +1,6 @@
-"""Unlock: an owner or admin lifts a lock from its row on the Logins tab (recorded twice:
-a row of the sign-in log, and an event of the event store)."""
+"""Unlock: an owner or admin lifts a lock from its row on the Logins tab, whichever limit it
+was (an account name, an account name from one known browser, an IP); recorded twice: a row
+of the sign-in log, and an event of the event store."""
 
 from flask import abort
 from flask import redirect
@@ -13,13 +14,13 @@ from core.events import Ref
 from core.events import record_activity
 from core.signins import ACCOUNT_LOCKED
 from core.signins import IP_LOCKED
+from core.signins import LOCKS
 from core.signins import UNLOCKED
 from core.signins import record_sign_in_attempt
-from core.throttle import ACCOUNT
-from core.throttle import IP
 from core.throttle import unlock as lift_lock
 from plugins.logins import queries
 from plugins.logins.views import FEED
+from plugins.logins.views import lock_key
 from plugins.logins.views import prepare_rows
 
 
@@ -29,14 +30,12 @@ def unlock(record_id):
     if not current_user.is_admin:
         abort(403, "Only the Super Admin and Admins may unlock an account.")
     record = FEED.get(current_user, record_id)  # 404 unless the viewer may see it
-    if record.outcome not in (ACCOUNT_LOCKED, IP_LOCKED):
+    if record.outcome not in LOCKS:
         abort(400, "record: only an account lock or an IP lock can be unlocked.")
-    kind = ACCOUNT if record.outcome == ACCOUNT_LOCKED else IP
-    value = record.name_typed.strip().lower() if kind == ACCOUNT else record.ip
+    value = record.ip if record.outcome == IP_LOCKED else record.name_typed.strip().lower()
     with database.atomic():
-        was_locked = lift_lock(kind, value)
-        if was_locked:
-            what = f"{'account ' + value if kind == ACCOUNT else 'IP ' + value}"
+        if lift_lock(lock_key(record, record.user_agent)):
+            what = lock_words(record, value)
             record_sign_in_attempt(
                 record.name_typed,
                 _user_of(record),
@@ -46,7 +45,8 @@ def unlock(record_id):
             if record.user_id:
                 subject = Ref("user", record.user_id, value)
             else:
-                subject = Ref("sign_in_name" if kind == ACCOUNT else "ip", value, value)
+                kind = "ip" if record.outcome == IP_LOCKED else "sign_in_name"
+                subject = Ref(kind, value, value)
             audience = Audience(users={record.user_id} if record.user_id else set())
             record_activity(
                 current_user,
@@ -66,6 +66,16 @@ def unlock(record_id):
         )
     )
     return render_template("logins/rows.html", rows=prepare_rows(current_user, [row]))
+
+
+def lock_words(record, value):
+    """Return what a lock row locked, as the unlock's records say it."""
+    if record.outcome == ACCOUNT_LOCKED:
+        return f"account {value}"
+    if record.outcome == IP_LOCKED:
+        return f"IP {value}"
+    browser = " on ".join(part for part in (record.browser, record.os) if part) or "a browser"
+    return f"account {value} from {browser} at {record.ip or 'no IP'}"
 
 
 def _user_of(record):

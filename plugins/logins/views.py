@@ -9,12 +9,15 @@ from urllib.parse import quote
 from flask import Blueprint
 from flask import url_for
 
+from core.clients import pair_of
 from core.db import utcnow
 from core.feed import Feed
 from core.people import User
 from core.people import initials
 from core.signins import ACCOUNT_LOCKED
+from core.signins import CLIENT_LOCKED
 from core.signins import IP_LOCKED
+from core.signins import LOCKS
 from core.signins import OUTCOMES
 from core.signins import SignInAttempt
 from core.signins import flag_labels
@@ -22,6 +25,7 @@ from core.templating import local_time
 from core.templating import relative_time
 from core.throttle import SignInThrottle
 from core.throttle import account_key
+from core.throttle import client_key
 from core.throttle import ip_key
 from plugins.logins import queries
 from plugins.logins.filters import FILTER_KEYS
@@ -45,30 +49,52 @@ OUTCOME_BADGES = {
     "account_locked": ("Account locked", "lock"),
     "ip_locked": ("IP locked", "lock"),
     "unlocked": ("Unlocked", "ok"),
+    "client_locked": ("Account locked for one browser", "lock"),
 }
 assert set(OUTCOME_BADGES) == set(OUTCOMES)
 
+# Which limit a lock row is about, as its row says it, and what its Unlock button lifts.
+LIMITS = {
+    ACCOUNT_LOCKED: ("Account limit", "Unlock account"),
+    CLIENT_LOCKED: ("Account limit of one known browser", "Unlock browser"),
+    IP_LOCKED: ("IP limit", "Unlock IP"),
+}
 
-def lock_key(row):
-    """Return the throttle key a lock row is about (its name as normalised, or its IP)."""
+
+def lock_key(row, user_agent=None):
+    """Return the throttle key a lock row is about: its name as normalised, that name from
+    the row's browser-and-IP pair (``user_agent``: the row's raw agent, which the list does
+    not read), or its IP."""
+    name = row.name_typed.strip().lower()
     if row.outcome == ACCOUNT_LOCKED:
-        return account_key(row.name_typed.strip().lower())
+        return account_key(name)
+    if row.outcome == CLIENT_LOCKED:
+        return client_key(name, pair_of(row.ip, user_agent))
     return ip_key(row.ip)
 
 
 def locks_in_force(rows):
-    """Return the throttle keys among ``rows``' lock rows that are still locked (one query)."""
-    keys = {lock_key(row) for row in rows if row.outcome in (ACCOUNT_LOCKED, IP_LOCKED)}
+    """Return the ids of ``rows``' lock rows whose lock still holds (one query, and one more
+    for the agents of rows locking one browser)."""
+    locks = [row for row in rows if row.outcome in LOCKS]
+    ids = [row.id for row in locks if row.outcome == CLIENT_LOCKED]
+    agents = {}
+    if ids:
+        query = SignInAttempt.select(SignInAttempt.id, SignInAttempt.user_agent)
+        agents = dict(query.where(SignInAttempt.id.in_(ids)).tuples())
+    keys = {row.id: lock_key(row, agents.get(row.id)) for row in locks}
     if not keys:
         return set()
     query = SignInThrottle.select(SignInThrottle.key).where(
-        SignInThrottle.key.in_(keys) & (SignInThrottle.locked_until > utcnow())
+        SignInThrottle.key.in_(set(keys.values())) & (SignInThrottle.locked_until > utcnow())
     )
-    return {row.key for row in query}
+    held = {row.key for row in query}
+    return {row_id for row_id, key in keys.items() if key in held}
 
 
 def prepare_rows(viewer, rows):
-    """Return what ``logins/rows.html`` prints for each of ``rows`` (one pass, two queries)."""
+    """Return what ``logins/rows.html`` prints for each of ``rows`` (one pass, two queries;
+    a third when a lock of one browser is among them)."""
     ids = {row.user_id for row in rows if row.user_id}
     names = dict(User.select(User.id, User.name).where(User.id.in_(ids)).tuples()) if ids else {}
     locked = locks_in_force(rows) if viewer.is_admin else set()
@@ -79,7 +105,7 @@ def prepare_rows(viewer, rows):
         who = names.get(row.user_id) or row.name_typed or "(no name)"
         label, style = OUTCOME_BADGES[row.outcome]
         history = f"user={row.user_id}" if row.user_id else f"q={quote(row.name_typed)}"
-        in_force = row.outcome in (ACCOUNT_LOCKED, IP_LOCKED) and lock_key(row) in locked
+        limit, unlock_label = LIMITS.get(row.outcome, (None, None))
         prepared.append(
             {
                 "row": row,
@@ -93,7 +119,9 @@ def prepare_rows(viewer, rows):
                 "flags": flag_labels(row.flags),
                 "detail_url": f"{base}/{row.id}",
                 "history_url": f"{base}?{history}" if row.name_typed or row.user_id else None,
-                "unlock_url": f"{base}/{row.id}/unlock" if in_force else None,
+                "limit": limit,
+                "unlock_url": f"{base}/{row.id}/unlock" if row.id in locked else None,
+                "unlock_label": unlock_label,
             }
         )
     return prepared

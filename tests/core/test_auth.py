@@ -1,5 +1,6 @@
 """Sign-in: cookies, failures in one voice, who may sign in, safe redirects, session rotation."""
 
+import html
 import re
 
 from core.auth import FAILURE_MESSAGE
@@ -9,10 +10,10 @@ from tests.conftest import sign_in
 
 
 def alert_of(response):
-    """Return the text of the sign-in form's alert."""
+    """Return the text of the sign-in form's alert (unescaped)."""
     match = re.search(r'<p class="alert" role="alert">(.*?)</p>', response.text, re.S)
     assert match, response.text
-    return match.group(1)
+    return html.unescape(match.group(1))
 
 
 def session_cookie(response):

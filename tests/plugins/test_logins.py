@@ -9,6 +9,7 @@ from core import hookimpl
 from core import signins
 from core.clients import describe_client
 from core.db import database
+from core.demo import seed_people
 from core.events import ActivityEvent
 from core.people import Role
 from core.signins import SignInAttempt
@@ -19,6 +20,9 @@ from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
 from tests.conftest import rows_seen_by
 from tests.conftest import sign_in
+from tests.core.test_signins import FIREFOX
+from tests.core.test_signins_throttle import CHROME
+from tests.core.test_signins_throttle import browser_at
 
 ROW_ID = re.compile(r'data-row-id="(\d+)"')
 
@@ -145,7 +149,7 @@ def test_an_admin_unlocks_an_account_from_its_lock_row(app, client, people):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
-    assert f'data-row-id="{lock_id}"' in response.text and "Unlock</button>" not in response.text
+    assert f'data-row-id="{lock_id}"' in response.text and 'class="unlock"' not in response.text
     assert sign_in(app.test_client(), "pm@example.com").status_code == 302
     with app.app_context():
         unlocked = SignInAttempt.get(SignInAttempt.outcome == signins.UNLOCKED)
@@ -172,6 +176,60 @@ def test_only_owners_and_admins_unlock_and_only_lock_rows(app, client, people):
         f"/stream/logins/{first_failure}/unlock", data={"csrf_token": csrf_token_of(client)}
     )
     assert wrong_row.status_code == 400 and "record:" in wrong_row.text
+
+
+def lock_through_the_form(app, kind):
+    """Lock one limit of ``kind`` (account, client or ip) through the form, from addresses
+    other than the admin's; return ``(lock row id, a client the lock holds, its email)``."""
+    if kind == "account":  # a stranger's failures lock the name for unknown browsers
+        held, email = browser_at(app, "203.0.113.9", CHROME), "pm@example.com"
+        for _ in range(5):
+            sign_in(held, email, CANARY)
+    elif kind == "client":  # the user's own known browser fails on its own key
+        held, email = browser_at(app, "81.2.69.160", FIREFOX), "pm@example.com"
+        assert sign_in(held, email).status_code == 302
+        for _ in range(5):
+            sign_in(held, email, CANARY)
+    else:  # a spray over many names locks the address
+        held, email = browser_at(app, "8.8.8.8", CHROME), "office@example.com"
+        for number in range(3):
+            sign_in(held, f"guess{number}@example.com", CANARY)
+    with app.app_context():
+        row = SignInAttempt.get(SignInAttempt.outcome == f"{kind}_locked")
+    assert sign_in(held, email).status_code == 401
+    return row.id, held, email
+
+
+@pytest.mark.parametrize(
+    "kind, limit, button",
+    [("account", "Account limit", "Unlock account"),
+     ("client", "Account limit of one known browser", "Unlock browser"),
+     ("ip", "IP limit", "Unlock IP")],
+)  # fmt: skip
+def test_a_lock_row_says_its_limit_and_an_admin_lifts_it(make_app, kind, limit, button):
+    app = make_app(LOCK_IP_LIMIT=3 if kind == "ip" else 50)
+    with app.app_context(), database.atomic():
+        seed_people()
+    admin = app.test_client()
+    assert sign_in(admin, "admin@example.com").status_code == 302
+    lock_id, held, email = lock_through_the_form(app, kind)
+    page = admin.get("/stream/logins").text
+    (row,) = [r for r in page.split("<li ")[1:] if f'data-row-id="{lock_id}"' in r]
+    assert f'<span class="hint login-limit">{limit}</span>' in row
+    assert f">{button}</button>" in row
+    assert "failures in 15 min" in row  # the detail names the limit with its numbers
+    response = admin.post(
+        f"/stream/logins/{lock_id}/unlock",
+        data={"csrf_token": csrf_token_of(admin)},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert f'data-row-id="{lock_id}"' in response.text and 'class="unlock"' not in response.text
+    assert sign_in(held, email).status_code == 302
+    with app.app_context():
+        unlocked = SignInAttempt.get(SignInAttempt.outcome == signins.UNLOCKED)
+        assert unlocked.detail.endswith("unlocked by Avery Chen")
+        assert ActivityEvent.get(ActivityEvent.verb == "login.unlocked")
 
 
 class Outbox:
