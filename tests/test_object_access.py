@@ -138,3 +138,12 @@ def test_staff_read_every_access_code(app, world):
     for thing in world.of("document"):
         page = dana.get(f"/workspace/documents/{thing.id}")
         assert page.status_code == 200 and thing.code in page.text
+
+
+def test_a_refusal_says_what_was_refused(app, world):
+    task = world.of("task")[0]  # Acme's: Claire sees it
+    claire = signed_in(app, "client@example.com")
+    refused = claire.post(
+        f"/workspace/tasks/{task.id}/edit", data={"csrf_token": csrf_token_of(claire)}
+    )
+    assert refused.status_code == 403 and "You may not edit tasks." in refused.text

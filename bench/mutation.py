@@ -1,0 +1,155 @@
+"""Mutation check of the modules that decide access: does every rule have a test that fails
+when it changes? Not run in CI (it takes tens of minutes); run it by hand:
+
+    .venv/bin/pip install mutmut          # mutmut 3
+    .venv/bin/python bench/mutation.py    # every module, core/throttle.py last
+    .venv/bin/python bench/mutation.py plugins/workspace/access.py   # one module
+
+For each module it copies the working tree into ``.mutation/<module>/`` (so the run neither
+sees nor disturbs edits made meanwhile, and each module keeps its own mutmut state), writes
+there the ``[tool.mutmut]`` section of pyproject.toml with that module alone to mutate and its
+own bounded set of tests, runs ``mutmut run``, then prints its score (killed/total, %) and
+every mutant that was not killed, with the changed line and why it is acceptable (from
+``EXPLAINED`` below; one that is not there is printed as UNEXPLAINED: kill it with a test or
+explain it). mutmut runs, for each mutant, only the selected tests that call the mutated
+function, fastest first, stopping at the first failure.
+
+SQLite only: ``pytest_add_cli_args`` holds ``-k "not postgresql"``, which leaves out the
+PostgreSQL half of every test taking the ``app`` fixture (core/testing.py parametrizes
+``database_url`` as ``sqlite``/``postgresql``). Access is decided by the same queries on both
+databases; the PostgreSQL half is what ``make test`` adds.
+
+Counted as killed: killed, timeout, segfault. Everything else (survived, no tests) is a
+survivor. The exit code is 1 when a module scores under ``TARGET`` or a survivor is
+unexplained.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".mutation"
+MUTMUT = ROOT / ".venv" / "bin" / "mutmut"
+TARGET = 90.0
+MATRIX_OBJECTS = (
+    "tests/test_authorization_matrix.py::test_every_object_url_answers_per_object_as_the_model_says"
+)
+# Each module with the tests that exercise its rules (a bounded subset, not the suite).
+# core/throttle.py is last: it changes often, its score is as of the run.
+MODULES = {
+    "core/tabs.py": [
+        "tests/core/test_access.py",
+        "tests/core/test_shell.py",
+        "tests/test_hooks.py",
+    ],
+    "core/shell.py": ["tests/core/test_access.py", "tests/core/test_shell.py"],
+    "plugins/settings/grants.py": ["tests/plugins/test_settings.py", "tests/core/test_access.py"],
+    "plugins/workspace/access.py": [
+        "tests/test_object_access.py",
+        "tests/plugins/test_workspace.py",
+        MATRIX_OBJECTS,
+    ],
+    "plugins/people/accounts.py": ["tests/plugins/test_people.py", "tests/test_object_access.py"],
+    "plugins/email/queries.py": ["tests/plugins/test_email_tab.py", MATRIX_OBJECTS],
+    "core/throttle.py": ["tests/core/test_signins_throttle.py"],
+}
+KILLED = {"killed", "timeout", "segfault"}
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
+          36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
+          -11: "segfault", -9: "segfault", None: "not checked"}  # fmt: skip
+IGNORED = shutil.ignore_patterns(
+    ".venv", ".git", "mutants", ".mutation", "instance", "__pycache__", "test-artifacts",
+    ".pytest_cache", ".ruff_cache", "*.egg-info",
+)  # fmt: skip
+
+# Mutants that survive and why that is acceptable, by mutmut's name (stable while the
+# module's source is unchanged; a changed module shows its survivors as UNEXPLAINED again).
+EXPLAINED = {}
+
+
+def toml_value(value):
+    """Write ``value`` (a string, bool, number or list of them) as TOML."""
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def mutmut_section(module, tests):
+    """Return the ``[tool.mutmut]`` section for ``module``: the repository's, narrowed."""
+    settings = dict(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"])
+    settings.update(only_mutate=[module], pytest_add_cli_args_test_selection=tests)
+    lines = [f"{name} = {toml_value(value)}" for name, value in settings.items()]
+    return "[tool.mutmut]\n" + "\n".join(lines) + "\n"
+
+
+def prepare(module, tests):
+    """Copy the working tree into the module's own folder; return that folder."""
+    folder = WORK / module.replace("/", "_").removesuffix(".py")
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(ROOT, folder, ignore=IGNORED)
+    text = (folder / "pyproject.toml").read_text()
+    head = text.split("[tool.mutmut]", 1)[0].rstrip("\n")
+    (folder / "pyproject.toml").write_text(head + "\n\n" + mutmut_section(module, tests))
+    return folder
+
+
+def results(folder, module):
+    """Return ``{mutant name: status}`` from mutmut's record of ``module``."""
+    meta = json.loads((folder / "mutants" / f"{module}.meta").read_text())
+    return {name: STATUS.get(code, "suspicious") for name, code in meta["exit_code_by_key"].items()}
+
+
+def changed_line(folder, name):
+    """Return the mutant's changed line(s), as ``- old / + new``."""
+    shown = subprocess.run([MUTMUT, "show", name], cwd=folder, capture_output=True, text=True)
+    lines = [line for line in shown.stdout.splitlines() if line[:1] in "+-"]
+    lines = [line for line in lines if not line.startswith(("+++", "---"))]
+    return " / ".join(" ".join(line.split()) for line in lines)
+
+
+def run_module(module, tests):
+    """Run mutmut on ``module``; print and return ``(killed, total, unexplained)``."""
+    started = time.monotonic()
+    folder = prepare(module, tests)
+    log = folder / "mutmut.log"
+    with log.open("w") as out:
+        subprocess.run([MUTMUT, "run", "--max-children", "2"], cwd=folder, stdout=out,
+                       stderr=subprocess.STDOUT, check=False)  # fmt: skip
+    found = results(folder, module)
+    killed = sum(status in KILLED for status in found.values())
+    total = len(found)
+    score = 100.0 * killed / total if total else 100.0
+    minutes = (time.monotonic() - started) / 60
+    print(f"{module}: {killed}/{total} killed ({score:.1f} %) in {minutes:.1f} min", flush=True)
+    unexplained = 0
+    for name, status in sorted(found.items()):
+        if status in KILLED:
+            continue
+        why = EXPLAINED.get(name)
+        unexplained += why is None
+        print(f"  {status}: {name}: {changed_line(folder, name)}")
+        print(f"      {why or 'UNEXPLAINED'}", flush=True)
+    return killed, total, unexplained
+
+
+def main(argv):
+    """Run every module (or those named in ``argv``); exit 1 under the target."""
+    if not MUTMUT.exists():
+        sys.exit(f"{MUTMUT} is missing: .venv/bin/pip install mutmut")
+    chosen = argv or list(MODULES)
+    failed = False
+    for module in chosen:
+        killed, total, unexplained = run_module(module, MODULES[module])
+        failed |= bool(unexplained) or (total and 100.0 * killed / total < TARGET)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
