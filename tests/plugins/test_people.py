@@ -435,10 +435,12 @@ def test_related_rows_follow_the_viewer_s_teams_of_today(app, admin, people):
     assert sam_event not in rows(app, "ines@example.com")
     delivery = get(app, Team, name="Delivery")
     dana = get(app, User, email="teammate@example.com")
+    assert get(app, TeamMembership, user=dana.id, team=delivery.id)  # Dana is in Delivery
     assert sam_event not in rows(app, "teammate@example.com")
     admin(f"/teams/{sales.id}/members", htmx=True, user=dana.id, member="1")
     assert sam_event in rows(app, "teammate@example.com")  # joining shows the team's past
-    assert delivery.id  # Dana stays in Delivery too
+    # Joining a team adds one: Dana stays in Delivery too.
+    assert get(app, TeamMembership, user=dana.id, team=delivery.id) is not None
 
 
 def rows(app, email):
