@@ -1,12 +1,11 @@
 """Transactions on both databases: on PostgreSQL ``BEGIN`` travels with the first statement
 (``core.db.DeferredBeginPostgresqlDatabase``); a transaction must still be one transaction."""
 
-import threading
-
 import peewee
 import pytest
 
 from core.db import database
+from tests.threads import Worker
 
 
 @pytest.fixture
@@ -30,9 +29,9 @@ def _texts_seen_elsewhere(app):
             seen.extend(row[0] for row in database.execute_sql("SELECT text FROM tx_note"))
             database.close()
 
-    reader = threading.Thread(target=read)
+    reader = Worker(read, "reader")
     reader.start()
-    reader.join(10)
+    reader.finish(10)  # a reader that failed or hung must not pass for one that saw nothing
     return sorted(seen)
 
 
