@@ -27,10 +27,10 @@ from core.search import created_terms
 from core.search import days_of
 from core.search import matching_names
 from core.search import parse
-from core.search import words_of
 from plugins.activity.describe import ACTIONS_BY_PHRASE
 from plugins.activity.describe import action_phrase
 from plugins.activity.describe import as_words
+from plugins.activity.secrecy import label_for
 
 FILTER_KEYS = ("actor", "verb", "action", "type", "object", "team", "from", "to", "q")
 QUALIFIERS = ("actor", "action", "type", "object", "team", "verb", "created")
@@ -57,9 +57,6 @@ class Filters:
     not_teams: list = field(default_factory=list)
     words: list = field(default_factory=list)  # the free words and phrases (``core.search.Term``)
     nothing: bool = False  # a term named nobody: no event can match
-    # A word that could name a team, typed by a viewer who may not see team names: events that
-    # carry team names are left out, so a search never tells them which teams exist.
-    without_team_names: bool = False
     hints: list = field(default_factory=list)
     query: str = ""  # the search box: the whole state as the language writes it
 
@@ -127,10 +124,9 @@ def parse_filters(args, viewer=None):
     legacy = _as_terms(filters, date_from, date_to)
     _apply(filters, search, viewer)
     filters.date_from, filters.date_to = days_of(search, date_from, date_to)
-    if filters.words and viewer is not None and not sees_team_names(viewer):
-        filters.without_team_names = _may_name_a_team(filters.words)
     if filters.object:
-        filters.object_label = object_label(*filters.object)
+        # A team's name, for a viewer who may not see it, is "a team" here as in the rows.
+        filters.object_label = label_for(viewer, filters.object[0], object_label(*filters.object))
     filters.query = Search(search.terms + legacy).text()
     return filters
 
@@ -184,16 +180,6 @@ def _apply(filters, search, viewer):
             _apply_team(filters, search, term, viewer)
         elif not key:
             filters.words.append(term)
-
-
-def _may_name_a_team(terms):
-    """Tell whether a free word or phrase of ``terms`` matches a word of a team's name."""
-    names = [words_of(name) for (name,) in Team.select(Team.name).tuples()]
-    for term in terms:
-        wanted = words_of(term.value)
-        if any(word.startswith(w) for name in names for word in name for w in wanted):
-            return True
-    return False
 
 
 def _apply_team(filters, search, term, viewer):

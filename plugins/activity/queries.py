@@ -22,6 +22,8 @@ from core.feed import newest_of
 from core.people import TeamMembership
 from core.tabs import row_scope
 from plugins.activity.index import INDEX
+from plugins.activity.secrecy import hides_team_names
+from plugins.activity.secrecy import name_free_words
 
 TAB = "activity"
 
@@ -87,7 +89,13 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit):
             driven["day"] = _days(filters, viewer)
     if filters.words and filters.actors:  # else the actor's own index reads them in id order
         driven["actor"] = [f"a{actor}" for actor in filters.actors]
-    query, order = INDEX.search(query, ActivityEvent.id, filters.words, older_than, newer_than,
+    words = filters.words
+    if words and hides_team_names(viewer):
+        # Their words find an event that can name a team by its name-free fields only; the
+        # included words still drive the query through the index.
+        query = query.where(name_free_words(words, older_than, newer_than))
+        words = [term for term in words if not term.negated]
+    query, order = INDEX.search(query, ActivityEvent.id, words, older_than, newer_than,
                                 values=driven)  # fmt: skip
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
@@ -130,8 +138,6 @@ def _filtered(query, filters, viewer):
     event = ActivityEvent
     if filters.nothing:
         return query.where(peewee.SQL("1 = 0"))
-    if filters.without_team_names:
-        query = query.where(~_carries_team_names())
     if filters.actors:
         query = query.where(event.actor_id.in_(filters.actors))
     if filters.verbs:
@@ -153,20 +159,6 @@ def _filtered(query, filters, viewer):
     if filters.not_teams:
         query = query.where(~_audience_has(_team_parties(filters.not_teams)))
     return in_days(query, event.occurred_at, filters.date_from, filters.date_to, viewer.zone())
-
-
-def _carries_team_names():
-    """Return the condition "this event carries a team's name": a team as its object or
-    target, a team's change set, a person's teams, a Settings change keyed by a team (the places
-    ``core.people.team_free_event`` hides them)."""
-    event = ActivityEvent
-    changes = peewee.fn.COALESCE(event.changes, "")
-    return (
-        (event.object_type == "team")
-        | (peewee.fn.COALESCE(event.target_type, "") == "team")
-        | changes.contains('"teams":')
-        | changes.contains('"team ')
-    )
 
 
 def _team_parties(teams):

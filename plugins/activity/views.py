@@ -3,6 +3,7 @@
 Every route the feed serves starts from ``queries.visible_events``.
 """
 
+import json
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -14,12 +15,11 @@ from core.feed import Feed
 from core.people import Team
 from core.people import User
 from core.people import initials
-from core.people import may_carry_team_names
 from core.people import sees_team_names
-from core.people import team_free_event
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.activity import queries
+from plugins.activity import secrecy
 from plugins.activity.describe import action_phrase
 from plugins.activity.describe import as_value
 from plugins.activity.describe import as_words
@@ -58,12 +58,11 @@ def prepare_rows(viewer, events):
 
 def _team_free(viewer, events):
     """Return ``events`` as ``viewer`` may read them: unchanged for those who see team names,
-    else with every team name in their labels and summaries replaced
-    (``core.people.team_free_event``). The list does not read change sets, so those of the
-    events that can carry a team name are read here, in one statement."""
-    if sees_team_names(viewer):
+    else as ``secrecy.team_free`` reads them. The list does not read change sets, so those of
+    the events that can hold a team's name are read here, in one statement."""
+    if not secrecy.hides_team_names(viewer):
         return events
-    carriers = [event.id for event in events if may_carry_team_names(event)]
+    carriers = [event.id for event in events if secrecy.may_name_teams(event)]
     if not carriers:
         return events
     query = ActivityEvent.select(ActivityEvent.id, ActivityEvent.changes)
@@ -71,8 +70,9 @@ def _team_free(viewer, events):
     shown = []
     for event in events:
         if event.id in changes:
-            full = SimpleNamespace(**event._asdict(), changes=changes[event.id])
-            hidden = team_free_event(viewer, full)
+            hidden = secrecy.team_free(
+                SimpleNamespace(**event._asdict(), changes=changes[event.id])
+            )
             event = event._replace(
                 object_label=hidden["object_label"],
                 target_label=hidden["target_label"],
@@ -96,7 +96,7 @@ def filter_options(viewer):
 
 def detail_context(viewer, event):
     """Return the change set and sentence of one event for ``activity/detail.html``."""
-    shown = team_free_event(viewer, event)
+    shown = _shown(viewer, event)
     readable = [
         (as_words(name), as_value(old), as_value(new))
         for name, (old, new) in shown["changes"].items()
@@ -109,6 +109,18 @@ def detail_context(viewer, event):
         "sentence": describe(event, object_links([event])),
         "action": action_phrase(event.action),
         "kind": as_words(event.object_type),
+    }
+
+
+def _shown(viewer, event):
+    """Return the labels, summary and change set (a dict) of ``event`` as ``viewer`` reads them."""
+    if secrecy.hides_team_names(viewer):
+        return secrecy.team_free(event)
+    return {
+        "object_label": event.object_label,
+        "target_label": event.target_label,
+        "summary": event.summary,
+        "changes": json.loads(event.changes) if event.changes else {},
     }
 
 
