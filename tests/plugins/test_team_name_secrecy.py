@@ -253,7 +253,7 @@ def _difference(one, other):
 
 
 def test_no_answer_of_the_activity_tab_depends_on_a_team_name(app):
-    @settings(max_examples=4, deadline=None, database=None, phases=PHASES,
+    @settings(max_examples=3, deadline=None, database=None, phases=PHASES,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
     @given(world=worlds())
     @example(
