@@ -1,6 +1,8 @@
 """Manage Teams in a real browser: a new team's grant reaches a member's open page on their
 next click, and leaving the team takes it away. Runs on a ``fresh_server`` of its own."""
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
@@ -21,9 +23,23 @@ def close_flyout(page):
 
 
 def next_click(page):
-    """Click the workspace's Tasks link (a boosted link: the page is swapped, not reloaded)."""
-    page.locator(".workspace-nav").get_by_role("link", name="Tasks").click()
-    expect(page.locator("h1")).to_have_text("Tasks")
+    """Click the workspace's Tasks link (a boosted link: the page is swapped, not reloaded) and
+    wait until the new page has replaced the old one and settled.
+
+    The page on screen is Tasks already, so its heading proves nothing: returning on it, a test
+    could open the Flyout Menu before the swap lands, and the swap would then close it. So the
+    heading on screen is marked, and the wait is for the answer to the htmx request and for an
+    unmarked heading (the swapped-in page), then for htmx to finish settling it."""
+    page.locator("h1").evaluate("heading => heading.setAttribute('data-before-click', '')")
+    with page.expect_response(
+        lambda response: (
+            response.url.endswith("/workspace/tasks")
+            and response.request.headers.get("hx-request") == "true"
+        )
+    ):
+        page.locator(".workspace-nav").get_by_role("link", name="Tasks").click()
+    expect(page.locator("h1:not([data-before-click])")).to_have_text("Tasks")
+    expect(page.locator("body")).not_to_have_class(re.compile(r"\bhtmx-(swapping|settling)\b"))
 
 
 def test_a_team_grant_reaches_a_member_on_their_next_click_and_leaves_with_them(
