@@ -84,6 +84,7 @@ LINK_WRONG_PASSWORD = "That password is not right. Try again."
 _check_times = deque(maxlen=64)
 _failure_times = deque(maxlen=64)
 _log_lock = threading.Lock()
+_measure_lock = threading.Lock()
 
 
 @functools.cache
@@ -108,10 +109,23 @@ def check_hash(password_hash, password):
 
 def wait_as_long_as_a_check():
     """Take as long as a failed attempt's check and record take here, without checking."""
-    if _failure_times:
-        time.sleep(statistics.median(_failure_times))
-    else:  # nothing measured yet in this process: measure on the dummy
-        check_hash(dummy_hash(), "")
+    if not _failure_times and _measured_here():
+        return  # this call took a hash's time already
+    time.sleep(statistics.median(_failure_times or _check_times))
+
+
+def _measured_here():
+    """Time one check of the dummy hash when this process has timed none yet; tell whether
+    this call did. One thread measures while the others wait for its figure: a threaded
+    worker's burst of refused attempts must not each spend a hash (nor count as password
+    checks: no typed password is checked here)."""
+    with _measure_lock:
+        if _failure_times or _check_times:
+            return False
+        started = time.perf_counter()
+        check_password_hash(dummy_hash(), "")
+        _check_times.append(time.perf_counter() - started)
+        return True
 
 
 @login_manager.user_loader
