@@ -1,4 +1,5 @@
-"""The Logins tab in a real browser: attempts show up with their outcomes; Unlock works."""
+"""The Logins tab in a real browser: attempts show up with their outcomes; a lock is told as
+one; Unlock works."""
 
 from playwright.sync_api import expect
 
@@ -24,6 +25,7 @@ def test_a_wrong_then_a_right_password_show_on_the_logins_tab(page, fresh_server
     page.fill("input[name=password]", SIGN_IN_CANARY)
     page.click("form button[type=submit]")
     expect(page.locator("p.alert")).to_contain_text("do not match")
+    expect(page.locator("input[name=email]")).to_have_value("admin@example.com")  # kept
     sign_in(page, fresh_server, "admin@example.com")
     page.goto(f"{fresh_server}/stream/logins")
     assert outcomes_of_first_rows(page, 2) == ["signed_in", "wrong_password"]
@@ -45,12 +47,16 @@ def test_an_admin_unlocks_a_locked_account(page, other_page, fresh_server, conso
         other_page.fill("input[name=password]", SIGN_IN_CANARY)
         other_page.click("form button[type=submit]")
         expect(other_page.locator("p.alert")).to_be_visible()
+    # The lock is told as it is, and the email stays in its field for the next try.
+    expect(other_page.locator("p.alert")).to_contain_text("Too many attempts for this name")
+    expect(other_page.locator("input[name=email]")).to_have_value("teammate@example.com")
     sign_in(page, fresh_server, "admin@example.com")
     page.goto(f"{fresh_server}/stream/logins?outcome=account_locked")
     row = page.locator("[data-row-id]").first
     expect(row).to_have_attribute("data-outcome", "account_locked")
     expect(row).to_contain_text("Dana Scully")
-    row.get_by_role("button", name="Unlock").click()
+    expect(row).to_contain_text("Account limit")
+    row.get_by_role("button", name="Unlock account").click()
     expect(page.locator("[data-row-id]").first.get_by_role("button", name="Unlock")).to_have_count(
         0
     )

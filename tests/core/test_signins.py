@@ -2,11 +2,17 @@
 
 import pytest
 
+from core import migrations
 from core import signins
 from core.clients import country_of
+from core.clients import describe_client
+from core.clients import pair_of
 from core.clients import parse_user_agent
+from core.db import database
+from core.migrations import SchemaMigration
 from core.people import User
 from core.signins import SignInAttempt
+from core.signins import record_sign_in_attempts
 from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
@@ -132,3 +138,33 @@ def test_new_browser_ip_and_country_are_flagged_after_the_first_sign_in(make_app
 def test_a_recorder_refuses_an_unknown_outcome(app):
     with app.app_context(), pytest.raises(ValueError, match="outcome"):
         signins.record_sign_in_attempt("x", None, "guessed")
+
+
+def test_a_browser_and_ip_pair_ignores_versions_but_not_the_address_or_the_browser():
+    newer = FIREFOX.replace("128.0", "129.0")
+    assert pair_of("81.2.69.160", FIREFOX) == pair_of("81.2.69.160", newer)
+    assert pair_of("81.2.69.160", FIREFOX) != pair_of("81.2.69.161", FIREFOX)
+    assert pair_of("81.2.69.160", FIREFOX) != pair_of("81.2.69.160", IPHONE)
+    assert len(pair_of(None, None)) == 64
+
+
+def test_a_sign_in_remembers_its_pair_and_the_upgrade_remembers_those_already_logged(app, people):
+    owner = people["owner@example.com"]
+    home, abroad = pair_of("81.2.69.160", FIREFOX), pair_of("2a00:1450:4001::1", IPHONE)
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "81.2.69.160", "HTTP_USER_AGENT": FIREFOX})
+    assert sign_in(client, owner.email).status_code == 302
+    with app.app_context():
+        assert signins.is_known_pair(owner.id, home)
+        # A sign-in logged before pairs were kept (the bulk path remembers none).
+        logged = describe_client("2a00:1450:4001::1", IPHONE)
+        with database.atomic():
+            record_sign_in_attempts(
+                [signins.build_attempt(owner.email, owner.id, signins.SIGNED_IN, logged)]
+            )
+        assert not signins.is_known_pair(owner.id, abroad)
+        name = "core.0005_known_browser_ip_pairs"
+        SchemaMigration.delete().where(SchemaMigration.name == name).execute()
+        assert migrations.upgrade(app) == [name]
+        assert signins.is_known_pair(owner.id, abroad)
+        assert not signins.is_known_pair(people["pm@example.com"].id, abroad)
