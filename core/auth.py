@@ -404,8 +404,9 @@ def unlock(token):
     if not succeeded:
         message = LINK_WRONG_PASSWORD if outcome == signins.WRONG_PASSWORD else LINK_GONE
         return unlock_page(link, user, message, 401, verdict)
-    flash("Your account is unlocked, and you are signed in.")
-    return start_signed_in(user, "")
+    response = start_signed_in(user, "")
+    flash("Your account is unlocked, and you are signed in.")  # after the session's rotation
+    return response
 
 
 def find_user_by_id(user_id):

@@ -111,7 +111,7 @@ def _lockout(at, users):
             "account_locked",
             ip,
             agent,
-            {"detail": "locked for 15 min (lock 1)"},
+            {"detail": "account limit, 5 failures in 15 min: locked for 15 min (lock 1)"},
         )
     )
     rows += [
@@ -121,7 +121,7 @@ def _lockout(at, users):
             "locked",
             ip,
             agent,
-            {"detail": "retry after 840 s"},
+            {"detail": "refused by the account limit, retry after 840 s"},
         )
         for n in range(3)
     ]

@@ -84,7 +84,8 @@ def test_the_link_unlocks_and_signs_in_once(mail_app, smtp_server):
     assert laptop.get("/profile").status_code == 302
     right = post_password(laptop, path, "demo-password")
     assert right.status_code == 302
-    assert laptop.get("/profile").status_code == 200
+    profile = laptop.get("/profile")
+    assert profile.status_code == 200 and "Your account is unlocked" in profile.text
     with mail_app.app_context():
         assert signins.UNLOCKED in [row.outcome for row in SignInAttempt.select()]
         unlocked = SignInAttempt.get(SignInAttempt.outcome == signins.UNLOCKED)
