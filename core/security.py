@@ -67,12 +67,16 @@ def check_csrf():
 
 
 def reject_nul_bytes():
-    """Refuse a request carrying a NUL character anywhere (PostgreSQL cannot store one)."""
-    values = [request.path, *request.args.keys(), *request.args.values()]
+    """Refuse a request carrying a NUL character anywhere (PostgreSQL cannot store one),
+    naming the field (or ``path``) that holds it."""
+    fields = [("path", request.path)]
+    fields += [(key, key + "".join(request.args.getlist(key))) for key in request.args]
     if request.method in UNSAFE_METHODS:
-        values += [*request.form.keys(), *request.form.values()]
-    if any("\x00" in value for value in values):
-        abort(400, "The request contains a NUL character, which no field may hold.")
+        fields += [(key, key + "".join(request.form.getlist(key))) for key in request.form]
+    for name, text in fields:
+        if "\x00" in text:
+            shown = name.replace("\x00", "\ufffd")[:40]
+            abort(400, f"{shown}: holds a NUL character, which no field may hold.")
 
 
 def add_security_headers(response):

@@ -13,7 +13,7 @@ TOO_BIG_FOR_BIGINT = str(2**63)
 PAST_INT_LIMIT = "7" * 5000  # int() refuses more than 4,300 digits
 CSRF_REFUSAL = "did not come from this site"
 NOT_FOUND = "Page not found"
-NUL_REFUSAL = "NUL character"
+NUL_REFUSAL = "holds a NUL character"
 VOID_TAGS = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
 
@@ -74,8 +74,8 @@ def assert_says(response, words):
         (f"/stream/activity?actor={HUGE}", "actor: expected a whole number"),
         ("/stream/activity?to=9999-12-31", "to: 9999-12-31 is out of range"),
         ("/stream/activity?from=0001-01-01", "from: 0001-01-01 is out of range"),
-        ("/stream/activity?q=%00", NUL_REFUSAL),
-        ("/stream/activity?verb=a%00b", NUL_REFUSAL),
+        ("/stream/activity?q=%00", f"q: {NUL_REFUSAL}"),
+        ("/stream/activity?verb=a%00b", f"verb: {NUL_REFUSAL}"),
         ("/stream/activity?actor=%C2%B2", "actor: expected a whole number"),  # "²" isdigit()
         (f"/workspace/tasks/{HUGE}", NOT_FOUND),
         ("/stream/activity/rows?after=abc", "after: expected a whole number"),
@@ -105,7 +105,7 @@ def test_malformed_urls_are_4xx_with_a_message(client, people, url, says):
         ("/workspace/tasks/bulk", {"task": "²", "action": "complete"}, "task: select"),
         ("/profile", {"time_zone": "Mars/Olympus"}, "time_zone: 'Mars/Olympus' is not"),
         # Refused before any view reads the form: the message names the character, not a field.
-        ("/profile", {"time_zone": "Europe/Paris\x00"}, NUL_REFUSAL),
+        ("/profile", {"time_zone": "Europe/Paris\x00"}, f"time_zone: {NUL_REFUSAL}"),
         ("/stream/settings/grant", {"tab": "activity", "kind": "role", "id": PAST_INT_LIMIT},
          "id: expected a whole number"),
     ],
