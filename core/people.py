@@ -1,5 +1,6 @@
 """People of the host platform: roles, users and teams (docs/design.md, section 1)."""
 
+import functools
 import json
 import zoneinfo
 
@@ -113,10 +114,7 @@ class User(BaseModel):
 
     def zone(self):
         """Return this user's time zone, UTC when it is unknown."""
-        try:
-            return zoneinfo.ZoneInfo(self.time_zone or "UTC")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return zoneinfo.ZoneInfo("UTC")
+        return zoneinfo.ZoneInfo(self.time_zone if is_time_zone(self.time_zone) else "UTC")
 
     def set_password(self, password):
         """Hash and keep ``password``; the session generation moves on, revoking cookies."""
@@ -243,6 +241,19 @@ def seed_roles():
         )
 
 
+@functools.cache
+def time_zone_names():
+    """Return the names of the time zones a person may choose: ``zoneinfo``'s list."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_time_zone(name):
+    """Tell whether ``name`` is one of ``time_zone_names()``. Only those: ``ZoneInfo`` also
+    opens other files of the zone data (``posixrules``), fails on a folder of it (``America``:
+    IsADirectoryError) or a name too long for a file name (OSError)."""
+    return isinstance(name, str) and name in time_zone_names()
+
+
 def create_user(
     name, email, role_name, password=None, time_zone="UTC", teams=(), password_hash=None
 ):
@@ -263,10 +274,8 @@ def create_user(
         raise ValueError("role: there is already a Super Admin; there can be only one")
     if User.select().where(User.email == email).exists():
         raise ValueError(f"email: {email} is already taken")
-    try:
-        zoneinfo.ZoneInfo(time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time_zone: {time_zone!r} is not a known time zone") from None
+    if not is_time_zone(time_zone):
+        raise ValueError(f"time_zone: {str(time_zone)[:60]!r} is not a known time zone")
     user = User(name=name.strip(), email=email, role=role, time_zone=time_zone)
     if password_hash:
         user.password_hash = password_hash

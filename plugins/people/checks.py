@@ -5,9 +5,9 @@ says what the acting user may not do (403). The views turn both into plain answe
 """
 
 import re
-import zoneinfo
 
 from core.people import Role
+from core.people import is_time_zone
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LIMITS = {"name": 80, "description": 2000, "person_name": 120, "email": 254}
@@ -61,12 +61,10 @@ def email(value):
 
 
 def time_zone(value):
-    """Return ``value`` when it names a known time zone (``Europe/Paris``)."""
+    """Return ``value`` when it names one of the time zones offered (``Europe/Paris``)."""
     value = (value or "").strip()
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise Invalid("time_zone", f"{value[:60]!r} is not a known time zone") from None
+    if not is_time_zone(value):
+        raise Invalid("time_zone", f"{value[:60]!r} is not a known time zone, e.g. Europe/Paris")
     return value
 
 

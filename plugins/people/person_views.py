@@ -1,8 +1,6 @@
 """Manage People: list, invite or create, edit (role, time zone…), deactivate, reactivate,
 and send a one-time password link."""
 
-import zoneinfo
-
 from flask import Blueprint
 from flask import flash
 from flask import redirect
@@ -14,6 +12,7 @@ from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
+from core.people import time_zone_names
 from plugins.people import accounts
 from plugins.people.checks import Invalid
 from plugins.people.pages import actor
@@ -115,7 +114,7 @@ def _posted():
 def _choices():
     return {
         "roles": list(Role.select().order_by(Role.position)),
-        "zones": sorted(zoneinfo.available_timezones()),
+        "zones": sorted(time_zone_names()),
     }
 
 
