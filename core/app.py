@@ -11,12 +11,12 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
-from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import auth
 from core import cli
 from core import db
+from core import htmx
 from core import queue
 from core import security
 from core import shell
@@ -51,7 +51,7 @@ def create_app(config=None, plugins=()):
     if app.config["TRUSTED_PROXIES"]:
         count = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
-    Htmx(app)
+    htmx.init_app(app)
     db.init_app(app)
     app.before_request(assign_request_id)
     disabled = {name.strip() for name in app.config["PLUGINS_DISABLED"].split(",") if name}

@@ -285,7 +285,8 @@ def test_the_panel_costs_the_same_queries_however_many_roles(app, admin, client)
 
 def test_a_refused_load_more_answers_with_a_list_item(app, admin, people):
     dana = other_client(app, "teammate@example.com")
-    response = dana.get("/stream/activity/rows?after=5", headers={**HTMX, "X-Swap-Element": "li"})
+    sentinel = {**HTMX, "HX-Trigger": "load-more"}
+    response = dana.get("/stream/activity/rows?after=5", headers=sentinel)
     assert response.status_code == 403
     assert response.text.strip().startswith('<li class="alert" role="alert">')
 
