@@ -39,7 +39,6 @@ from flask import url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
-from werkzeug.exceptions import HTTPException
 
 from core.db import BaseModel
 from core.db import database
@@ -51,17 +50,20 @@ from core.search import MAX_QUERY
 from core.search import MAX_TERMS
 from core.search import Search
 from core.search import Term
+from core.search import parse
+from core.search import within_limits
 from core.shell import page_or_fragment
 from core.tabs import Tab
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
 SAVED_SEARCHES_PER_TAB = 30
+DAY_RANGE = ("from", "to")  # read together (a start after the end): checked together
 
 
 class SearchRefused(BadRequest):
     """A term of the search box cannot be read or used: a 400 whose message names its
-    qualifier. ``kept`` is the search without the refused terms, whose rows the panel shows."""
+    qualifier. ``kept`` is the search without the refused terms."""
 
     def __init__(self, message, kept=""):
         super().__init__(message)
@@ -238,28 +240,85 @@ class Feed:
         )
 
     def lenient_filters(self, args, viewer=None):
-        """Return ``(filters, kept, refusal)``: the filters of ``args`` without the ones
-        refused, the query string they came from, and the first refusal's message (naming
-        its field or qualifier), or None when every filter was fine. A refused search term
-        is left out of the search, whose other terms still apply."""
+        """Return ``(filters, kept, refusal)``: the filters of ``args`` without the parameters
+        and search terms refused, the query string they came from, and the refusals' messages
+        (each naming its field or qualifier; None when every filter was fine). A refused
+        search term is left out of the search, whose other terms still apply.
+
+        Filters that are fine (nearly every request) are read once. Otherwise each parameter
+        and each search term is checked once, on its own, every refusal is collected, and the
+        filters are read from the ones that were fine.
+        """
+        try:
+            return self.filters_of(args, viewer), args, None
+        except BadRequest:  # something is refused: which parts, each checked alone, tell
+            pass
+        kept, refusals = self._checked_args(args, viewer)
+        try:
+            filters = self.filters_of(kept, viewer)
+        except BadRequest as error:  # refused only together: no filter at all, then
+            refusals.append(str(error.description))
+            kept = MultiDict([(key, value) for key, value in args.items(multi=True)
+                              if key not in self.filter_keys])  # fmt: skip
+            filters = self.filters_of(kept, viewer)
+        return filters, kept, "; ".join(dict.fromkeys(refusals))
+
+    def _checked_args(self, args, viewer):
+        """Return ``(kept, refusals)``: ``args`` without the filter parameters and search terms
+        the tab refuses, each checked once on its own, and the refusals' messages."""
         kept = MultiDict(args)
-        refusal = None
-        for _ in range(len(self.filter_keys) + MAX_TERMS + 2):
-            try:
-                return self.filters_of(kept, viewer), kept, refusal
-            except SearchRefused as error:
-                refusal = refusal or str(error.description)
-                kept.setlist("q", [error.kept] if error.kept else [])
+        refusals = []
+        for keys in self._parameter_groups(args):
+            refusal = self._refusal_of(_only(args, keys), viewer)
+            if not refusal:
                 continue
-            except HTTPException as error:
-                field = str(error.description).split(":", 1)[0].strip()
-                if error.code != 400 or field not in kept:
-                    raise
-                refusal = refusal or str(error.description)
-                kept.poplist(field)
-                if field == "from":  # a start after the end: the range goes as a whole
-                    kept.poplist("to")
-        raise RuntimeError("the filters kept failing")  # pragma: no cover
+            refusals.append(refusal)
+            for key in self._refused_keys(args, keys, viewer):
+                kept.poplist(key)
+        if "q" in self.filter_keys and args.get("q"):
+            text, refused_terms = self._checked_search(args["q"], viewer)
+            kept.setlist("q", [text] if text else [])
+            refusals += refused_terms
+        return kept, refusals
+
+    def _checked_search(self, text, viewer):
+        """Return ``(kept, refusals)``: the search ``text`` without the terms the tab refuses,
+        each checked once on its own, as the box writes it; and the refusals' messages."""
+        search = parse(text)  # its terms as typed: the tab checks each one
+        refusals = [str(error) for error in search.errors]
+        fine = []
+        for term in search.terms:
+            refusal = self._refusal_of(MultiDict({"q": term.text()}), viewer)
+            if refusal:
+                refusals.append(refusal)
+            else:
+                fine.append(term)
+        kept = within_limits(fine)
+        if len(kept) < len(fine):
+            refusals.append(f"q: at most {MAX_TERMS} terms in {MAX_QUERY} characters")
+        return Search(kept).text(), refusals
+
+    def _parameter_groups(self, args):
+        """Return the filter parameters of ``args`` (``q`` aside) in the groups checked
+        together: each alone, but a day range's two ends as one."""
+        present = [key for key in self.filter_keys if key != "q" and any(args.getlist(key))]
+        days = [key for key in DAY_RANGE if key in present]
+        return ([days] if days else []) + [[key] for key in present if key not in DAY_RANGE]
+
+    def _refused_keys(self, args, keys, viewer):
+        """Return the parameters of a refused group ``keys`` to leave out: those refused
+        alone, or the whole group when none is (a day range that starts after it ends)."""
+        if len(keys) == 1:
+            return keys
+        return [key for key in keys if self._refusal_of(_only(args, [key]), viewer)] or keys
+
+    def _refusal_of(self, args, viewer):
+        """Return the tab's refusal of the filters ``args`` (its message), or None."""
+        try:
+            self.filters_of(args, viewer)
+        except BadRequest as error:
+            return str(error.description)
+        return None
 
     def rows_context(self, viewer, args, rows, next_cursor):
         """Return what ``feed/rows.html`` needs: the prepared rows and the next page's URL."""
@@ -373,6 +432,11 @@ class Feed:
         context = self.detail_context(current_user, record) if self.detail_context else {}
         html = render_template(self.detail_template, record=record, **context)
         return page_or_fragment(html)
+
+
+def _only(args, keys):
+    """Return the values of ``keys`` in ``args``, alone."""
+    return MultiDict([(key, value) for key in keys for value in args.getlist(key)])
 
 
 def controls_of(filters):

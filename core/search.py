@@ -38,6 +38,7 @@ DATE_KEY = "created"
 # Words as both indexes cut them: runs of letters and digits (underscore and punctuation split).
 WORD = re.compile(r"[^\W_]+")
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+CUT_TERM = re.compile(r"\S+$")
 
 
 class SearchError(ValueError):
@@ -81,11 +82,13 @@ def quoted(value, always=False):
 
 @dataclass
 class Search:
-    """A parsed search: its terms in order, and the first refusal's message (or None)."""
+    """A parsed search: its terms in order, and what was refused: every refusal (``errors``,
+    ``SearchError``s, each naming its qualifier) and the first one's message and key."""
 
     terms: list = field(default_factory=list)
     error: str = None
     error_key: str = None
+    errors: list = field(default_factory=list)
 
     def values(self, key, negated=False):
         """Return the values given to ``key`` (or, ``negated``, excluded with ``-key:``)."""
@@ -108,18 +111,22 @@ class Search:
         return bool(self.terms)
 
 
-def parse(text, keys):
+def parse(text, keys=None):
     """Return the ``Search`` of ``text`` for a tab whose qualifiers are ``keys``.
 
-    Never raises: a term that cannot be read is left out, and ``error`` names it (the first
-    one). An unknown key with no value (``Re: hello``) is a free word, as a person meant it.
+    Never raises: a term that cannot be read is left out, and ``errors`` names each one
+    (``error`` the first). An unknown key with no value (``Re: hello``) is a free word, as a
+    person meant it. ``keys=None`` reads every ``key:value`` as typed, checking no key and no
+    value: how ``core.feed`` cuts a search into terms that the tab then checks one by one.
     """
     text = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in text or "")
     search = Search()
     if len(text) > MAX_QUERY:
-        search.error_key = "q"
-        search.error = f"q: the search is {len(text):,} characters long; at most {MAX_QUERY}"
-        text = text[:MAX_QUERY]
+        message = f"the search is {len(text):,} characters long; at most {MAX_QUERY}"
+        _refuse(search, SearchError("q", message))
+        cut = text[:MAX_QUERY]
+        # The term the limit falls in is left out whole: cut, it would ask for something else.
+        text = cut if text[MAX_QUERY].isspace() else CUT_TERM.sub("", cut)
     position = 0
     while True:
         while position < len(text) and text[position].isspace():
@@ -135,17 +142,11 @@ def parse(text, keys):
         if len(search.terms) >= MAX_TERMS:
             _refuse(search, SearchError("q", f"at most {MAX_TERMS} terms in one search"))
             break
-        if term.key and not term.value and term.key not in keys:
-            term = Term(value=f"{term.key}:", negated=term.negated)  # "Re: hello": a word
-        if term.key and term.key not in keys:
-            _refuse(search, SearchError(term.key, f"not a filter here; use {_listed(keys)}"))
-            continue
-        if term.key and not term.value:
-            _refuse(search, SearchError(term.key, f"expected a value after {term.key}:"))
-            continue
-        if term.key == DATE_KEY:
+        if keys is None and term.key and not term.value:
+            term = Term(value=f"{term.key}:", negated=term.negated)  # as typed; the tab decides
+        elif keys is not None:
             try:
-                created_range(term)
+                term = _checked(term, keys)
             except SearchError as error:
                 _refuse(search, error)
                 continue
@@ -153,7 +154,31 @@ def parse(text, keys):
     return search
 
 
+def _checked(term, keys):
+    """Return ``term`` as a tab of qualifiers ``keys`` reads it (an unknown key with no value:
+    a word); raise ``SearchError`` when the tab cannot use it."""
+    if term.key and not term.value and term.key not in keys:
+        return Term(value=f"{term.key}:", negated=term.negated)  # "Re: hello": a word
+    if term.key and term.key not in keys:
+        raise SearchError(term.key, f"not a filter here; use {_listed(keys)}")
+    if term.key and not term.value:
+        raise SearchError(term.key, f"expected a value after {term.key}:")
+    if term.key == DATE_KEY:
+        created_range(term)
+    return term
+
+
+def within_limits(terms):
+    """Return the first of ``terms`` that a search can hold: at most ``MAX_TERMS``, written in
+    at most ``MAX_QUERY`` characters (quoting can make a term longer than it was typed)."""
+    kept = list(terms[:MAX_TERMS])
+    while kept and len(Search(kept).text()) > MAX_QUERY:
+        kept.pop()
+    return kept
+
+
 def _refuse(search, error):
+    search.errors.append(error)
     if search.error is None:
         search.error, search.error_key = str(error), error.key
 
