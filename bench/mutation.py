@@ -54,7 +54,11 @@ MODULES = {
         "tests/plugins/test_workspace.py",
         MATRIX_OBJECTS,
     ],
-    "plugins/people/accounts.py": ["tests/plugins/test_people.py", "tests/test_object_access.py"],
+    "plugins/people/accounts.py": [
+        "tests/plugins/test_people.py",
+        "tests/test_object_access.py",
+        "tests/test_account_rules.py",
+    ],
     "plugins/email/queries.py": ["tests/plugins/test_email_tab.py", MATRIX_OBJECTS],
     "core/throttle.py": ["tests/core/test_signins_throttle.py"],
 }
