@@ -77,3 +77,21 @@ def test_a_password_of_200_characters_is_accepted(app, people):
     visitor = app.test_client()
     data = {"password": "p" * 200, "confirmation": "p" * 200, "csrf_token": csrf_token_of(visitor)}
     assert visitor.post(link, data=data).status_code == 302
+
+
+def test_leaving_the_staff_takes_away_only_that_person_s_teams_and_grants(app, people):
+    from core.people import TeamMembership
+    from plugins.settings.models import TabGrant
+
+    dana, priya = people["teammate@example.com"], people["pm@example.com"]
+    with app.app_context():
+        TabGrant.create(tab="activity", user=dana.id)
+        TabGrant.create(tab="activity", user=priya.id)
+        others = TeamMembership.select().where(TeamMembership.user != dana.id).count()
+    client = signed_in(app, "admin@example.com")
+    assert post(client, f"/people/{dana.id}", **account_form(dana, "Client")).status_code == 302
+    with app.app_context():
+        assert not TeamMembership.select().where(TeamMembership.user == dana.id).exists()
+        assert not TabGrant.select().where(TabGrant.user == dana.id).exists()
+        assert TeamMembership.select().where(TeamMembership.user != dana.id).count() == others
+        assert TabGrant.select().where(TabGrant.user == priya.id).exists()
