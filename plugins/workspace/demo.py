@@ -63,9 +63,9 @@ NOTES = ("Prefers calls in the morning.", "Renewal due in spring.", "New procure
 STAFF = ("admin", "pm", "office", "teammate", "sales", "fox", "grace", "hiro", "ines")
 
 
-def seed_workspace(seed=7):
-    """Play the month's story through the services, unless companies exist; return the
-    number of actions performed."""
+def seed_workspace(seed=7, days=DAYS):
+    """Play the month's story (or its first ``days``) through the services, unless companies
+    exist; return the number of actions performed."""
     if Company.select().exists():
         return 0
     people = {email.split("@")[0]: user for email, user in demo_users().items()}
@@ -73,9 +73,9 @@ def seed_workspace(seed=7):
         return 0  # no demo people: nothing sensible to seed
     story = Story(people, random.Random(seed))
     with database.atomic():
-        story.set_up(utcnow() - timedelta(days=DAYS))
-        for day in range(1, DAYS):
-            start = utcnow() - timedelta(days=DAYS - day)
+        story.set_up(utcnow() - timedelta(days=days))
+        for day in range(1, days):
+            start = utcnow() - timedelta(days=days - day)
             minutes = sorted(story.rng.randrange(8 * 60, 18 * 60) for _ in range(11))
             for minute in minutes:
                 with clock_at(start.replace(hour=0, minute=0) + timedelta(minutes=minute)):
