@@ -18,7 +18,6 @@ import secrets
 import statistics
 import threading
 import time
-import zoneinfo
 from collections import deque
 from urllib.parse import urlsplit
 
@@ -49,6 +48,8 @@ from core.db import database
 from core.db import utcnow
 from core.people import Role
 from core.people import User
+from core.people import is_time_zone
+from core.people import time_zone_names
 from core.security import rotate_csrf_token
 from core.signin_mail import lock_notices_reach_users
 from core.signin_mail import notify_lock
@@ -487,10 +488,10 @@ def end_one_session(session_id):
 @login_required
 def profile():
     """Show the viewer's profile and sessions, and let them choose their time zone."""
-    zones = sorted(zoneinfo.available_timezones())
+    zones = sorted(time_zone_names())
     if request.method == "POST":
         zone = request.form.get("time_zone", "")
-        if zone not in zones:
+        if not is_time_zone(zone):
             abort(400, f"time_zone: {zone!r} is not a known time zone, e.g. Europe/Paris.")
         User.update(time_zone=zone).where(User.id == current_user.id).execute()
         flash(f"Times are now shown in {zone}.")

@@ -1,7 +1,6 @@
 """People of the host platform: roles, users and teams (docs/design.md, section 1)."""
 
 import functools
-import json
 import zoneinfo
 
 import peewee
@@ -152,59 +151,6 @@ def team_label(viewer, name):
 
 
 HIDDEN_TEAM = "a team"
-
-
-# The object types whose events record team names (see ``team_free_event``).
-TEAM_NAME_CARRIERS = frozenset({"team", "settings", "user"})
-
-
-def may_carry_team_names(event):
-    """Tell whether ``event`` can hold a team name at all: only events on a team, a tab's
-    Settings or a person record one, so the others need no change set to be shown."""
-    return event.object_type in TEAM_NAME_CARRIERS or event.target_type == "team"
-
-
-def team_free_event(viewer, event):
-    """Return how a recorded event reads for ``viewer``, as ``{"object_label", "target_label",
-    "summary", "changes"}`` (changes as a dict): as recorded for those who see team names,
-    else with every team name it carries replaced by "a team".
-
-    Team names are recorded in known places only: the label of a ``team`` object or target,
-    the ``name`` field of a team's change set, a Settings change keyed ``team <name>``, and a
-    person's ``teams`` field. The summary is written again from the hidden change set.
-    """
-    from core.events.changes import summarize
-
-    changes = json.loads(event.changes) if event.changes else {}
-    shown = {
-        "object_label": event.object_label,
-        "target_label": event.target_label,
-        "summary": event.summary,
-        "changes": changes,
-    }
-    if sees_team_names(viewer):
-        return shown
-    if event.object_type == "team":
-        shown["object_label"] = HIDDEN_TEAM
-    if event.target_type == "team":
-        shown["target_label"] = HIDDEN_TEAM
-    hidden, touched = {}, False
-    for field, (old, new) in changes.items():
-        if field.startswith("team "):
-            field, touched = f"team {HIDDEN_TEAM}", True
-        elif field == "teams" or (event.object_type == "team" and field == "name"):
-            old, new, touched = _hidden_names(old), _hidden_names(new), True
-        hidden[field] = [old, new]
-    shown["changes"] = hidden
-    if touched and event.summary:
-        shown["summary"] = summarize(hidden)
-    return shown
-
-
-def _hidden_names(value):
-    if isinstance(value, list):
-        return [HIDDEN_TEAM] * len(value)
-    return HIDDEN_TEAM if value else value
 
 
 def initials(name):
