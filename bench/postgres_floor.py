@@ -5,6 +5,8 @@ Writes into the bench database's own tables with plain ``psycopg2``: bulk throug
 by one (BEGIN, the marker and the event with its audience in one statement, COMMIT). Same
 schema, indexes and triggers as the recorder's writes; the floor's rows are deleted at the
 end. The gap between these numbers and the recorder's is what the application adds.
+
+Used by ``bench.activity`` on PostgreSQL (``measure``); not run on its own.
 """
 
 import io
@@ -15,8 +17,8 @@ from datetime import datetime
 from datetime import timedelta
 
 import psycopg2
-from sqlite_floor import _row
 
+from bench.sqlite_floor import event_row
 from core.events.recorder import ROW_COLUMNS
 
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -60,7 +62,7 @@ def _bulk(cursor, rng, events, batch):
     ids = [row[0] for row in cursor.fetchall()]
     rows, parties = [], []
     for offset, event_id in enumerate(ids):
-        row, audience = _row(rng, event_id, start + timedelta(seconds=offset))
+        row, audience = event_row(rng, event_id, start + timedelta(seconds=offset))
         rows.append(row)
         parties.append(audience)
     event_copy = f"COPY activity_event (id, {', '.join(ROW_COLUMNS)}) FROM STDIN"
@@ -92,7 +94,7 @@ def _one_by_one(cursor, rng, count):
     )
     samples = []
     for _ in range(count):
-        row, audience = _row(rng, 0, datetime.now(), "floor")
+        row, audience = event_row(rng, 0, datetime.now(), "floor")
         began = time.perf_counter_ns()
         cursor.execute("BEGIN")
         cursor.execute(sql, (*row[1:], [party for _, party in audience]))

@@ -2,62 +2,55 @@
 plain-``sqlite3`` floor of the same work, in one JSON object on stdout (progress on stderr).
 
 Seeds (or, with ``--reuse``, reuses) the Activity bench database through the real bulk path
-(``bench/activity.py``: 200 actors, 5,000 objects, 90 days, the full-text index kept by its
-triggers), then measures:
+(``bench.stream``, as ``bench.activity`` does: 200 actors, 5,000 objects, 90 days, the
+full-text index kept by its triggers), then measures:
 
 - each search's first page (parse + ``FEED.page`` + the rows' names and links, as the rows
   fragment computes it) and the capped count, and the same SQL run by plain ``sqlite3``;
 - the bulk path against plain ``sqlite3`` writing the same rows into the same schema (a copy);
 - one-by-one recording with the index and, on the same database, interleaved, without it.
 
-    .venv/bin/python bench/search.py                           # 1,000,000 events, temp dir
-    .venv/bin/python bench/search.py --keep /tmp/search-bench  # keep the database
-    .venv/bin/python bench/search.py --keep /tmp/search-bench --reuse
-    .venv/bin/python bench/search.py --events 100000 --database-url postgresql://…
+    .venv/bin/python -m bench.search                           # 1,000,000 events, temp dir
+    .venv/bin/python -m bench.search --keep /tmp/search-bench  # keep the database
+    .venv/bin/python -m bench.search --keep /tmp/search-bench --reuse
+    .venv/bin/python -m bench.search --events 100000 --database-url postgresql://…
 
 A benchmark, not a test: a missed target is ``"pass": false``, the exit code stays 0.
 """
 
 import argparse
-import json
 import os
 import random
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+import peewee
+from werkzeug.datastructures import MultiDict
 
-import activity as bench  # noqa: E402
-import peewee  # noqa: E402
-import sqlite_floor  # noqa: E402
-from werkzeug.datastructures import MultiDict  # noqa: E402
-
-from core.db import SQLITE_PRAGMAS  # noqa: E402
-from core.db import database  # noqa: E402
-from core.db import is_sqlite  # noqa: E402
-from core.db import utcnow  # noqa: E402
-from core.events import ActivityEvent  # noqa: E402
-from core.people import Role  # noqa: E402
-from core.people import User  # noqa: E402
-from plugins.activity import views  # noqa: E402
-from plugins.activity.index import INDEX  # noqa: E402
+from bench import harness
+from bench import sqlite_floor
+from bench import stream
+from core.db import SQLITE_PRAGMAS
+from core.db import database
+from core.db import is_sqlite
+from core.db import utcnow
+from core.events import ActivityEvent
+from core.people import Role
+from core.people import User
+from plugins.activity import views
+from plugins.activity.index import INDEX
 
 TARGETS_MS = {"page_median_ms": 5.0, "count_median_ms": 2.0}
 BULK_RATIO = 0.8  # the recorder's bulk path against plain sqlite3 on the same schema
 ONE_BY_ONE_LOSS = 0.15  # what the index may cost one-by-one recording
 
 
-def log(message):
-    """Print progress to stderr."""
-    print(f"[search-bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+log = harness.logger("search-bench")
 
 
 def parse_args(argv=None):
@@ -130,7 +123,7 @@ def measure_searches(app, path, viewer, actor, repeat):
     """Time every search's first page and capped count, each with its plain-sqlite3 floor."""
     results = {}
     for name, args in scenarios(actor).items():
-        page = bench.time_page(app, name, viewer, args, repeat)
+        page = stream.time_page(app, name, viewer, args, repeat)
         main = next(
             s for s in page["statements"] if "LIMIT" in s["sql"] and "activity_e" in s["sql"]
         )
@@ -162,11 +155,11 @@ def one_by_one_with_and_without_index(app, count, actors, everyone, rng):
     blocks = 5
     with_index, without_index = [], []
     for _ in range(blocks):
-        with_index.append(bench.record_one_by_one(app, count // blocks, actors, everyone, rng))
+        with_index.append(stream.record_one_by_one(app, count // blocks, actors, everyone, rng))
         with app.app_context():
             newest = ActivityEvent.select(peewee.fn.MAX(ActivityEvent.id)).scalar()
             triggers = _drop_triggers()
-        without_index.append(bench.record_one_by_one(app, count // blocks, actors, everyone, rng))
+        without_index.append(stream.record_one_by_one(app, count // blocks, actors, everyone, rng))
         with app.app_context(), database.atomic():
             database.execute_sql(f"DELETE FROM activity_audience WHERE event_id > {int(newest)}")
             database.execute_sql(f"DELETE FROM activity_event WHERE id > {int(newest)}")
@@ -209,7 +202,7 @@ def bulk_against_floor(app, path, workdir, actors, teams_of, everyone, rng, even
     for round_number in (1, 2):
         log(f"bulk, round {round_number}: {events:,} events through the recorder")
         with app.app_context():
-            recorder = bench.bulk_ingest(events, actors, teams_of, everyone, rng)
+            recorder = stream.bulk_ingest(events, actors, teams_of, everyone, rng)
         log(f"bulk, round {round_number}: {events:,} events with plain sqlite3 on a copy")
         floor = sqlite_floor.measure(path, workdir, bulk_events=events, one_by_one=200)
         recorder_s += events / recorder["events_per_s"]
@@ -252,27 +245,27 @@ def run(args, workdir, result):
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     path = Path(urlsplit(database_url).path[1:]) if database_url.startswith("sqlite") else None
     rng = random.Random(args.seed)
-    result["config"] = {"events": args.events, "database_url": bench.redact(database_url),
+    result["config"] = {"events": args.events, "database_url": harness.redact(database_url),
                         "repeat": args.repeat, "cpus": os.cpu_count(),
                         "load_average_1m": round(os.getloadavg()[0], 2),
-                        "git": bench.git_state()}  # fmt: skip
-    app = bench.build_app(database_url, workdir)
+                        "git": harness.git_state()}  # fmt: skip
+    app = harness.build_app(database_url, workdir)
     with app.app_context():
         database.connect(reuse_if_open=True)
-        actors, teams_of = bench.seed_users()
-        everyone = [a.id for a in actors] + [u.id for u in bench.demo_users().values()]
+        actors, teams_of = stream.seed_users()
+        everyone = stream.everyone_of(actors)
         existing = ActivityEvent.select().count()
         if existing and not args.reuse:
             raise RuntimeError(f"{existing:,} events already there: use --reuse")
         if not existing:
             log(f"seeding {args.events:,} events through the bulk path")
-            result["seed"] = bench.bulk_ingest(args.events, actors, teams_of, everyone, rng)
+            result["seed"] = stream.bulk_ingest(args.events, actors, teams_of, everyone, rng)
         if is_sqlite():
             database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
             database.execute_sql("ANALYZE")
         result["config"]["total_events"] = ActivityEvent.select().count()
-        admin = User.select(User, Role).join(Role).where(User.email == bench.ADMIN_EMAIL).get()
+        admin = User.select(User, Role).join(Role).where(User.email == stream.ADMIN_EMAIL).get()
         os.sync()
         result["searches"] = measure_searches(app, path, admin, actors[7], args.repeat)
         database.close()
@@ -288,19 +281,8 @@ def run(args, workdir, result):
 def main(argv=None):
     """Run the benchmark and print its JSON (exit 1 only on an error)."""
     args = parse_args(argv)
-    workdir = Path(args.keep or tempfile.mkdtemp(prefix="search-bench-")).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    result, status = {}, 0
-    try:
-        run(args, workdir, result)
-    except Exception as error:  # the JSON still says what was measured before
-        import traceback
-
-        traceback.print_exc()
-        result["error"] = repr(error)
-        status = 1
-    print(json.dumps(result, indent=2, default=str))
-    return status
+    with harness.work_directory(args.keep, "search-bench-") as workdir:
+        return harness.run_and_print(run, args, workdir)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ statements, pragmas, indexes and background checkpointer as the recorder, but wi
 up front (bulk) or by a few lines of plain Python (one by one). The gap between these numbers
 and the recorder's is what the application adds; these numbers are the floor of this schema on
 this machine.
+
+Used by ``bench.activity`` and ``bench.search`` (``measure``); not run on its own.
 """
 
 import os
@@ -68,7 +70,7 @@ def _event_sql():
 AUDIENCE_SQL = "INSERT INTO activity_audience (event_id, party) VALUES (?, ?)"
 
 
-def _row(rng, event_id, moment, request_id=None):
+def event_row(rng, event_id, moment, request_id=None):
     """Return one event row (id first, then ``ROW_COLUMNS``) and its 2-3 audience parties;
     with a ``request_id``, the request context too (as a live request records)."""
     actor = rng.randrange(1, 200)
@@ -102,7 +104,7 @@ def _bulk(connection, rng, events, batch):
     start = datetime(2026, 1, 1)
     rows, parties = [], []
     for offset in range(1, events + 1):
-        row, audience = _row(rng, last + offset, start + timedelta(seconds=offset))
+        row, audience = event_row(rng, last + offset, start + timedelta(seconds=offset))
         rows.append(row)
         parties.append(audience)
     event_sql = _event_sql()
@@ -129,7 +131,7 @@ def _one_by_one(connection, rng, count):
             "SELECT team_id FROM team_membership WHERE user_id = ?", (actor,)
         ).fetchall()
         last = connection.execute("SELECT COALESCE(MAX(id), 0) FROM activity_event").fetchone()
-        row, audience = _row(rng, last[0] + 1, datetime.now(), uuid.uuid4().hex)
+        row, audience = event_row(rng, last[0] + 1, datetime.now(), uuid.uuid4().hex)
         connection.execute(event_sql, row)
         connection.executemany(AUDIENCE_SQL, audience)
         connection.execute("COMMIT")
