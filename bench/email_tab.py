@@ -4,118 +4,92 @@ against a real SMTP server, and the tab's pages at 100,000 messages.
 Prints ONE JSON object on stdout (progress on stderr). A benchmark, not a test: a missed
 target is reported (``"pass": false``), the exit code stays 0.
 
-    .venv/bin/python bench/email_tab.py                     # 100,000 messages, temp SQLite
-    .venv/bin/python bench/email_tab.py --messages 20000 --send 500
+    .venv/bin/python -m bench.email_tab                     # 100,000 messages, temp SQLite
+    .venv/bin/python -m bench.email_tab --messages 20000 --send 500
 """
 
+import argparse
+import contextlib
+import os
+import platform
+import random
+import statistics
+import subprocess
 import sys
-from pathlib import Path
+import threading
+import time
+from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from flask import render_template
+from flask import request
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import socket  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from urllib.parse import urlencode  # noqa: E402
-
-from flask import render_template  # noqa: E402
-from flask import request  # noqa: E402
-
-from core import migrations  # noqa: E402
-from core.app import create_app  # noqa: E402
-from core.db import database  # noqa: E402
-from core.demo import demo_users  # noqa: E402
-from core.demo import seed_people  # noqa: E402
-from core.events import Ref  # noqa: E402
-from core.events import record_activity  # noqa: E402
-from core.feed import parse_cursor  # noqa: E402
-from core.notifications import Notification  # noqa: E402
-from core.notifications import notify  # noqa: E402
-from plugins.email import outbox  # noqa: E402
-from plugins.email import sender  # noqa: E402
-from plugins.email import views  # noqa: E402
-from plugins.email.filters import parse_filters  # noqa: E402
-from plugins.email.models import SENT  # noqa: E402
-from plugins.email.models import EmailMessage  # noqa: E402
+from bench import harness
+from core.db import database
+from core.demo import demo_users
+from core.events import Ref
+from core.events import record_activity
+from core.feed import parse_cursor
+from core.notifications import Notification
+from core.notifications import notify
+from plugins.email import outbox
+from plugins.email import sender
+from plugins.email import views
+from plugins.email.filters import parse_filters
+from plugins.email.models import SENT
+from plugins.email.models import EmailMessage
 
 TARGETS = {"outbox_row_ms": 0.3, "send_per_s": 200, "page_ms": 2.0}
 KINDS = ("task.assigned", "task.completed", "task.commented", "document.shared")
 
 
-def log(message):
-    print(message, file=sys.stderr, flush=True)
+log = harness.logger("email-bench")
 
 
 def median_ms(samples_ns):
+    """Return the median of nanosecond samples, in milliseconds."""
     return round(statistics.median(samples_ns) / 1e6, 3)
 
 
 def p95_ms(samples_ns):
+    """Return the 95th percentile of nanosecond samples (the lower rank), in milliseconds."""
     ordered = sorted(samples_ns)
     return round(ordered[int(0.95 * (len(ordered) - 1))] / 1e6, 3)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
 def smtp_sink():
     """Run aiosmtpd in a process of its own (so it does not share our GIL); yield its URL."""
-    port = free_port()
+    port = harness.free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
          "-c", "aiosmtpd.handlers.Sink"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            break
-        time.sleep(0.05)
     try:
+        harness.wait_for_port(port, process, "aiosmtpd", seconds=10)
         yield f"smtp://127.0.0.1:{port}"
     finally:
         process.terminate()
         process.wait(10)
 
 
-def subfolder(tmp, name):
-    path = Path(tmp) / name
+def subfolder(workdir, name):
+    """Create and return the folder ``name`` in ``workdir`` (one app's database each)."""
+    path = workdir / name
     path.mkdir()
     return path
 
 
-def build_app(workdir, **settings):
-    config = {
-        "DATABASE_URL": f"sqlite:///{workdir / 'email.db'}",
-        "HUEY_URL": "memory://",
-        "HUEY_IMMEDIATE": False,
-        "SECRET_KEY": "bench-secret-key-0123456789",
-        "INSTANCE_PATH": str(workdir / "instance"),
-        **settings,
-    }
-    app = create_app(config)
-    with app.app_context():
-        migrations.upgrade(app)
-        with database.atomic():
-            seed_people()
+def build_app(workdir):
+    """Build the app on a SQLite file of its own in ``workdir``, with the demo people; tasks
+    are queued, not run (the sender is driven by hand)."""
+    app = harness.build_app(f"sqlite:///{workdir / 'email.db'}", workdir, HUEY_IMMEDIATE=False)
+    harness.seed_demo_people(app)
     return app
 
 
 def note(recipient, actor, index):
+    """Return the "task assigned" notification ``actor`` sends ``recipient``."""
     return Notification(
         "task.assigned", (recipient,), f"Task assigned to you: Task {index}",
         "workspace/mail/task_assigned",
@@ -249,6 +223,7 @@ def time_page(app, viewer, args, repeat):
 
 
 def main():
+    """Measure the outbox, the sender and the pages; print the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--send", type=int, default=2000, help="messages for the throughput")
@@ -258,7 +233,7 @@ def main():
     rng = random.Random(42)
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                           "load": os.getloadavg()[0]}}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="email-bench-") as tmp:
+    with harness.work_directory(None, "email-bench-") as tmp:
         app = build_app(subfolder(tmp, "a"))
         with app.app_context():
             log("outbox cost…")
@@ -295,7 +270,7 @@ def main():
         part["pass"] for part in (result["outbox_row"], result["sender"],
                                   *(result["pages"][k] for k in ("first", "filtered", "deep")))
     )  # fmt: skip
-    print(json.dumps(result, indent=2))
+    harness.print_json(result)
 
 
 if __name__ == "__main__":

@@ -13,45 +13,46 @@
 
 It is a benchmark, not a test: a missed target is reported (``"pass": false``), exit code 0.
 
-    .venv/bin/python bench/logins.py                      # 1,000,000 attempts, temp SQLite
-    .venv/bin/python bench/logins.py --attempts 100000
-    .venv/bin/python bench/logins.py --keep /tmp/lb       # keep the database
-    .venv/bin/python bench/logins.py --keep /tmp/lb --reuse
+    .venv/bin/python -m bench.logins                      # 1,000,000 attempts, temp SQLite
+    .venv/bin/python -m bench.logins --attempts 100000
+    .venv/bin/python -m bench.logins --keep /tmp/lb       # keep the database
+    .venv/bin/python -m bench.logins --keep /tmp/lb --reuse
 """
 
 import argparse
-import json
 import os
 import random
-import shutil
 import sqlite3
 import statistics
-import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import ua_parser
+from flask import render_template
+from flask import request
 
-from core import auth  # noqa: E402
-from core import migrations  # noqa: E402
-from core import signins  # noqa: E402
-from core.app import create_app  # noqa: E402
-from core.clients import describe_client  # noqa: E402
-from core.db import database  # noqa: E402
-from core.db import utcnow  # noqa: E402
-from core.demo import DEMO_PASSWORD  # noqa: E402
-from core.demo import demo_password_hash  # noqa: E402
-from core.demo import demo_users  # noqa: E402
-from core.demo import seed_people  # noqa: E402
-from core.people import Role  # noqa: E402
-from core.people import User  # noqa: E402
-from core.people import create_user  # noqa: E402
-from core.signins import SignInAttempt  # noqa: E402
-from core.throttle import SignInThrottle  # noqa: E402
-from core.throttle import account_key  # noqa: E402
+from bench import harness
+from core import auth
+from core import signins
+from core.clients import describe_client
+from core.clients import parse_user_agent
+from core.db import database
+from core.db import utcnow
+from core.demo import DEMO_PASSWORD
+from core.demo import demo_password_hash
+from core.demo import demo_users
+from core.demo import seed_people
+from core.feed import parse_cursor
+from core.people import Role
+from core.people import User
+from core.people import create_user
+from core.signins import SignInAttempt
+from core.throttle import SignInThrottle
+from core.throttle import account_key
+from plugins.logins import views
+from plugins.settings.models import TabGrant
 
 AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -70,8 +71,7 @@ OUTCOME_MIX = (
 )
 
 
-def log(message):
-    print(message, file=sys.stderr, flush=True)
+log = harness.logger("logins-bench")
 
 
 def summary(samples_s):
@@ -82,22 +82,6 @@ def summary(samples_s):
         "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 3),
         "n": len(ordered),
     }
-
-
-def build_app(url, workdir, **settings):
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "HUEY_URL": "memory://",
-            "HUEY_IMMEDIATE": True,
-            "SECRET_KEY": "bench-secret-key-0123456789",
-            "INSTANCE_PATH": str(workdir / "instance"),
-            **settings,
-        }
-    )
-    with app.app_context():
-        migrations.upgrade(app)
-    return app
 
 
 def seed(app, count, rng):
@@ -218,14 +202,6 @@ def time_requests(app, repeat):
 
 def time_page(app, viewer_email, args, repeat):
     """Time one page as the rows fragment computes it: parse, query, prepare rows."""
-    from urllib.parse import urlencode
-
-    from flask import render_template
-    from flask import request
-
-    from core.feed import parse_cursor
-    from plugins.logins import views
-
     path = "/stream/logins/rows?" + urlencode(args)
     with app.app_context():
         viewer = User.select(User, Role).join(Role).where(User.email == viewer_email).get()
@@ -293,10 +269,6 @@ def floor(path, repeat):
 def time_user_agents(repeat):
     """Time ``ua-parser``: the rules loading, a parse of an agent never seen (each string
     new, so no cache helps), and a repeat through ``core.clients.parse_user_agent``'s LRU."""
-    import ua_parser
-
-    from core.clients import parse_user_agent
-
     t0 = time.perf_counter()
     ua_parser.parse(AGENTS[0])
     first = time.perf_counter() - t0
@@ -317,15 +289,14 @@ def time_user_agents(repeat):
     }
 
 
-def run(args):
-    workdir = Path(args.keep or tempfile.mkdtemp(prefix="logins-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+def run(args, workdir):
+    """Seed (unless ``--reuse``) and measure in ``workdir``; return the result."""
     path = workdir / "logins.db"
     if not args.reuse and path.exists():
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{path}"
-    app = build_app(url, workdir)
+    app = harness.build_app(url, workdir)
     result = {"attempts": args.attempts, "load": os.getloadavg()[0]}
     result["user_agent_parse"] = time_user_agents(args.repeat)  # first: before any parse
     log(f"user agents: {result['user_agent_parse']}")
@@ -334,8 +305,6 @@ def run(args):
     with app.app_context():
         top = SignInAttempt.select(SignInAttempt.id).order_by(SignInAttempt.id.desc()).scalar()
         users = demo_users()
-        from plugins.settings.models import TabGrant
-
         TabGrant.get_or_create(tab="logins", role=Role.get(Role.name == "Teammate"))
         pm = users["pm@example.com"].id
     pages = {
@@ -352,7 +321,7 @@ def run(args):
     result["recording"] = time_recording(app, args.repeat)
     log(f"recording: {result['recording']}")
     # The same account fails again and again here: limits high enough never to lock it.
-    timing_app = build_app(url, workdir, LOCK_ACCOUNT_LIMIT=1000, LOCK_IP_LIMIT=10_000)
+    timing_app = harness.build_app(url, workdir, LOCK_ACCOUNT_LIMIT=1000, LOCK_IP_LIMIT=10_000)
     result["failure_timing"] = time_requests(timing_app, args.timing_repeat)
     log(f"failure timing: {result['failure_timing']}")
     database.close()
@@ -364,12 +333,11 @@ def run(args):
         "failure_medians_within_5_percent": result["failure_timing"]["spread_percent"] <= 5,
         "pages_le_2ms": pages_ok,
     }
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
 def main():
+    """Read the command line, run the bench, print its JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=200)
@@ -377,7 +345,8 @@ def main():
     parser.add_argument("--keep", help="keep the database in this folder")
     parser.add_argument("--reuse", action="store_true", help="reuse the kept database")
     args = parser.parse_args()
-    print(json.dumps(run(args), indent=2))
+    with harness.work_directory(args.keep, "logins-bench-") as workdir:
+        harness.print_json(run(args, workdir))
 
 
 if __name__ == "__main__":

@@ -11,54 +11,42 @@ Prints ONE JSON object on stdout (progress on stderr): a row per (backend, write
 with events/s, commit latency p50/p99/max, the longest wait for the write lock on SQLite,
 failed writes, and the poller's missed and duplicate counts.
 
-    .venv/bin/python bench/writers.py                                 # both backends
-    .venv/bin/python bench/writers.py --backends postgresql --writers 8 --work 0,3
-    .venv/bin/python bench/writers.py --backends sqlite --processes 2  # 8 writers in 2 processes
+    .venv/bin/python -m bench.writers                                 # both backends
+    .venv/bin/python -m bench.writers --backends postgresql --writers 8 --work 0,3
+    .venv/bin/python -m bench.writers --backends sqlite --processes 2  # 8 writers in 2 processes
 
 PostgreSQL: a throwaway database on ``--postgres-url``'s server, dropped afterwards.
 """
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
 import platform
 import random
-import shutil
 import statistics
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import psycopg2
+from flask import g
+from werkzeug.datastructures import MultiDict
 
-import psycopg2  # noqa: E402
-from flask import g  # noqa: E402
-from werkzeug.datastructures import MultiDict  # noqa: E402
-
-from core import migrations  # noqa: E402
-from core.app import create_app  # noqa: E402
-from core.db import database  # noqa: E402
-from core.demo import seed_people  # noqa: E402
-from core.events import ActivityEvent  # noqa: E402
-from core.events import Ref  # noqa: E402
-from core.events import record_activity  # noqa: E402
-from core.people import User  # noqa: E402
-from plugins.activity.filters import parse_filters  # noqa: E402
-from plugins.activity.queries import visible_events  # noqa: E402
+from bench import harness
+from core.db import database
+from core.events import ActivityEvent
+from core.events import Ref
+from core.events import record_activity
+from core.people import User
+from plugins.activity.filters import parse_filters
+from plugins.activity.queries import visible_events
 
 ADMIN_EMAIL = "admin@example.com"
 
 
-def log(message):
-    """Print a progress line on stderr."""
-    print(message, file=sys.stderr, flush=True)
+log = harness.logger("writers-bench")
 
 
 def parse_args(argv=None):
@@ -77,19 +65,8 @@ def parse_args(argv=None):
 
 def build_app(database_url, workdir):
     """Build and migrate the app on ``database_url``; seed the demo people."""
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "HUEY_URL": "memory://",
-            "HUEY_IMMEDIATE": True,
-            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
-            "INSTANCE_PATH": str(workdir / "instance"),
-        }
-    )
-    with app.app_context():
-        migrations.upgrade(app)
-        with database.atomic():
-            seed_people()
+    app = harness.build_app(database_url, workdir)
+    harness.seed_demo_people(app)
     return app
 
 
@@ -270,26 +247,6 @@ def postgres_floor(database_url, count=3000):
     return {"events_per_s": round(count / elapsed), "events": count}
 
 
-def throwaway_postgres(url):
-    """Create a throwaway database on ``url``'s server; return (its URL, a drop function)."""
-    name = f"bench_writers_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    admin.close()
-    parts = urlsplit(url)
-    db_url = urlunsplit(parts._replace(path=f"/{name}"))
-
-    def drop():
-        database.obj.close_all()
-        conn = psycopg2.connect(url)
-        conn.autocommit = True
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.close()
-
-    return db_url, drop
-
-
 def main(argv=None):
     """Run every row and print the JSON result."""
     args = parse_args(argv)
@@ -297,13 +254,14 @@ def main(argv=None):
     works = [int(n) for n in args.work.split(",")]
     result = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "rows": []}
     for backend in args.backends.split(","):
-        workdir = Path(tempfile.mkdtemp(prefix="bench-writers-"))
-        drop = None
-        if backend == "sqlite":
-            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        else:
-            database_url, drop = throwaway_postgres(args.postgres_url)
-        try:
+        with contextlib.ExitStack() as stack:
+            workdir = stack.enter_context(harness.work_directory(None, "bench-writers-"))
+            if backend == "sqlite":
+                database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+            else:
+                database_url = stack.enter_context(
+                    harness.throwaway_postgres(args.postgres_url, "bench_writers")
+                )
             app = build_app(database_url, workdir)
             if backend == "postgresql":
                 result["postgresql_floor_one_writer"] = postgres_floor(database_url)
@@ -317,11 +275,7 @@ def main(argv=None):
                     row["backend"] = backend
                     log(json.dumps(row))
                     result["rows"].append(row)
-        finally:
-            if drop:
-                drop()
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(result, indent=2))
+    harness.print_json(result)
 
 
 if __name__ == "__main__":
