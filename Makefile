@@ -47,11 +47,11 @@ lint: install-test
 	$(VENV)/bin/ruff format --check .
 
 bench: install-test
-	$(VENV)/bin/python bench/activity.py
-	$(VENV)/bin/python bench/email_tab.py
-	$(VENV)/bin/python bench/logins.py
-	$(VENV)/bin/python bench/search.py
-	$(VENV)/bin/python bench/writers.py
+	$(VENV)/bin/python -m bench.activity
+	$(VENV)/bin/python -m bench.email_tab
+	$(VENV)/bin/python -m bench.logins
+	$(VENV)/bin/python -m bench.search
+	$(VENV)/bin/python -m bench.writers
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
