@@ -18,7 +18,6 @@ BUILTIN_PLUGINS = (
     "plugins.activity",
     "plugins.email",
     "plugins.logins",
-    "plugins.workspace",
 )
 
 

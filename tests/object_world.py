@@ -1,6 +1,7 @@
 """A world of objects owned and shared by different people, and a small reference model of
 who may see and do what with each (docs/design.md, section 2; the docstring of
-plugins/workspace/access.py; plugins/email/queries.py for Private Messages).
+examples/workspace/activity_stream_workspace/access.py; plugins/email/queries.py for Private
+Messages).
 
 The model reads only facts written down while the world is built (who is a member, an
 assignee, an owner, a recipient) and the people's roles and teams; it never asks the app's
@@ -19,9 +20,12 @@ from core.people import TeamMembership
 from core.people import User
 from core.people import create_user
 from plugins.people import accounts
-from plugins.workspace import messages
-from plugins.workspace import services
-from plugins.workspace.models import DONE
+from tests.examples import workspace
+
+# The world is made of the workspace example's objects: without it, its users are skipped.
+messages = workspace("messages")
+services = workspace("services")
+DONE = workspace("models").DONE
 
 STAFF_KINDS = {"owner", "admin", "staff"}
 # A Staff Member who owns a document, then becomes a Client: an owner who is not staff.

@@ -40,9 +40,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from core.plugins import hooks
-from plugins.workspace.demo import seed_workspace
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
+from tests.examples import workspace
+from tests.examples import workspace_installed
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = {
@@ -546,7 +547,8 @@ def fuzz(app, people):
     """Seed every plugin's demo history (the workspace's first days: every kind of object,
     without a month of events), sign a client in per role; return the ``Fuzz``."""
     with app.app_context():
-        seed_workspace(days=3)  # the workspace's own demo then finds companies and stops
+        if workspace_installed():  # its pages are fuzzed too, on a few days of objects
+            workspace("demo").seed_workspace(days=3)  # its own demo then finds companies
         hooks(app).seed_demo()
     clients = {}
     for role, email in ROLES.items():

@@ -21,7 +21,10 @@ from plugins.email.models import SENDING
 from plugins.email.models import SENT
 from plugins.email.models import EmailAttempt
 from plugins.email.models import EmailMessage
-from plugins.workspace import services
+from tests.examples import workspace
+
+# The mail here is the workspace example's: its actions and its templates.
+services = workspace("services")
 
 
 def note(recipients, subject="Hello", sender_user=None, kind="test.note", body="Body text"):

@@ -18,10 +18,13 @@ from plugins.email.filters import parse_filters
 from plugins.email.models import QUEUED
 from plugins.email.models import EmailMessage
 from plugins.settings.models import TabGrant
-from plugins.workspace import services
-from plugins.workspace.messages import send_private_message
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
+from tests.examples import workspace
+
+# The mail here is the workspace example's: its actions, Private Messages and templates.
+services = workspace("services")
+send_private_message = workspace("messages").send_private_message
 
 IFRAME = re.compile(r"<iframe[^>]*>")
 

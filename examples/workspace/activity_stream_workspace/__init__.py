@@ -12,16 +12,16 @@ contacts), each with list / create / edit / delete pages under ``/workspace``.
 
 from flask import url_for
 
+from activity_stream_workspace.models import MODELS
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import Document
+from activity_stream_workspace.models import Task
 from core import hookimpl
 from core.db import database
 from core.inputs import is_id
 from core.migrations import Migration
 from core.migrations import create_tables
 from core.shell import Link
-from plugins.workspace.models import MODELS
-from plugins.workspace.models import Company
-from plugins.workspace.models import Document
-from plugins.workspace.models import Task
 
 # Object type recorded in events -> (model, endpoint of its page, name of the id argument).
 OBJECT_PAGES = {
@@ -34,7 +34,7 @@ OBJECT_PAGES = {
 @hookimpl
 def register_models():
     """Return the workspace tables."""
-    from plugins.workspace.messages import MODELS as MESSAGE_MODELS
+    from activity_stream_workspace.messages import MODELS as MESSAGE_MODELS
 
     return [*MODELS, *MESSAGE_MODELS]
 
@@ -42,7 +42,7 @@ def register_models():
 @hookimpl
 def register_migrations():
     """Create the workspace tables."""
-    from plugins.workspace.messages import MODELS as MESSAGE_MODELS
+    from activity_stream_workspace.messages import MODELS as MESSAGE_MODELS
 
     return [
         Migration("workspace.0001_tables", create_tables(*MODELS)),
@@ -53,7 +53,7 @@ def register_migrations():
 @hookimpl
 def register_blueprints(app):
     """Mount the workspace pages at ``/workspace``."""
-    from plugins.workspace.views import bp
+    from activity_stream_workspace.views import bp
 
     app.register_blueprint(bp, url_prefix="/workspace")
 
@@ -104,6 +104,18 @@ def object_urls(refs):
 def seed_demo():
     """Play a month of the workspace's work through the services, when there is none: the
     demo's Activity history."""
-    from plugins.workspace.demo import seed_workspace
+    from activity_stream_workspace.demo import seed_workspace
 
     seed_workspace()
+
+
+# A wrapper, so the demo's Private Messages come after every plugin's demo history; the
+# innermost one (trylast), so they are sent before the Email plugin's wrapper delivers the mail.
+@hookimpl(specname="seed_demo", wrapper=True, trylast=True)
+def seed_demo_messages():
+    """Send the demo's Private Messages once every other plugin's demo history is there."""
+    result = yield
+    from activity_stream_workspace.demo import seed_private_messages
+
+    seed_private_messages()
+    return result

@@ -9,13 +9,13 @@ shared with them; Freelancers see the tasks assigned to them.
 
 import peewee
 
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import CompanyMember
+from activity_stream_workspace.models import Document
+from activity_stream_workspace.models import DocumentShare
+from activity_stream_workspace.models import Task
+from activity_stream_workspace.models import TaskAssignee
 from core.people import CONTACT
-from plugins.workspace.models import Company
-from plugins.workspace.models import CompanyMember
-from plugins.workspace.models import Document
-from plugins.workspace.models import DocumentShare
-from plugins.workspace.models import Task
-from plugins.workspace.models import TaskAssignee
 
 # What a non-staff person with access to a document may change in it.
 SHARED_DOCUMENT_FIELDS = ("title", "body")

@@ -4,9 +4,9 @@ Each ``*_values`` function takes the keyword fields given to a service and retur
 values and the people links (members, assignees, shares) to write.
 """
 
+from activity_stream_workspace.models import TASK_STATUSES
+from activity_stream_workspace.models import Company
 from core.people import CONTACT
-from plugins.workspace.models import TASK_STATUSES
-from plugins.workspace.models import Company
 
 LONG_TEXT = 20_000
 

@@ -8,23 +8,23 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from activity_stream_workspace import access
+from activity_stream_workspace import services
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.forms import chosen
+from activity_stream_workspace.forms import chosen_many
+from activity_stream_workspace.forms import contact_people
+from activity_stream_workspace.forms import form_values
+from activity_stream_workspace.forms import staff_people
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import CompanyMember
+from activity_stream_workspace.models import Document
+from activity_stream_workspace.models import Task
+from activity_stream_workspace.pages import actor
+from activity_stream_workspace.pages import render_form
+from activity_stream_workspace.pages import visible_or_404
+from activity_stream_workspace.tracking import linked_users
 from core.people import User
-from plugins.workspace import access
-from plugins.workspace import services
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.forms import chosen
-from plugins.workspace.forms import chosen_many
-from plugins.workspace.forms import contact_people
-from plugins.workspace.forms import form_values
-from plugins.workspace.forms import staff_people
-from plugins.workspace.models import Company
-from plugins.workspace.models import CompanyMember
-from plugins.workspace.models import Document
-from plugins.workspace.models import Task
-from plugins.workspace.pages import actor
-from plugins.workspace.pages import render_form
-from plugins.workspace.pages import visible_or_404
-from plugins.workspace.tracking import linked_users
 
 TEXT_FIELDS = ("name", "industry", "phone", "notes")
 

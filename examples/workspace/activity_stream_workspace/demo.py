@@ -1,4 +1,5 @@
-"""Demo workspace: a month of a small agency's work, performed through the services.
+"""Demo workspace: a month of a small agency's work, performed through the services, and
+Private Messages between several pairs.
 
 Every row of the demo's Activity tab is a real action, made in time order by someone allowed
 to make it (``core.db.clock_at`` dates it): companies, tasks and documents are created before
@@ -9,17 +10,19 @@ from people who can see the task. So every row matches the objects as they are.
 import random
 from datetime import timedelta
 
+from activity_stream_workspace import services
+from activity_stream_workspace.messages import PrivateMessage
+from activity_stream_workspace.messages import send_private_message
+from activity_stream_workspace.models import DONE
+from activity_stream_workspace.models import IN_PROGRESS
+from activity_stream_workspace.models import OPEN
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import Task
+from activity_stream_workspace.models import TaskAssignee
 from core.db import clock_at
 from core.db import database
 from core.db import utcnow
 from core.demo import demo_users
-from plugins.workspace import services
-from plugins.workspace.models import DONE
-from plugins.workspace.models import IN_PROGRESS
-from plugins.workspace.models import OPEN
-from plugins.workspace.models import Company
-from plugins.workspace.models import Task
-from plugins.workspace.models import TaskAssignee
 
 DAYS = 30
 # (name, industry, account manager, member contacts); people by the part of their email
@@ -61,6 +64,28 @@ COMMENTS = (
 NOTES = ("Prefers calls in the morning.", "Renewal due in spring.", "New procurement contact.",
          "Invoices by email only.")  # fmt: skip
 STAFF = ("admin", "pm", "office", "teammate", "sales", "fox", "grace", "hiro", "ines")
+# (from, to, subject, body); people by the part of their email before "@"
+CONVERSATIONS = (
+    ("admin", "pm", "Quarterly planning", "Can we book an hour on Thursday to plan Q4?"),
+    ("pm", "admin", "Re: Quarterly planning", "Thursday 10:00 works. I will bring the roadmap."),
+    ("pm", "teammate", "Q3 report draft", "Please share the draft by Friday noon."),
+    ("teammate", "pm", "Re: Q3 report draft", "On it, the numbers are nearly done."),
+    ("sales", "client", "Renewal", "Your contract renews next month; shall we talk options?"),
+    ("client", "sales", "Re: Renewal", "Yes, please send the new price list first."),
+    ("grace", "kemi", "Welcome to Initech onboarding", "Here is what to expect in week one."),
+    ("kemi", "grace", "Re: Welcome to Initech onboarding", "Thanks! Who is my contact for IT?"),
+    ("hiro", "jonas", "Statement of work", "The SOW is ready for your review."),
+    ("jonas", "hiro", "Re: Statement of work", "Looks good, one question about milestones."),
+    ("owner", "admin", "Hiring", "Let us open the second sales role this month."),
+    ("admin", "owner", "Re: Hiring", "Agreed, I will draft the posting."),
+    ("office", "fox", "Office keys", "Your new badge is at the front desk."),
+    ("fox", "office", "Re: Office keys", "Picked it up, thanks."),
+    ("ines", "grace", "Kick-off call agenda", "I added the budget to the agenda."),
+    ("grace", "ines", "Re: Kick-off call agenda", "Great, let us keep it to 45 minutes."),
+    ("sales", "prospect", "Following up", "Happy to arrange a demo of the platform."),
+    ("prospect", "sales", "Re: Following up", "Next Tuesday afternoon would suit us."),
+)
+ROUNDS = 3  # each conversation three times over, on different days of the story
 
 
 def seed_workspace(seed=7, days=DAYS):
@@ -81,6 +106,22 @@ def seed_workspace(seed=7, days=DAYS):
                 with clock_at(start.replace(hour=0, minute=0) + timedelta(minutes=minute)):
                     story.next_action()
     return story.actions
+
+
+def seed_private_messages():
+    """Send the demo conversations as Private Messages, through the real path (each queues its
+    mail; the Email plugin's demo delivers it), unless there are some; return how many."""
+    people = {email.split("@")[0]: user for email, user in demo_users().items()}
+    if PrivateMessage.select().exists() or "admin" not in people:
+        return 0
+    sent = 0
+    for round_number in range(1, ROUNDS + 1):
+        for author, reader, subject, body in CONVERSATIONS:
+            if author in people and reader in people:
+                title = subject if round_number == 1 else f"{subject} ({round_number})"
+                send_private_message(people[author], [people[reader]], title, body)
+                sent += 1
+    return sent
 
 
 class Story:

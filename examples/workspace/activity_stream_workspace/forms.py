@@ -6,14 +6,14 @@ field, so the page answers 400 with the form and its message.
 
 from flask import request
 
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.checks import is_contact
+from activity_stream_workspace.checks import may_be_assigned
+from activity_stream_workspace.models import Company
 from core.inputs import is_id
 from core.people import STAFF_KINDS
 from core.people import Role
 from core.people import User
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.checks import is_contact
-from plugins.workspace.checks import may_be_assigned
-from plugins.workspace.models import Company
 
 
 def object_id(value):

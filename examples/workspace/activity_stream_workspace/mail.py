@@ -90,7 +90,7 @@ def linked_ids(link_model, owner_field, owner_id):
 
 def task_changed(actor, task, event, assigned_before):
     """After an edit of ``task``: tell new assignees, and the creator if it was completed."""
-    from plugins.workspace.models import TaskAssignee
+    from activity_stream_workspace.models import TaskAssignee
 
     added = linked_ids(TaskAssignee, "task", task.id) - assigned_before
     task_assigned(actor, task, users(added))
@@ -100,7 +100,7 @@ def task_changed(actor, task, event, assigned_before):
 
 def document_changed(actor, document, shared_before):
     """After an edit of ``document``: tell the contacts it is newly shared with."""
-    from plugins.workspace.models import DocumentShare
+    from activity_stream_workspace.models import DocumentShare
 
     added = linked_ids(DocumentShare, "document", document.id) - shared_before
     document_shared(actor, document, users(added))

@@ -7,13 +7,13 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from plugins.workspace import messages
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.forms import chosen_many
-from plugins.workspace.forms import object_id
-from plugins.workspace.pages import actor
-from plugins.workspace.pages import render_form
-from plugins.workspace.pages import visible_or_404
+from activity_stream_workspace import messages
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.forms import chosen_many
+from activity_stream_workspace.forms import object_id
+from activity_stream_workspace.pages import actor
+from activity_stream_workspace.pages import render_form
+from activity_stream_workspace.pages import visible_or_404
 
 bp = Blueprint("messages", __name__)
 

@@ -10,6 +10,9 @@ import peewee
 from flask import has_request_context
 from flask import url_for
 
+from activity_stream_workspace.checks import LONG_TEXT
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.checks import text
 from core.db import BaseModel
 from core.db import database
 from core.db import utcnow
@@ -18,9 +21,6 @@ from core.notifications import notify
 from core.people import CONTACT
 from core.people import Role
 from core.people import User
-from plugins.workspace.checks import LONG_TEXT
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.checks import text
 
 MAX_RECIPIENTS = 20
 

@@ -17,29 +17,29 @@ from dataclasses import replace
 import peewee
 from flask import abort
 
+from activity_stream_workspace import access
+from activity_stream_workspace import checks
+from activity_stream_workspace import mail
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.models import DONE
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import CompanyMember
+from activity_stream_workspace.models import Document
+from activity_stream_workspace.models import DocumentShare
+from activity_stream_workspace.models import Task
+from activity_stream_workspace.models import TaskAssignee
+from activity_stream_workspace.models import TaskComment
+from activity_stream_workspace.tracking import COMPANY
+from activity_stream_workspace.tracking import DOCUMENT
+from activity_stream_workspace.tracking import TASK
+from activity_stream_workspace.tracking import observe_company
+from activity_stream_workspace.tracking import observe_document
+from activity_stream_workspace.tracking import observe_task
 from core.db import database
 from core.db import for_update
 from core.db import utcnow
 from core.events import Audience
 from core.events import record_activity
-from plugins.workspace import access
-from plugins.workspace import checks
-from plugins.workspace import mail
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.models import DONE
-from plugins.workspace.models import Company
-from plugins.workspace.models import CompanyMember
-from plugins.workspace.models import Document
-from plugins.workspace.models import DocumentShare
-from plugins.workspace.models import Task
-from plugins.workspace.models import TaskAssignee
-from plugins.workspace.models import TaskComment
-from plugins.workspace.tracking import COMPANY
-from plugins.workspace.tracking import DOCUMENT
-from plugins.workspace.tracking import TASK
-from plugins.workspace.tracking import observe_company
-from plugins.workspace.tracking import observe_document
-from plugins.workspace.tracking import observe_task
 
 __all__ = ["ValidationError"]
 

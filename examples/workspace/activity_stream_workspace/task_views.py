@@ -9,24 +9,24 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from activity_stream_workspace import access
+from activity_stream_workspace import services
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.forms import assignable_people
+from activity_stream_workspace.forms import chosen_company
+from activity_stream_workspace.forms import chosen_many
+from activity_stream_workspace.forms import form_values
+from activity_stream_workspace.forms import object_id
+from activity_stream_workspace.models import TASK_STATUSES
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import Task
+from activity_stream_workspace.models import TaskAssignee
+from activity_stream_workspace.models import TaskComment
+from activity_stream_workspace.pages import actor
+from activity_stream_workspace.pages import render_form
+from activity_stream_workspace.pages import visible_or_404
 from core.people import Role
 from core.people import User
-from plugins.workspace import access
-from plugins.workspace import services
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.forms import assignable_people
-from plugins.workspace.forms import chosen_company
-from plugins.workspace.forms import chosen_many
-from plugins.workspace.forms import form_values
-from plugins.workspace.forms import object_id
-from plugins.workspace.models import TASK_STATUSES
-from plugins.workspace.models import Company
-from plugins.workspace.models import Task
-from plugins.workspace.models import TaskAssignee
-from plugins.workspace.models import TaskComment
-from plugins.workspace.pages import actor
-from plugins.workspace.pages import render_form
-from plugins.workspace.pages import visible_or_404
 
 bp = Blueprint("tasks", __name__)
 

@@ -9,13 +9,13 @@ fields are never recorded (``exclude``) and which are recorded without their val
 from dataclasses import dataclass
 from dataclasses import field
 
+from activity_stream_workspace.models import CompanyMember
+from activity_stream_workspace.models import DocumentShare
+from activity_stream_workspace.models import TaskAssignee
 from core.events import Ref
 from core.events import diff
 from core.events import snapshot
 from core.people import User
-from plugins.workspace.models import CompanyMember
-from plugins.workspace.models import DocumentShare
-from plugins.workspace.models import TaskAssignee
 
 EMPTY = (None, "", [])
 

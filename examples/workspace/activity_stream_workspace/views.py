@@ -17,14 +17,14 @@ from flask import url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from activity_stream_workspace import company_views
+from activity_stream_workspace import document_views
+from activity_stream_workspace import message_views
+from activity_stream_workspace import task_views
+from activity_stream_workspace.access import Denied
+from activity_stream_workspace.checks import ValidationError
 from core.events import RecordError
 from core.security import ERROR_TITLES
-from plugins.workspace import company_views
-from plugins.workspace import document_views
-from plugins.workspace import message_views
-from plugins.workspace import task_views
-from plugins.workspace.access import Denied
-from plugins.workspace.checks import ValidationError
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from activity_stream_workspace import services
+from activity_stream_workspace.access import Denied
+from activity_stream_workspace.checks import ValidationError
+from activity_stream_workspace.models import Company
+from activity_stream_workspace.models import Document
+from activity_stream_workspace.models import Task
+from activity_stream_workspace.models import TaskComment
 from playhouse.test_utils import count_queries
 
 from core.db import database
@@ -16,16 +23,9 @@ from core.events import user_party
 from core.people import Role
 from core.people import create_user
 from core.plugins import hooks
+from core.testing import csrf_token_of
+from core.testing import sign_in
 from plugins.settings.models import TabGrant
-from plugins.workspace import services
-from plugins.workspace.access import Denied
-from plugins.workspace.checks import ValidationError
-from plugins.workspace.models import Company
-from plugins.workspace.models import Document
-from plugins.workspace.models import Task
-from plugins.workspace.models import TaskComment
-from tests.conftest import csrf_token_of
-from tests.conftest import sign_in
 
 ROW_ID = re.compile(r'data-row-id="(\d+)"')
 
