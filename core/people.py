@@ -85,11 +85,13 @@ class User(BaseModel):
         return self.active and self.role.can_sign_in
 
     def get_id(self):
-        """Return the session identity: the id, the session generation and the session record
-        (``core.sessions``) this user object is signed in with."""
-        from core.sessions import identity
-
-        return identity(self)
+        """Return the cookie identity of the session this user object is signed in with,
+        ``"<id>:<generation>:<token>"`` (``core.sessions`` opens the session and reads the
+        identity back). Reads only: a user object without a session has no identity."""
+        token = getattr(self, "session_token", None)
+        if token is None:
+            raise RuntimeError("open a session first (core.sessions.start_session)")
+        return f"{self.id}:{self.session_generation}:{token}"
 
     @property
     def is_staff(self):

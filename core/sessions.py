@@ -92,21 +92,9 @@ def start_session(user, client):
     return row
 
 
-def identity(user):
-    """Return the cookie identity of ``user``'s session, ``"<id>:<generation>:<token>"``.
-
-    A user object signed in by the form already carries its session; one that does not (a
-    session made by a tool or a test outside the form) gets a new session row here, so
-    every cookie names a row.
-    """
-    if getattr(user, "session_token", None) is None:
-        with database.atomic():
-            start_session(user, Client())
-    return f"{user.id}:{user.session_generation}:{user.session_token}"
-
-
 def load(raw_identity):
-    """Return the user whose open, current session ``raw_identity`` names, or None.
+    """Return the user whose open, current session ``raw_identity`` (``User.get_id()``'s
+    ``"<id>:<generation>:<token>"``) names, or None.
 
     A dead session found here (expired, or of an older generation) is closed and recorded.
     """
