@@ -1,9 +1,9 @@
 """Mutation check of the modules that decide access: does every rule have a test that fails
 when it changes? Not run in CI (it takes tens of minutes); run it by hand:
 
-    .venv/bin/pip install mutmut          # mutmut 3
-    .venv/bin/python bench/mutation.py    # every module, core/throttle.py last
-    .venv/bin/python bench/mutation.py plugins/workspace/access.py   # one module
+    .venv/bin/pip install mutmut              # mutmut 3
+    nice -n 10 .venv/bin/python -m bench.mutation        # every module, core/throttle.py last
+    nice -n 10 .venv/bin/python -m bench.mutation core/tabs.py core/throttle.py   # only these
 
 For each module it copies the working tree into ``.mutation/<module>/`` (so the run neither
 sees nor disturbs edits made meanwhile, and each module keeps its own mutmut state), writes
@@ -11,8 +11,15 @@ there the ``[tool.mutmut]`` section of pyproject.toml with that module alone to 
 own bounded set of tests, runs ``mutmut run``, then prints its score (killed/total, %) and
 every mutant that was not killed, with the changed line and why it is acceptable (from
 ``EXPLAINED`` below; one that is not there is printed as UNEXPLAINED: kill it with a test or
-explain it). mutmut runs, for each mutant, only the selected tests that call the mutated
-function, fastest first, stopping at the first failure.
+explain it), and at the end one summary line per module. mutmut runs, for each mutant, only
+the selected tests that call the mutated function, fastest first, stopping at the first failure.
+
+A module of an installed example package (the workspace, ``examples/workspace``, installed
+editable) is imported by the tests by its package name, ``activity_stream_workspace``, not by
+its path. In the copy its package folder is also placed at the top (``activity_stream_workspace/``)
+and mutated there: mutmut puts its ``mutants/`` folder first on ``sys.path``, so the tests (and
+the plugin's entry point) import the mutated copy, not the editable install, whose finder comes
+after ``sys.path``; and mutmut's mutant names match the module names the tests import.
 
 SQLite only: ``pytest_add_cli_args`` holds ``-k "not postgresql"``, which leaves out the
 PostgreSQL half of every test taking the ``app`` fixture (core/testing.py parametrizes
@@ -46,12 +53,13 @@ MODULES = {
         "tests/core/test_access.py",
         "tests/core/test_shell.py",
         "tests/test_hooks.py",
+        "tests/test_access_mutants.py",
     ],
     "core/shell.py": ["tests/core/test_access.py", "tests/core/test_shell.py"],
     "plugins/settings/grants.py": ["tests/plugins/test_settings.py", "tests/core/test_access.py"],
-    "plugins/workspace/access.py": [
+    "examples/workspace/activity_stream_workspace/access.py": [
         "tests/test_object_access.py",
-        "tests/plugins/test_workspace.py",
+        "examples/workspace/tests/test_workspace.py",
         MATRIX_OBJECTS,
     ],
     "plugins/people/accounts.py": [
@@ -62,6 +70,9 @@ MODULES = {
     "plugins/email/queries.py": ["tests/plugins/test_email_tab.py", MATRIX_OBJECTS],
     "core/throttle.py": ["tests/core/test_signins_throttle.py"],
 }
+# Installed example packages: their folder in the repository, and the package name the tests
+# import them by.
+PACKAGES = {"examples/workspace/activity_stream_workspace": "activity_stream_workspace"}
 KILLED = {"killed", "timeout", "segfault"}
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
           36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
@@ -85,10 +96,30 @@ def toml_value(value):
     return json.dumps(value)
 
 
+def installed_package(module):
+    """Return ``(folder, package)`` of the installed package holding ``module``, or None."""
+    for folder, package in PACKAGES.items():
+        if module.startswith(folder + "/"):
+            return folder, package
+    return None
+
+
+def mutated_path(module):
+    """Return the path mutmut mutates ``module`` at: by package name for an installed one."""
+    found = installed_package(module)
+    if found is None:
+        return module
+    folder, package = found
+    return package + module.removeprefix(folder)
+
+
 def mutmut_section(module, tests):
     """Return the ``[tool.mutmut]`` section for ``module``: the repository's, narrowed."""
     settings = dict(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"])
-    settings.update(only_mutate=[module], pytest_add_cli_args_test_selection=tests)
+    found = installed_package(module)
+    if found is not None:
+        settings["source_paths"] = [*settings["source_paths"], found[1]]
+    settings.update(only_mutate=[mutated_path(module)], pytest_add_cli_args_test_selection=tests)
     lines = [f"{name} = {toml_value(value)}" for name, value in settings.items()]
     return "[tool.mutmut]\n" + "\n".join(lines) + "\n"
 
@@ -98,6 +129,10 @@ def prepare(module, tests):
     folder = WORK / module.replace("/", "_").removesuffix(".py")
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(ROOT, folder, ignore=IGNORED)
+    found = installed_package(module)
+    if found is not None:
+        # Importable by its package name from the top of mutmut's mutants/ folder.
+        shutil.copytree(folder / found[0], folder / found[1])
     text = (folder / "pyproject.toml").read_text()
     head = text.split("[tool.mutmut]", 1)[0].rstrip("\n")
     (folder / "pyproject.toml").write_text(head + "\n\n" + mutmut_section(module, tests))
@@ -106,7 +141,7 @@ def prepare(module, tests):
 
 def results(folder, module):
     """Return ``{mutant name: status}`` from mutmut's record of ``module``."""
-    meta = json.loads((folder / "mutants" / f"{module}.meta").read_text())
+    meta = json.loads((folder / "mutants" / f"{mutated_path(module)}.meta").read_text())
     return {name: STATUS.get(code, "suspicious") for name, code in meta["exit_code_by_key"].items()}
 
 
@@ -119,7 +154,7 @@ def changed_line(folder, name):
 
 
 def run_module(module, tests):
-    """Run mutmut on ``module``; print and return ``(killed, total, unexplained)``."""
+    """Run mutmut on ``module``; print and return ``(killed, total, unexplained, minutes)``."""
     started = time.monotonic()
     folder = prepare(module, tests)
     log = folder / "mutmut.log"
@@ -129,7 +164,7 @@ def run_module(module, tests):
     found = results(folder, module)
     if found and all(status == "not checked" for status in found.values()):
         print(f"{module}: mutmut did not run its tests; see {log}", flush=True)
-        return 0, len(found), len(found)
+        return 0, len(found), len(found), 0.0
     killed = sum(status in KILLED for status in found.values())
     total = len(found)
     score = 100.0 * killed / total if total else 100.0
@@ -143,7 +178,19 @@ def run_module(module, tests):
         unexplained += why is None
         print(f"  {status}: {name}: {changed_line(folder, name)}")
         print(f"      {why or 'UNEXPLAINED'}", flush=True)
-    return killed, total, unexplained
+    return killed, total, unexplained, minutes
+
+
+def summary(rows):
+    """Print one line per module run: killed/total, score, unexplained survivors, time."""
+    print(f"\nSummary (target: {TARGET:.0f} % killed, no unexplained survivor)")
+    for module, (killed, total, unexplained, minutes) in rows.items():
+        score = 100.0 * killed / total if total else 100.0
+        mark = "ok" if score >= TARGET and not unexplained else "BELOW TARGET"
+        if unexplained and score >= TARGET:
+            mark = "UNEXPLAINED SURVIVORS"
+        print(f"  {module}: {killed}/{total} ({score:.1f} %), {unexplained} unexplained, "
+              f"{minutes:.1f} min: {mark}")  # fmt: skip
 
 
 def main(argv):
@@ -151,10 +198,17 @@ def main(argv):
     if not MUTMUT.exists():
         sys.exit(f"{MUTMUT} is missing: .venv/bin/pip install mutmut")
     chosen = argv or list(MODULES)
-    failed = False
+    unknown = [module for module in chosen if module not in MODULES]
+    if unknown:
+        sys.exit(f"not a module checked here: {', '.join(unknown)}; one of: {', '.join(MODULES)}")
+    rows = {}
     for module in chosen:
-        killed, total, unexplained = run_module(module, MODULES[module])
-        failed |= bool(unexplained) or (total and 100.0 * killed / total < TARGET)
+        rows[module] = run_module(module, MODULES[module])
+    summary(rows)
+    failed = any(
+        unexplained or (total and 100.0 * killed / total < TARGET)
+        for killed, total, unexplained, _ in rows.values()
+    )
     sys.exit(1 if failed else 0)
 
 
