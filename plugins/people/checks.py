@@ -6,6 +6,8 @@ says what the acting user may not do (403). The views turn both into plain answe
 
 import re
 
+from core.forms import FieldError
+from core.forms import bounded_text as text
 from core.people import Role
 from core.people import is_time_zone
 
@@ -13,13 +15,8 @@ COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 LIMITS = {"name": 80, "description": 2000, "person_name": 120, "email": 254}
 
 
-class Invalid(ValueError):
-    """A field holds a value that cannot be accepted (400, naming the field)."""
-
-    def __init__(self, field, message):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+# The app's one field error (400, naming the field), by the name these modules use.
+Invalid = FieldError
 
 
 class Denied(PermissionError):
@@ -30,16 +27,6 @@ def require_manager(actor):
     """Refuse anyone but the owner and admin kinds: they alone manage people and teams."""
     if actor is None or not actor.is_admin:
         raise Denied("Only the Super Admin and Admins manage people and teams.")
-
-
-def text(value, field, limit, required=False):
-    """Return ``value`` stripped; refuse it when empty and required, or longer than ``limit``."""
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(field, "must not be empty")
-    if len(value) > limit:
-        raise Invalid(field, f"must be at most {limit:,} characters")
-    return value
 
 
 def color(value):

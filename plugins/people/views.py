@@ -7,33 +7,21 @@ htmx boosts, and the member checkboxes save themselves like the Settings ones. T
 password links live on ``link_views``, a public blueprint of their own.
 """
 
-import logging
-
 from flask import Blueprint
 from flask import current_app
-from flask import render_template
 from flask import request
 from flask_login import current_user
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException
 
-from core.events import RecordError
-from core.security import ERROR_TITLES
+from core.forms import answer_refusals
+from core.forms import whole_error_page
 from plugins.people import person_views
 from plugins.people import team_views
 from plugins.people.checks import Denied
-from plugins.people.checks import Invalid
-
-log = logging.getLogger(__name__)
 
 bp = Blueprint("people", __name__, template_folder="templates")
 for pages in (team_views, person_views):
     bp.register_blueprint(pages.bp)
-
-NOT_RECORDED = (
-    "Your change was not saved: it could not be written to the activity log, so nothing was "
-    "changed. Please try again in a moment."
-)
 
 
 @bp.before_request
@@ -59,30 +47,7 @@ def error_page(code, message, title=None):
     member checkbox puts itself back and shows the alert in the status line)."""
     if request.htmx and not request.htmx.boosted:
         return f'<p class="alert" role="alert">{escape(message)}</p>', code
-    title = title or ERROR_TITLES.get(code, "Something went wrong")
-    return render_template("error.html", code=code, title=title, message=message), code
+    return whole_error_page(code, message, title)
 
 
-@bp.errorhandler(HTTPException)
-def http_error(error):
-    """Show 4xx/5xx raised in a page as a whole page (or an alert for a control)."""
-    return error_page(error.code or 500, error.description)
-
-
-@bp.errorhandler(Denied)
-def denied(error):
-    """A forbidden action is a 403 that says what was refused."""
-    return error_page(403, str(error))
-
-
-@bp.errorhandler(Invalid)
-def invalid(error):
-    """Bad input outside a form page is a 400 naming the field."""
-    return error_page(400, str(error))
-
-
-@bp.errorhandler(RecordError)
-def not_recorded(error):
-    """The change rolled back with its record: say so plainly (503), log the cause."""
-    log.error("people change on %s %s not recorded: %s", request.method, request.path, error)
-    return error_page(503, NOT_RECORDED, title="Your change was not saved")
+answer_refusals(bp, "people", Denied, error_page)

@@ -6,28 +6,15 @@ values and the people links (members, assignees, shares) to write.
 
 from activity_stream_workspace.models import TASK_STATUSES
 from activity_stream_workspace.models import Company
+from core.forms import FieldError
+from core.forms import bounded_text as text
 from core.people import CONTACT
 
 LONG_TEXT = 20_000
 
 
-class ValidationError(ValueError):
-    """A field holds a value the workspace does not accept (400, naming the field)."""
-
-    def __init__(self, field, message):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-def text(value, field, limit, required=False):
-    """Return ``value`` stripped; refuse it when empty and required, or longer than ``limit``."""
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError(field, "must not be empty")
-    if len(value) > limit:
-        raise ValidationError(field, f"must be at most {limit:,} characters")
-    return value
+# The app's one field error (400, naming the field), by the name the workspace's modules use.
+ValidationError = FieldError
 
 
 def is_staff(user):
