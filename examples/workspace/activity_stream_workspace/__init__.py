@@ -1,13 +1,18 @@
-"""Workspace: the small host platform whose actions the Activity tab records.
+"""Workspace: an example host platform whose actions the Activity tab records, installed as a
+plugin (``pip install ./examples/workspace``; entry point ``workspace``).
 
-Companies, Tasks (assignees, a status, comments) and Documents (an owner, shared with
-contacts), each with list / create / edit / delete pages under ``/workspace``.
+Companies, Tasks (assignees, a status, comments), Documents (an owner, shared with contacts)
+and Private Messages, each with its pages under ``/workspace``. It stands in for the real
+platform in the demo and the tests, and it is the reference for how a real host platform
+records its actions: each change and its ``record_activity`` call commit in one transaction
+(``services``), so the log never shows a change that was not made, nor misses one that was.
 
 ``models`` holds the tables; ``access`` decides who sees and changes what (as queries);
 ``services`` is the only write path: each change and its ``record_activity`` commit together;
 ``checks`` validates service input; ``tracking`` says how objects are described to the log
 (state, masked and excluded fields, audience); ``views`` (the blueprint), ``forms`` and the
-``*_views`` modules serve the pages; ``demo`` seeds a few objects through the services.
+``*_views`` modules serve the pages; ``demo`` plays a month of work through the services and
+sends Private Messages.
 """
 
 from flask import url_for
