@@ -47,43 +47,16 @@ from core.inputs import MAX_ID
 from core.inputs import parse_id
 from core.records import commit_horizon
 from core.search import MAX_QUERY
-from core.search import MAX_TERMS
-from core.search import Search
 from core.search import Term
-from core.search import parse
-from core.search import within_limits
 from core.shell import page_or_fragment
 from core.tabs import Tab
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
 SAVED_SEARCHES_PER_TAB = 30
-DAY_RANGE = ("from", "to")  # read together (a start after the end): checked together
 
 
-class SearchRefused(BadRequest):
-    """A term of the search box cannot be read or used: a 400 whose message names its
-    qualifier. ``kept`` is the search without the refused terms."""
-
-    def __init__(self, message, kept=""):
-        super().__init__(message)
-        self.kept = kept
-
-
-def refuse(search, term, message):
-    """Refuse ``term`` of ``search`` (a ``core.search.Search``) with ``message``: raise
-    ``SearchRefused`` naming its qualifier, keeping the other terms."""
-    rest = Search([t for t in search.terms if t is not term])
-    raise SearchRefused(f"{term.key or 'q'}: {message}", rest.text())
-
-
-def refuse_parse_error(search):
-    """Raise ``SearchRefused`` if ``search`` left a term out as unreadable (its ``error``)."""
-    if search.error:
-        raise SearchRefused(search.error, search.text())
-
-
-@dataclass
+@dataclass(kw_only=True)
 class Feed:
     """How one list tab reads and shows its records. The tab configures; the feed serves.
 
@@ -91,17 +64,23 @@ class Feed:
       returns the query of the records ``viewer`` may see under ``filters``, newest (highest
       id) first: the tab's one visibility decision. ``columns=None`` means the list columns.
     - ``read(query)`` runs a list query and returns rows with an ``id`` (light tuples).
-    - ``parse_filters(args)`` (or ``parse_filters(args, viewer)``) reads the filters from the
-      query string (a bad one is a 400; a bad search term a ``SearchRefused``); the result has
+    - ``filters`` is the tab's ``core.filters.FilterSet``: its qualifiers, declared once. It
+      reads the URL's parameters and the search box together, collecting every refusal, and
+      gives the feed ``parse_filters``, ``filter_keys`` (the URL parameters that are filters)
+      and ``qualifiers`` (the ``key:`` words of the box, shown as its help).
+    - Or, by hand: ``parse_filters(args)`` (or ``parse_filters(args, viewer)``) reads the
+      filters from the query string (a bad one is a 400) and ``filter_keys`` names the
+      parameters it reads; a refusal then leaves every filter out. The result has
       ``active()`` and may have a ``caption`` shown beside the total, a ``query`` (the search
-      box's text: ``q`` with the other parameters as qualifiers), ``controls()`` (the value
-      each control shows for that query) and ``hints`` (why a search finds nothing).
-    - ``qualifiers`` are the ``key:`` words the tab's search box understands (``actor``…),
-      shown as the box's help; the tab's ``parse_filters`` reads them (``core.search``).
+      box's text), ``controls()`` (the value each control shows) and ``hints`` (why a search
+      finds nothing).
     - ``prepare_rows(viewer, rows)`` returns what ``rows_template`` prints for each row.
     - ``options(viewer)`` returns the filter bar's choices for ``filter_template``.
     - ``detail_context(viewer, record)`` returns what ``detail_template`` needs; ``record`` is
       the full model row, already checked against ``records``.
+    - ``filter_template``, ``rows_template`` and ``detail_template`` are the tab's own
+      templates: by default ``<tab>/filters.html``, ``<tab>/rows.html`` and, when there is a
+      ``detail_context``, ``<tab>/detail.html``.
     - ``import_name`` (the tab's module, ``__name__``) locates the tab's ``templates/``; or
       pass a ``blueprint`` of the tab's own, to which the feed adds its routes.
     """
@@ -112,12 +91,13 @@ class Feed:
     model: type
     records: Callable
     read: Callable
-    parse_filters: Callable
-    filter_keys: tuple
+    filters: object = None
+    parse_filters: Callable = None
+    filter_keys: tuple = ()
     prepare_rows: Callable
-    filter_template: str
-    rows_template: str
     empty_text: str
+    filter_template: str = None
+    rows_template: str = None
     options: Callable = None
     detail_template: str = None
     detail_context: Callable = None
@@ -126,6 +106,16 @@ class Feed:
     qualifiers: tuple = ()
 
     def __post_init__(self):
+        # The templates by convention: ``<tab>/filters.html``, ``<tab>/rows.html`` and, with a
+        # ``detail_context``, ``<tab>/detail.html``.
+        self.filter_template = self.filter_template or f"{self.name}/filters.html"
+        self.rows_template = self.rows_template or f"{self.name}/rows.html"
+        if self.detail_context and not self.detail_template:
+            self.detail_template = f"{self.name}/detail.html"
+        if self.filters is not None:
+            self.parse_filters = self.parse_filters or self.filters.parse
+            self.filter_keys = self.filter_keys or self.filters.params
+            self.qualifiers = self.qualifiers or self.filters.keys
         if self.blueprint is None:
             # Named after the tab; its templates come from ``templates/`` beside ``import_name``.
             self.blueprint = Blueprint(
@@ -242,83 +232,21 @@ class Feed:
     def lenient_filters(self, args, viewer=None):
         """Return ``(filters, kept, refusal)``: the filters of ``args`` without the parameters
         and search terms refused, the query string they came from, and the refusals' messages
-        (each naming its field or qualifier; None when every filter was fine). A refused
-        search term is left out of the search, whose other terms still apply.
+        (each naming its field or qualifier; None when every filter was fine).
 
-        Filters that are fine (nearly every request) are read once. Otherwise each parameter
-        and each search term is checked once, on its own, every refusal is collected, and the
-        filters are read from the ones that were fine.
+        A ``FilterSet`` checks each parameter and term once and collects every refusal; a
+        hand-written ``parse_filters`` that refuses leaves every filter out.
         """
+        if self.filters is not None:
+            viewer = current_user if viewer is None else viewer
+            filters = self.filters.read(args, viewer)
+            return filters, filters.kept, filters.refusal
         try:
             return self.filters_of(args, viewer), args, None
-        except BadRequest:  # something is refused: which parts, each checked alone, tell
-            pass
-        kept, refusals = self._checked_args(args, viewer)
-        try:
-            filters = self.filters_of(kept, viewer)
-        except BadRequest as error:  # refused only together: no filter at all, then
-            refusals.append(str(error.description))
+        except BadRequest as error:
             kept = MultiDict([(key, value) for key, value in args.items(multi=True)
                               if key not in self.filter_keys])  # fmt: skip
-            filters = self.filters_of(kept, viewer)
-        return filters, kept, "; ".join(dict.fromkeys(refusals))
-
-    def _checked_args(self, args, viewer):
-        """Return ``(kept, refusals)``: ``args`` without the filter parameters and search terms
-        the tab refuses, each checked once on its own, and the refusals' messages."""
-        kept = MultiDict(args)
-        refusals = []
-        for keys in self._parameter_groups(args):
-            refusal = self._refusal_of(_only(args, keys), viewer)
-            if not refusal:
-                continue
-            refusals.append(refusal)
-            for key in self._refused_keys(args, keys, viewer):
-                kept.poplist(key)
-        if "q" in self.filter_keys and args.get("q"):
-            text, refused_terms = self._checked_search(args["q"], viewer)
-            kept.setlist("q", [text] if text else [])
-            refusals += refused_terms
-        return kept, refusals
-
-    def _checked_search(self, text, viewer):
-        """Return ``(kept, refusals)``: the search ``text`` without the terms the tab refuses,
-        each checked once on its own, as the box writes it; and the refusals' messages."""
-        search = parse(text)  # its terms as typed: the tab checks each one
-        refusals = [str(error) for error in search.errors]
-        fine = []
-        for term in search.terms:
-            refusal = self._refusal_of(MultiDict({"q": term.text()}), viewer)
-            if refusal:
-                refusals.append(refusal)
-            else:
-                fine.append(term)
-        kept = within_limits(fine)
-        if len(kept) < len(fine):
-            refusals.append(f"q: at most {MAX_TERMS} terms in {MAX_QUERY} characters")
-        return Search(kept).text(), refusals
-
-    def _parameter_groups(self, args):
-        """Return the filter parameters of ``args`` (``q`` aside) in the groups checked
-        together: each alone, but a day range's two ends as one."""
-        present = [key for key in self.filter_keys if key != "q" and any(args.getlist(key))]
-        days = [key for key in DAY_RANGE if key in present]
-        return ([days] if days else []) + [[key] for key in present if key not in DAY_RANGE]
-
-    def _refused_keys(self, args, keys, viewer):
-        """Return the parameters of a refused group ``keys`` to leave out: those refused
-        alone, or the whole group when none is (a day range that starts after it ends)."""
-        if len(keys) == 1:
-            return keys
-        return [key for key in keys if self._refusal_of(_only(args, [key]), viewer)] or keys
-
-    def _refusal_of(self, args, viewer):
-        """Return the tab's refusal of the filters ``args`` (its message), or None."""
-        try:
-            self.filters_of(args, viewer)
-        except BadRequest as error:
-            return str(error.description)
-        return None
+            return self.filters_of(kept, viewer), kept, str(error.description)
 
     def rows_context(self, viewer, args, rows, next_cursor):
         """Return what ``feed/rows.html`` needs: the prepared rows and the next page's URL."""
@@ -432,11 +360,6 @@ class Feed:
         context = self.detail_context(current_user, record) if self.detail_context else {}
         html = render_template(self.detail_template, record=record, **context)
         return page_or_fragment(html)
-
-
-def _only(args, keys):
-    """Return the values of ``keys`` in ``args``, alone."""
-    return MultiDict([(key, value) for key in keys for value in args.getlist(key)])
 
 
 def controls_of(filters):

@@ -26,9 +26,7 @@ from plugins.activity.describe import as_words
 from plugins.activity.describe import describe
 from plugins.activity.describe import describe_all
 from plugins.activity.describe import object_links
-from plugins.activity.filters import FILTER_KEYS
-from plugins.activity.filters import QUALIFIERS
-from plugins.activity.filters import parse_filters
+from plugins.activity.filters import FILTERS
 
 
 def prepare_rows(viewer, events):
@@ -124,22 +122,8 @@ def _shown(viewer, event):
     }
 
 
-FEED = Feed(
-    name=queries.TAB,
-    label="Activity",
-    noun="event",
-    model=ActivityEvent,
-    records=queries.visible_events,
-    read=queries.LIST.read,
-    parse_filters=parse_filters,
-    filter_keys=FILTER_KEYS,
-    qualifiers=QUALIFIERS,
-    prepare_rows=prepare_rows,
-    options=filter_options,
-    filter_template="activity/filters.html",
-    rows_template="activity/rows.html",
-    detail_template="activity/detail.html",
-    detail_context=detail_context,
-    empty_text="No activity yet. Actions on the platform will show up here.",
-    import_name=__name__,
-)
+EMPTY = "No activity yet. Actions on the platform will show up here."
+FEED = Feed(name=queries.TAB, label="Activity", noun="event", model=ActivityEvent,
+            records=queries.visible_events, read=queries.LIST.read, filters=FILTERS,
+            prepare_rows=prepare_rows, options=filter_options, detail_context=detail_context,
+            empty_text=EMPTY, import_name=__name__)  # fmt: skip

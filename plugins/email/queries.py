@@ -6,26 +6,18 @@ A Private Message is visible to its sender and recipient only, whatever the view
 scope: that condition is part of every query, filters only narrow it further.
 """
 
-import peewee
-
 from core.feed import ListColumns
 from core.feed import bounded
 from core.feed import distinct_values
-from core.feed import in_days
 from core.feed import newest_of
 from core.migrations import Migration
-from core.search import TextIndex
 from core.tabs import row_scope
+from plugins.email.filters import FILTERS
 from plugins.email.models import EmailMessage
 
 TAB = "email"
 
-# What a person searches in a message: who sent it, to whom, the subject and the text part.
-INDEX = TextIndex(
-    name="email_search",
-    table=EmailMessage._meta.table_name,
-    columns=("sender_name", "recipient_name", "recipient_email", "subject", "text_body"),
-)
+INDEX = FILTERS.words
 # For the plugin's ``register_migrations``; until it returns them, free words are a scan.
 MIGRATIONS = [Migration("email.0002_full_text", INDEX.create)]
 
@@ -80,28 +72,8 @@ def _related(viewer, filters, older_than, newer_than, limit):
 
 
 def _filtered(query, filters, viewer, older_than=None, newer_than=None):
-    message = EmailMessage
-    if filters.nothing:
-        return query.where(peewee.SQL("1 = 0"))
-    if filters.recipients:
-        query = query.where(message.recipient_id.in_(filters.recipients))
-    if filters.senders:
-        query = query.where(message.sender_id.in_(filters.senders))
-    if filters.kinds:
-        query = query.where(message.kind.in_(filters.kinds))
-    if filters.statuses:
-        query = query.where(message.status.in_(filters.statuses))
-    if filters.not_recipients:
-        query = query.where(message.recipient_id.not_in(filters.not_recipients))
-    if filters.not_senders:  # a notification has no sender: it is not excluded by one
-        query = query.where(message.sender_id.is_null()
-                            | message.sender_id.not_in(filters.not_senders))  # fmt: skip
-    if filters.not_kinds:
-        query = query.where(message.kind.not_in(filters.not_kinds))
-    if filters.not_statuses:
-        query = query.where(message.status.not_in(filters.not_statuses))
-    query = in_days(query, message.queued_at, filters.date_from, filters.date_to, viewer.zone())
-    matching = INDEX.condition(message.id, filters.words, older_than, newer_than)
+    query = FILTERS.where(query, filters, viewer)
+    matching = INDEX.condition(EmailMessage.id, filters.words, older_than, newer_than)
     return query if matching is None else query.where(matching)
 
 

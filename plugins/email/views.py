@@ -17,9 +17,7 @@ from core.security import csrf_token
 from core.templating import local_time
 from plugins.email import mime
 from plugins.email import queries
-from plugins.email.filters import FILTER_KEYS
-from plugins.email.filters import QUALIFIERS
-from plugins.email.filters import parse_filters
+from plugins.email.filters import FILTERS
 from plugins.email.models import PRIVATE_MESSAGE
 from plugins.email.models import STATUS_LABELS
 from plugins.email.models import STATUSES
@@ -103,22 +101,8 @@ def message_urls(refs):
     return {("email", str(row[0])): f"{base}/{row[0]}" for row in rows}
 
 
-FEED = Feed(
-    name=queries.TAB,
-    label="Email",
-    noun="message",
-    model=EmailMessage,
-    records=queries.visible_messages,
-    read=queries.LIST.read,
-    parse_filters=parse_filters,
-    filter_keys=FILTER_KEYS,
-    qualifiers=QUALIFIERS,
-    prepare_rows=prepare_rows,
-    options=filter_options,
-    filter_template="email/filters.html",
-    rows_template="email/rows.html",
-    detail_template="email/detail.html",
-    detail_context=detail_context,
-    empty_text="No email yet. Notifications and Private Messages will show up here.",
-    blueprint=bp,
-)
+EMPTY = "No email yet. Notifications and Private Messages will show up here."
+FEED = Feed(name=queries.TAB, label="Email", noun="message", model=EmailMessage,
+            records=queries.visible_messages, read=queries.LIST.read, filters=FILTERS,
+            prepare_rows=prepare_rows, options=filter_options, detail_context=detail_context,
+            empty_text=EMPTY, blueprint=bp)  # fmt: skip

@@ -6,25 +6,17 @@ Scope ``all``: every row. Scope ``related``: the viewer's own rows and those of 
 of the viewer's teams; rows of names that matched no account only ever show to ``all``.
 """
 
-import peewee
-
 from core.feed import ListColumns
 from core.feed import bounded
 from core.feed import distinct_values
-from core.feed import in_days
 from core.feed import newest_of
 from core.migrations import Migration
-from core.search import TextIndex
 from core.signins import SignInAttempt
 from core.tabs import row_scope
+from plugins.logins.filters import FILTERS
 
 TAB = "logins"
-# What a person searches in the sign-in log: the name typed, the IP, the browser and system.
-INDEX = TextIndex(
-    name="logins_search",
-    table=SignInAttempt._meta.table_name,
-    columns=("name_typed", "ip", "browser", "os", "detail"),
-)
+INDEX = FILTERS.words
 # For the plugin's ``register_migrations``; until it returns them, free words are a scan.
 MIGRATIONS = [Migration("logins.0001_full_text", INDEX.create)]
 # Every column but the raw user agent (parsed into browser, OS and device), read when opened.
@@ -39,7 +31,7 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
     """
     attempt = SignInAttempt
     query = bounded(attempt.select(*(columns or [LIST.select])), attempt.id, older_than, newer_than)
-    query = _filtered(query, filters, viewer)
+    query = FILTERS.where(query, filters, viewer)
     # The free words drive the query from the full-text index, newest match first.
     query, order = INDEX.search(query, attempt.id, filters.words, older_than, newer_than)
     if row_scope(viewer, TAB) != "all":
@@ -55,30 +47,6 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
             query = query.where(newest_of(attempt.id, arms))
     query = query.order_by(order.desc())
     return query.limit(limit) if limit else query
-
-
-def _filtered(query, filters, viewer):
-    attempt = SignInAttempt
-    if filters.nothing:
-        return query.where(peewee.SQL("1 = 0"))
-    if filters.users:
-        query = query.where(attempt.user_id.in_(filters.users))
-    if filters.outcomes:
-        query = query.where(attempt.outcome.in_(filters.outcomes))
-    if filters.ips:
-        query = query.where(attempt.ip.in_(filters.ips))
-    if filters.countries:
-        query = query.where(attempt.country.in_(filters.countries))
-    # A row without the field (no account matched, no IP) is not excluded by it.
-    if filters.not_users:
-        query = query.where(attempt.user_id.is_null() | attempt.user_id.not_in(filters.not_users))
-    if filters.not_outcomes:
-        query = query.where(attempt.outcome.not_in(filters.not_outcomes))
-    if filters.not_ips:
-        query = query.where(attempt.ip.is_null() | attempt.ip.not_in(filters.not_ips))
-    if filters.not_countries:
-        query = query.where(attempt.country.not_in(filters.not_countries))
-    return in_days(query, attempt.attempted_at, filters.date_from, filters.date_to, viewer.zone())
 
 
 def countries():

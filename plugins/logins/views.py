@@ -28,9 +28,7 @@ from core.throttle import account_key
 from core.throttle import client_key
 from core.throttle import ip_key
 from plugins.logins import queries
-from plugins.logins.filters import FILTER_KEYS
-from plugins.logins.filters import QUALIFIERS
-from plugins.logins.filters import parse_filters
+from plugins.logins.filters import FILTERS
 
 bp = Blueprint(queries.TAB, __name__, template_folder="templates")
 
@@ -146,30 +144,8 @@ def detail_context(viewer, record):
     }
 
 
-def parse_filters_named(args, viewer=None):
-    """Read the filters and name the one user whose history they show, for the caption."""
-    filters = parse_filters(args, viewer)
-    if len(filters.users) == 1:
-        filters.user_name = User.select(User.name).where(User.id == filters.users[0]).scalar()
-    return filters
-
-
-FEED = Feed(
-    name=queries.TAB,
-    label="Logins",
-    noun="sign-in record",
-    model=SignInAttempt,
-    records=queries.visible_attempts,
-    read=queries.LIST.read,
-    parse_filters=parse_filters_named,
-    filter_keys=FILTER_KEYS,
-    qualifiers=QUALIFIERS,
-    prepare_rows=prepare_rows,
-    options=filter_options,
-    filter_template="logins/filters.html",
-    rows_template="logins/rows.html",
-    detail_template="logins/detail.html",
-    detail_context=detail_context,
-    empty_text="No sign-in attempts yet. Every attempt through the sign-in form shows up here.",
-    blueprint=bp,
-)
+EMPTY = "No sign-in attempts yet. Every attempt through the sign-in form shows up here."
+FEED = Feed(name=queries.TAB, label="Logins", noun="sign-in record", model=SignInAttempt,
+            records=queries.visible_attempts, read=queries.LIST.read, filters=FILTERS,
+            prepare_rows=prepare_rows, options=filter_options, detail_context=detail_context,
+            empty_text=EMPTY, blueprint=bp)  # fmt: skip
