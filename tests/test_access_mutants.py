@@ -1,6 +1,12 @@
 """Access rules that only a changed rule shows: each test here fails when the rule it names is
-weakened (the gate checking another tab than the one a URL belongs to, ...)."""
+weakened (the gate checking another tab than the one a URL belongs to, a lock forgotten
+too soon, ...)."""
 
+from datetime import timedelta
+
+from core import throttle
+from core.db import utcnow
+from core.throttle import SignInThrottle
 from plugins.settings.models import TabGrant
 
 
@@ -25,3 +31,16 @@ def test_a_grant_of_the_first_tab_opens_no_other_tab_routes(app, client, login):
     assert client.get("/stream/activity/rows").status_code == 200
     assert client.get("/stream/logins/rows").status_code == 403
     assert client.get("/stream/settings/people").status_code == 403
+
+
+def test_idle_throttle_rows_are_kept_while_their_lock_can_still_matter(app):
+    # A row is pruned only once idle for longer than the window, the longest lock and the
+    # tier reset together: sooner, a locked account would start over at the first tier.
+    with app.app_context():
+        settings = throttle._settings()
+        longest = settings["window"] + max(settings["tiers"]) + settings["reset"]
+        now = utcnow()
+        for key, idle in (("account:kept", longest), ("account:gone", longest + 1)):
+            SignInThrottle.create(key=key, tier=2, updated_at=now - timedelta(seconds=idle))
+        throttle._prune(now, settings)
+        assert [row.key for row in SignInThrottle.select()] == ["account:kept"]
