@@ -5,10 +5,8 @@ tab's one visibility query, its ``Feed``, and the hooks giving them to Activity 
 """
 
 import random
-from dataclasses import dataclass
 
 import peewee
-from flask import abort
 from markupsafe import Markup
 from markupsafe import escape
 
@@ -22,16 +20,20 @@ from core.events import Ref
 from core.events import record_activity
 from core.feed import Feed
 from core.feed import bounded
+from core.filters import FilterSet
+from core.filters import Person
+from core.filters import Qualifier
 from core.migrations import Migration
 from core.migrations import create_tables
+from core.people import User
 from core.records import all_or_nothing
 from core.records import allocate_ids
 from core.records import insert_many
+from core.search import TextIndex
 from core.tabs import row_scope
 from core.templating import local_time
 
 STATUSES = ("draft", "sent", "paid", "overdue")
-CHOICES = {"statuses": [(status, status) for status in STATUSES]}
 
 
 class Invoice(BaseModel):
@@ -68,24 +70,13 @@ def record_invoice(actor, owner, number, customer, amount_cents, status="sent"):
     return invoice_id
 
 
-@dataclass
-class Filters:
-    """The tab's filters: a status and words in the number or customer."""
-
-    status: str = ""
-    text: str = ""
-
-    def active(self):
-        """Tell whether any filter is set."""
-        return bool(self.status or self.text)
-
-
-def parse_filters(args):
-    """Read the filters from the query string; an unknown status is a 400 naming it."""
-    status = args.get("status", "")
-    if status and status not in STATUSES:
-        abort(400, f"status: must be one of {', '.join(STATUSES)}")
-    return Filters(status, args.get("q", "").strip()[:100])
+# Its qualifiers, declared: ``owner:dana status:paid -status:draft created:>2026-01-01 acme``.
+INDEX = TextIndex(name="invoice_search", table="invoice", columns=("number", "customer"))
+FILTERS = FilterSet(
+    Person("owner", "owners", column=Invoice.owner_id),
+    Qualifier("status", "statuses", column=Invoice.status, normal=str.lower, choices=STATUSES),
+    words=INDEX, days=Invoice.issued_at,
+)  # fmt: skip
 
 
 def visible_invoices(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
@@ -95,12 +86,16 @@ def visible_invoices(viewer, filters, columns=None, older_than=None, newer_than=
     query = bounded(query, Invoice.id, older_than, newer_than)
     if row_scope(viewer, "invoices") != "all":
         query = query.where(Invoice.owner_id.in_(viewer.related_user_ids()))
-    if filters.status:
-        query = query.where(Invoice.status == filters.status)
-    if filters.text:
-        query = query.where(Invoice.number.contains(filters.text)
-                            | Invoice.customer.contains(filters.text))  # fmt: skip
+    query = FILTERS.where(query, filters, viewer)
+    matching = INDEX.condition(Invoice.id, filters.words, older_than, newer_than)
+    query = query if matching is None else query.where(matching)
     return query.limit(limit) if limit else query
+
+
+def choices(viewer):
+    """Return the filter bar's choices: the people who may own an invoice, the statuses."""
+    staff = User.select(User.id, User.name).order_by(User.name)
+    return {"owners": [(u.id, u.name) for u in staff], "statuses": [(s, s) for s in STATUSES]}
 
 
 def prepare_rows(viewer, rows):
@@ -112,10 +107,8 @@ def prepare_rows(viewer, rows):
 
 FEED = Feed(
     name="invoices", label="Invoices", noun="invoice", model=Invoice, records=visible_invoices,
-    read=list, parse_filters=parse_filters, filter_keys=("status", "q"), prepare_rows=prepare_rows,
-    options=lambda viewer: CHOICES, filter_template="invoices/filters.html",
-    rows_template="invoices/rows.html", detail_template="invoices/detail.html",
-    empty_text="No invoices yet.", import_name=__name__,
+    read=list, filters=FILTERS, prepare_rows=prepare_rows, options=choices,
+    detail_template="invoices/detail.html", empty_text="No invoices yet.", import_name=__name__,
 )  # fmt: skip
 
 
@@ -128,7 +121,8 @@ def register_models():
 @hookimpl
 def register_migrations():
     """Create the invoice table."""
-    return [Migration("invoices.0001_tables", create_tables(Invoice))]
+    return [Migration("invoices.0001_tables", create_tables(Invoice)),
+            Migration("invoices.0002_full_text", INDEX.create)]  # fmt: skip
 
 
 @hookimpl
