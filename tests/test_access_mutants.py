@@ -2,12 +2,31 @@
 weakened (the gate checking another tab than the one a URL belongs to, a lock forgotten
 too soon, ...)."""
 
+import re
 from datetime import timedelta
 
+from core import hookimpl
 from core import throttle
+from core.db import database
 from core.db import utcnow
+from core.demo import seed_people
+from core.people import Role
+from core.tabs import Tab
+from core.testing import rows_seen_by
 from core.throttle import SignInThrottle
+from plugins.email.models import EmailMessage
+from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant
+from tests.conftest import sign_in
+
+SAVED_SCOPE = re.compile(r'data-scope="(\d+:[a-z0-9_-]+)" data-saved="(\w+)"')
+
+
+def signed_in(app, email):
+    """Return a test client signed in as ``email``."""
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
 
 
 def grant_tab(app, tab, user):
@@ -44,3 +63,53 @@ def test_idle_throttle_rows_are_kept_while_their_lock_can_still_matter(app):
             SignInThrottle.create(key=key, tier=2, updated_at=now - timedelta(seconds=idle))
         throttle._prune(now, settings)
         assert [row.key for row in SignInThrottle.select()] == ["account:kept"]
+
+
+class LateTabPlugin:
+    """A tab named to sort first by name, ordered after every built-in tab."""
+
+    @hookimpl
+    def register_tabs(self):
+        panel = lambda viewer: "<p>archive</p>"  # noqa: E731
+        return [Tab(name="aaa-archive", label="Archive", order=500, panel=panel)]
+
+
+def test_tabs_are_ordered_by_their_order_not_their_name(make_app):
+    # The owner sees every tab and lands on the first: the order decides it, not the name.
+    app = make_app(plugins=[LateTabPlugin()])
+    with app.app_context(), database.atomic():
+        seed_people()
+    client = signed_in(app, "owner@example.com")
+    assert client.get("/stream").headers["Location"] == "/stream/activity"
+    bar = client.get("/stream/activity").text
+    assert bar.index("/stream/logins") < bar.index("/stream/aaa-archive")
+
+
+def message(recipient, subject):
+    """Queue a notification to ``recipient`` (no sender); return its id."""
+    return EmailMessage.create(
+        kind="notice", recipient_id=recipient.id, recipient_name=recipient.name,
+        recipient_email=recipient.email, subject=subject, text_body=subject,
+        html_body=f"<p>{subject}</p>", message_id=f"<{subject}@example.com>",
+    ).id  # fmt: skip
+
+
+def test_each_role_sees_its_own_stored_scope_else_its_kinds_default(app, people):
+    # Stored: Admin sees only related rows on Activity, Teammate every row on Email. Admin
+    # keeps its kind's default ("all") on Email; Teammate its default ("related") on Logins.
+    with app.app_context():
+        admin, teammate = (Role.get(Role.name == name) for name in ("Admin", "Teammate"))
+        RoleScope.create(role=admin, tab="activity", scope="related")
+        RoleScope.create(role=teammate, tab="email", scope="all")
+        TabGrant.create(tab="email", role=teammate)
+        TabGrant.create(tab="logins", role=teammate)
+        to_client = message(people["client@example.com"], "Price list")
+    # Nobody at Leadership or Delivery relates to the client: only an "all" scope shows it.
+    assert to_client in rows_seen_by(app, "admin@example.com", "email")
+    assert to_client in rows_seen_by(app, "teammate@example.com", "email")
+    owner = signed_in(app, "owner@example.com")
+    saved = dict(SAVED_SCOPE.findall(owner.get("/stream/settings").text))
+    assert saved[f"{admin.id}:activity"] == "related"
+    assert saved[f"{admin.id}:email"] == "all"
+    assert saved[f"{teammate.id}:email"] == "all"
+    assert saved[f"{teammate.id}:logins"] == "related"
