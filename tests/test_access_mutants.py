@@ -11,6 +11,7 @@ from core.db import database
 from core.db import utcnow
 from core.demo import seed_people
 from core.people import Role
+from core.people import Team
 from core.tabs import Tab
 from core.testing import rows_seen_by
 from core.throttle import SignInThrottle
@@ -20,6 +21,7 @@ from plugins.settings.models import TabGrant
 from tests.conftest import sign_in
 
 SAVED_SCOPE = re.compile(r'data-scope="(\d+:[a-z0-9_-]+)" data-saved="(\w+)"')
+SCOPE_DISABLED = re.compile(r'data-scope="(\d+:[a-z0-9_-]+)" data-saved="\w+"\s*(disabled)?')
 
 
 def signed_in(app, email):
@@ -113,3 +115,20 @@ def test_each_role_sees_its_own_stored_scope_else_its_kinds_default(app, people)
     assert saved[f"{admin.id}:email"] == "all"
     assert saved[f"{teammate.id}:email"] == "all"
     assert saved[f"{teammate.id}:logins"] == "related"
+
+
+def test_a_grant_in_person_or_by_team_makes_only_the_members_role_scopes_settable(app, people):
+    # A role's scope control is enabled once a member holds the tab, in person or through a
+    # team; other roles stay disabled.
+    with app.app_context():
+        TabGrant.create(tab="logins", user=people["teammate@example.com"])
+        TabGrant.create(tab="email", team=Team.get(Team.name == "Sales"))
+        teammate, sales, office = (
+            Role.get(Role.name == name) for name in ("Teammate", "Salesperson", "Office Manager")
+        )
+    owner = signed_in(app, "owner@example.com")
+    disabled = dict(SCOPE_DISABLED.findall(owner.get("/stream/settings").text))
+    assert disabled[f"{teammate.id}:logins"] == ""
+    assert disabled[f"{sales.id}:logins"] == "disabled"
+    assert disabled[f"{sales.id}:email"] == ""
+    assert disabled[f"{office.id}:email"] == "disabled"  # nobody at Sales is an Office Manager
