@@ -21,6 +21,7 @@ from plugins.settings.models import TabGrant
 from tests.conftest import sign_in
 
 SAVED_SCOPE = re.compile(r'data-scope="(\d+:[a-z0-9_-]+)" data-saved="(\w+)"')
+GRANT_BOX = re.compile(r'value="1"( checked)?\s*data-grant="([a-z]+:\d+:[a-z0-9_-]+)"')
 SCOPE_DISABLED = re.compile(r'data-scope="(\d+:[a-z0-9_-]+)" data-saved="\w+"\s*(disabled)?')
 
 
@@ -132,3 +133,10 @@ def test_a_grant_in_person_or_by_team_makes_only_the_members_role_scopes_settabl
     assert disabled[f"{sales.id}:logins"] == "disabled"
     assert disabled[f"{sales.id}:email"] == ""
     assert disabled[f"{office.id}:email"] == "disabled"  # nobody at Sales is an Office Manager
+    # The grants' own checkboxes are ticked, and only theirs.
+    with app.app_context():
+        dana, sales_team = people["teammate@example.com"].id, Team.get(Team.name == "Sales").id
+    page = owner.get("/stream/settings").text
+    ticked = {grant for checked, grant in GRANT_BOX.findall(page) if checked}
+    assert {f"user:{dana}:logins", f"team:{sales_team}:email"} <= ticked
+    assert f"role:{office.id}:email" not in ticked and f"user:{dana}:email" not in ticked
