@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.clients import Client
 from core.db import database
 from core.events import ActivityEvent
 from core.events import Ref
@@ -20,6 +21,7 @@ from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
+from core.sessions import start_session
 from plugins.email.models import EmailMessage
 from plugins.people.models import OneTimeLink
 from plugins.settings.models import TabGrant
@@ -191,8 +193,10 @@ def request_as(app, user_id, method, url, data, forged):
     with client.session_transaction() as session:
         session["csrf_token"] = "matrix-token"  # as a browser that loaded a form would hold
         if user_id is not None:
-            with app.app_context():
-                session["_user_id"] = User.get_by_id(user_id).get_id()
+            with app.app_context(), database.atomic():
+                user = User.get_by_id(user_id)
+                start_session(user, Client())  # signed in as a browser would be
+                session["_user_id"] = user.get_id()
             session["_fresh"] = True
     headers = {"X-CSRF-Token": "matrix-token"}
     if forged:
