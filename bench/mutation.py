@@ -105,7 +105,7 @@ SEEING_JOIN = "a join without on= follows TabGrant.user, the one foreign key to 
 SEEING_TEAM_JOIN = (
     "a join without on= follows TeamMembership.user, its one foreign key to User: the same"
 )
-TABS_CACHE = "the name of a per-request cache in flask.g: any other name caches the same"
+CACHE_NAME = "the name of a per-request cache in flask.g: any other name caches the same"
 EXPLAINED = {
     "core.tabs.x_collect_tabs__mutmut_10": "the message of a startup error (a bad tab name)",
     "core.tabs.x_collect_tabs__mutmut_12": "the message of a startup error (a duplicate tab)",
@@ -114,12 +114,15 @@ EXPLAINED = {
     "(a user or flask-login's anonymous user) has is_authenticated",
     "core.tabs.x_visible_tabs__mutmut_11": "getattr default True: every viewer has "
     "is_authenticated, the default is never used",
-    "core.tabs.x_visible_tabs__mutmut_14": TABS_CACHE,
-    "core.tabs.x_visible_tabs__mutmut_18": TABS_CACHE,
-    "core.tabs.x_visible_tabs__mutmut_19": TABS_CACHE,
-    "core.tabs.x_row_scope__mutmut_4": TABS_CACHE,
-    "core.tabs.x_row_scope__mutmut_8": TABS_CACHE,
-    "core.tabs.x_row_scope__mutmut_9": TABS_CACHE,
+    "core.tabs.x_visible_tabs__mutmut_14": CACHE_NAME,
+    "core.tabs.x_visible_tabs__mutmut_18": CACHE_NAME,
+    "core.tabs.x_visible_tabs__mutmut_19": CACHE_NAME,
+    "core.tabs.x_row_scope__mutmut_4": CACHE_NAME,
+    "core.tabs.x_row_scope__mutmut_8": CACHE_NAME,
+    "core.tabs.x_row_scope__mutmut_9": CACHE_NAME,
+    "plugins.settings.grants.x_granted_tabs__mutmut_2": CACHE_NAME,
+    "plugins.settings.grants.x_granted_tabs__mutmut_6": CACHE_NAME,
+    "plugins.settings.grants.x_granted_tabs__mutmut_7": CACHE_NAME,
     "plugins.settings.grants.x_roles_seeing__mutmut_5": SEEING_EXTRA,
     "plugins.settings.grants.x_roles_seeing__mutmut_10": SEEING_EXTRA,
     "plugins.settings.grants.x_roles_seeing__mutmut_11": "is_null(None) is is_null(False): "
