@@ -8,10 +8,13 @@ PORT ?= 5000
 # pip's and setuptools' chatter goes to a log, shown only when an install fails.
 PIP_QUIET = > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-example install-test run test lint bench clean
 
 # The app and what it runs on: no test tools.
 install: $(VENV)/.installed
+
+# The example host platform the demo plays (examples/workspace), installed as a plugin.
+install-example: $(VENV)/.installed-example
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -19,15 +22,19 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install -q -e . $(PIP_QUIET)
 	touch $@
 
-# The test tools, and the example plugin installed as a third-party plugin is (its tests and
-# the authorization matrix's rows for its routes are part of the suite).
+$(VENV)/.installed-example: $(VENV)/.installed examples/workspace/pyproject.toml
+	$(VENV)/bin/pip install -q -e ./examples/workspace $(PIP_QUIET)
+	touch $@
+
+# The test tools, and both examples installed as third-party plugins are (their tests and the
+# authorization matrix's rows for their routes are part of the suite).
 install-test: $(VENV)/.installed-test
 
-$(VENV)/.installed-test: $(VENV)/.installed examples/invoices/pyproject.toml
+$(VENV)/.installed-test: $(VENV)/.installed-example examples/invoices/pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[test]' -e ./examples/invoices $(PIP_QUIET)
 	touch $@
 
-run: install
+run: install-example
 	@$(FLASK) db upgrade
 	@$(FLASK) demo
 	@trap 'kill $$consumer 2>/dev/null' EXIT INT TERM; \

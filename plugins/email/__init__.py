@@ -4,7 +4,7 @@
 ``core.notifications.notify``), ``sender``, ``smtp`` and ``tasks`` deliver them after commit,
 ``mime`` builds what is sent, ``queries`` / ``filters`` / ``views`` are the Email tab on the
 feed machinery, ``viewer`` shows a message safely (sanitised, in a sandboxed frame), ``demo``
-seeds Private Messages through the real path.
+delivers the demo's mail through the real path.
 """
 
 from core import hookimpl
@@ -61,12 +61,12 @@ def object_urls(refs):
 
 @hookimpl(wrapper=True)
 def seed_demo():
-    """Add Private Messages between several pairs and deliver the demo's messages.
+    """Deliver the mail the demo queued, after every other plugin's demo.
 
     A wrapper, so it runs after every other plugin's demo (whose actions queue notifications).
     """
     result = yield
-    from plugins.email.demo import seed_messages
+    from plugins.email.demo import deliver_demo
 
-    seed_messages()
+    deliver_demo()
     return result

@@ -33,12 +33,6 @@ def deliver_demo():
     return deliver_demo_messages(list(queued.order_by(EmailMessage.id)))
 
 
-def seed_messages():
-    """The Email plugin's demo (its ``seed_demo`` wrapper calls it after every other plugin's
-    demo): deliver the demo's mail."""
-    return deliver_demo()
-
-
 def deliver_demo_messages(rows):
     """Deliver ``rows`` now (kept without SMTP), a few Private Messages to a dead port."""
     settings = current_app.extensions["email.settings"]
