@@ -4,6 +4,7 @@ when it changes? Not run in CI (it takes tens of minutes); run it by hand:
     .venv/bin/pip install mutmut              # mutmut 3
     nice -n 10 .venv/bin/python -m bench.mutation        # every module, core/throttle.py last
     nice -n 10 .venv/bin/python -m bench.mutation core/tabs.py core/throttle.py   # only these
+    .venv/bin/python -m bench.mutation --last core/tabs.py   # its last run, explained anew
 
 For each module it copies the working tree into ``.mutation/<module>/`` (so the run neither
 sees nor disturbs edits made meanwhile, and each module keeps its own mutmut state), writes
@@ -187,7 +188,7 @@ def mutmut_section(module, tests):
 
 def prepare(module, tests):
     """Copy the working tree into the module's own folder; return that folder."""
-    folder = WORK / module.replace("/", "_").removesuffix(".py")
+    folder = folder_of(module)
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(ROOT, folder, ignore=IGNORED)
     found = installed_package(module)
@@ -214,61 +215,76 @@ def changed_line(folder, name):
     return " / ".join(" ".join(line.split()) for line in lines)
 
 
-def run_module(module, tests):
-    """Run mutmut on ``module``; print and return ``(killed, total, unexplained, minutes)``."""
+def folder_of(module):
+    """Return the folder holding ``module``'s copy of the tree and its mutmut state."""
+    return WORK / module.replace("/", "_").removesuffix(".py")
+
+
+def run_module(module, tests, rerun=True):
+    """Run mutmut on ``module`` (``rerun`` False: read its last run again, e.g. after
+    explaining survivors); print and return ``(killed, total, unexplained, minutes,
+    not checked)``."""
     started = time.monotonic()
-    folder = prepare(module, tests)
+    folder = prepare(module, tests) if rerun else folder_of(module)
     log = folder / "mutmut.log"
-    with log.open("w") as out:
-        subprocess.run([MUTMUT, "run", "--max-children", "2"], cwd=folder, stdout=out,
-                       stderr=subprocess.STDOUT, check=False)  # fmt: skip
+    if rerun:
+        with log.open("w") as out:
+            subprocess.run([MUTMUT, "run", "--max-children", "2"], cwd=folder, stdout=out,
+                           stderr=subprocess.STDOUT, check=False)  # fmt: skip
     found = results(folder, module)
     if found and all(status == "not checked" for status in found.values()):
         print(f"{module}: mutmut did not run its tests; see {log}", flush=True)
-        return 0, len(found), len(found), 0.0
+        return 0, len(found), len(found), 0.0, len(found)
     killed = sum(status in KILLED for status in found.values())
     total = len(found)
     score = 100.0 * killed / total if total else 100.0
     minutes = (time.monotonic() - started) / 60
-    print(f"{module}: {killed}/{total} killed ({score:.1f} %) in {minutes:.1f} min", flush=True)
+    unchecked = sum(status == "not checked" for status in found.values())
+    partly = f", {unchecked} not checked (run stopped)" if unchecked else ""
+    print(f"{module}: {killed}/{total} killed ({score:.1f} %) in {minutes:.1f} min{partly}",
+          flush=True)  # fmt: skip
     unexplained = 0
     for name, status in sorted(found.items()):
-        if status in KILLED:
+        if status in KILLED or status == "not checked":  # the unchecked are counted above
             continue
         why = explanation(name)
         unexplained += why is None
         print(f"  {status}: {name}: {changed_line(folder, name)}")
         print(f"      {why or 'UNEXPLAINED'}", flush=True)
-    return killed, total, unexplained, minutes
+    return killed, total, unexplained, minutes, unchecked
 
 
 def summary(rows):
     """Print one line per module run: killed/total, score, unexplained survivors, time."""
     print(f"\nSummary (target: {TARGET:.0f} % killed, no unexplained survivor)")
-    for module, (killed, total, unexplained, minutes) in rows.items():
+    for module, (killed, total, unexplained, minutes, unchecked) in rows.items():
         score = 100.0 * killed / total if total else 100.0
         mark = "ok" if score >= TARGET and not unexplained else "BELOW TARGET"
         if unexplained and score >= TARGET:
             mark = "UNEXPLAINED SURVIVORS"
+        if unchecked:
+            mark = f"INCOMPLETE ({unchecked} not checked), {mark}"
         print(f"  {module}: {killed}/{total} ({score:.1f} %), {unexplained} unexplained, "
               f"{minutes:.1f} min: {mark}")  # fmt: skip
 
 
 def main(argv):
-    """Run every module (or those named in ``argv``); exit 1 under the target."""
+    """Run every module (or those named in ``argv``; ``--last``: print the last run of each
+    again, without running); exit 1 under the target."""
     if not MUTMUT.exists():
         sys.exit(f"{MUTMUT} is missing: .venv/bin/pip install mutmut")
-    chosen = argv or list(MODULES)
+    rerun = "--last" not in argv
+    chosen = [name for name in argv if name != "--last"] or list(MODULES)
     unknown = [module for module in chosen if module not in MODULES]
     if unknown:
         sys.exit(f"not a module checked here: {', '.join(unknown)}; one of: {', '.join(MODULES)}")
     rows = {}
     for module in chosen:
-        rows[module] = run_module(module, MODULES[module])
+        rows[module] = run_module(module, MODULES[module], rerun)
     summary(rows)
     failed = any(
         unexplained or (total and 100.0 * killed / total < TARGET)
-        for killed, total, unexplained, _ in rows.values()
+        for killed, total, unexplained, _, _ in rows.values()
     )
     sys.exit(1 if failed else 0)
 
