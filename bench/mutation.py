@@ -108,8 +108,6 @@ SEEING_TEAM_JOIN = (
 )
 CACHE_NAME = "the name of a per-request cache in flask.g: any other name caches the same"
 EXPLAINED = {
-    "core.tabs.x_collect_tabs__mutmut_10": "the message of a startup error (a bad tab name)",
-    "core.tabs.x_collect_tabs__mutmut_12": "the message of a startup error (a duplicate tab)",
     "core.tabs.x_visible_tabs__mutmut_5": "getattr default None instead of False: both falsy",
     "core.tabs.x_visible_tabs__mutmut_8": "getattr default dropped: every viewer the app passes "
     "(a user or flask-login's anonymous user) has is_authenticated",

@@ -5,6 +5,8 @@ too soon, ...)."""
 import re
 from datetime import timedelta
 
+import pytest
+
 from core import hookimpl
 from core import throttle
 from core.db import database
@@ -140,3 +142,26 @@ def test_a_grant_in_person_or_by_team_makes_only_the_members_role_scopes_settabl
     ticked = {grant for checked, grant in GRANT_BOX.findall(page) if checked}
     assert {f"user:{dana}:logins", f"team:{sales_team}:email"} <= ticked
     assert f"role:{office.id}:email" not in ticked and f"user:{dana}:email" not in ticked
+
+
+class NamedTabPlugin:
+    """A plugin registering one tab named ``name``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    @hookimpl
+    def register_tabs(self):
+        return [Tab(name=self.name, label="Extra", order=50, panel=lambda viewer: "")]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("Bad Name", "tab name 'Bad Name' must match"),
+        ("activity", "two plugins register a tab named 'activity'"),
+    ],
+)
+def test_a_bad_or_taken_tab_name_stops_startup_naming_the_tab(make_app, name, message):
+    with pytest.raises(RuntimeError, match=message):
+        make_app(plugins=[NamedTabPlugin(name)])
