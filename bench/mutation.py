@@ -78,8 +78,8 @@ MODULES = {
     "core/throttle.py": [
         "tests/core/test_signins_throttle.py",
         # unlock(): an admin lifting a lock, from its Logins row.
-        "tests/plugins/test_unlock_links.py::test_an_admin_unlocks_an_account_from_its_lock_row",
-        "tests/plugins/test_unlock_links.py::test_only_owners_and_admins_unlock_and_only_lock_rows",
+        "tests/plugins/test_logins.py::test_an_admin_unlocks_an_account_from_its_lock_row",
+        "tests/plugins/test_logins.py::test_only_owners_and_admins_unlock_and_only_lock_rows",
         "tests/test_access_mutants.py::test_idle_throttle_rows_are_kept_while_their_lock_can_still_matter",
     ],
 }
