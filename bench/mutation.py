@@ -81,6 +81,7 @@ MODULES = {
         "tests/plugins/test_logins.py::test_an_admin_unlocks_an_account_from_its_lock_row",
         "tests/plugins/test_logins.py::test_only_owners_and_admins_unlock_and_only_lock_rows",
         "tests/test_access_mutants.py::test_idle_throttle_rows_are_kept_while_their_lock_can_still_matter",
+        "tests/test_access_mutants.py::test_an_admin_unlock_starts_the_lock_tiers_over",
     ],
 }
 # Installed example packages: their folder in the repository, and the package name the tests

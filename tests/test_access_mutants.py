@@ -20,7 +20,9 @@ from core.throttle import SignInThrottle
 from plugins.email.models import EmailMessage
 from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant
+from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
+from tests.plugins.test_logins import lock
 
 SAVED_SCOPE = re.compile(r'data-scope="(\d+:[a-z0-9_-]+)" data-saved="(\w+)"')
 GRANT_BOX = re.compile(r'value="1"( checked)?\s*data-grant="([a-z]+:\d+:[a-z0-9_-]+)"')
@@ -165,3 +167,20 @@ class NamedTabPlugin:
 def test_a_bad_or_taken_tab_name_stops_startup_naming_the_tab(make_app, name, message):
     with pytest.raises(RuntimeError, match=message):
         make_app(plugins=[NamedTabPlugin(name)])
+
+
+def test_an_admin_unlock_starts_the_lock_tiers_over(app, people):
+    # Unlocked, the account's next lock is again the shortest, not the next tier's.
+    lock_id = lock(app, app.test_client())
+    with app.app_context():
+        assert SignInThrottle.get(SignInThrottle.key == "account:pm@example.com").tier == 1
+    admin = signed_in(app, "admin@example.com")
+    unlocked = admin.post(
+        f"/stream/logins/{lock_id}/unlock",
+        data={"csrf_token": csrf_token_of(admin)},
+        headers={"HX-Request": "true"},
+    )
+    assert unlocked.status_code == 200
+    with app.app_context():
+        row = SignInThrottle.get(SignInThrottle.key == "account:pm@example.com")
+        assert (row.tier, row.locked_until, row.failures) == (0, None, "")
