@@ -107,6 +107,10 @@ SEEING_JOIN = "a join without on= follows TabGrant.user, the one foreign key to 
 SEEING_TEAM_JOIN = (
     "a join without on= follows TeamMembership.user, its one foreign key to User: the same"
 )
+EMAIL_ARM_BOUND = (
+    "a per-person arm without its newer_than bound: the outer query keeps the bound, and each "
+    "arm's newest rows still hold every newer one of that person up to the limit"
+)
 CACHE_NAME = "the name of a per-request cache in flask.g: any other name caches the same"
 EXPLAINED = {
     "core.tabs.x_visible_tabs__mutmut_5": "getattr default None instead of False: both falsy",
@@ -124,6 +128,12 @@ EXPLAINED = {
     "'related' hold the same rows; the flipped test only picks the slower plan",
     "plugins.email.queries.x__related__mutmut_8": "each per-person arm uncapped: the union holds "
     "more rows, the outer query's order and limit keep the same page (slower only)",
+    "plugins.email.queries.x__related__mutmut_15": EMAIL_ARM_BOUND,
+    "plugins.email.queries.x_visible_messages__mutmut_26": EMAIL_ARM_BOUND,
+    "plugins.email.queries.x_visible_messages__mutmut_27": "'related' read as one IN query "
+    "instead of capped arms per person: the same rows, the slower plan",
+    "plugins.email.queries.x_visible_messages__mutmut_35": "the outer limit dropped: page() "
+    "cuts the rows to its size anyway; only counts past COUNT_CAP would read further (cost)",
     "plugins.email.queries.x_kinds__mutmut_6": "an unquoted SQL column name: KIND and kind are "
     "the same column in SQLite and PostgreSQL",
     "plugins.settings.grants.x_granted_tabs__mutmut_2": CACHE_NAME,
