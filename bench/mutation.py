@@ -134,6 +134,10 @@ EXPLAINED = {
     "instead of capped arms per person: the same rows, the slower plan",
     "plugins.email.queries.x_visible_messages__mutmut_35": "the outer limit dropped: page() "
     "cuts the rows to its size anyway; only counts past COUNT_CAP would read further (cost)",
+    "plugins.email.queries.x_visible_messages__mutmut_36": "limit(None) without a limit: "
+    "peewee adds no LIMIT, the same query",
+    "plugins.email.queries.x_visible_messages__mutmut_37": "the outer limit dropped: page() "
+    "cuts the rows to its size anyway; only counts past COUNT_CAP would read further (cost)",
     "plugins.email.queries.x_kinds__mutmut_6": "an unquoted SQL column name: KIND and kind are "
     "the same column in SQLite and PostgreSQL",
     "plugins.settings.grants.x_granted_tabs__mutmut_2": CACHE_NAME,
