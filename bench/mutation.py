@@ -111,6 +111,10 @@ EMAIL_ARM_BOUND = (
     "a per-person arm without its newer_than bound: the outer query keeps the bound, and each "
     "arm's newest rows still hold every newer one of that person up to the limit"
 )
+TEXT_BOUND = (
+    "a keyset bound dropped inside the full-text lookup only: bounded() keeps it on the outer "
+    "query, so IN / NOT IN over the wider lookup select the same rows (it only reads more)"
+)
 CACHE_NAME = "the name of a per-request cache in flask.g: any other name caches the same"
 EXPLAINED = {
     "core.tabs.x_visible_tabs__mutmut_5": "getattr default None instead of False: both falsy",
@@ -138,6 +142,12 @@ EXPLAINED = {
     "peewee adds no LIMIT, the same query",
     "plugins.email.queries.x_visible_messages__mutmut_37": "the outer limit dropped: page() "
     "cuts the rows to its size anyway; only counts past COUNT_CAP would read further (cost)",
+    "plugins.email.queries.x__conditions__mutmut_23": TEXT_BOUND,
+    "plugins.email.queries.x__conditions__mutmut_24": TEXT_BOUND,
+    "plugins.email.queries.x__conditions__mutmut_29": TEXT_BOUND,
+    "plugins.email.queries.x__filtered__mutmut_11": TEXT_BOUND,
+    "plugins.email.queries.x__filtered__mutmut_12": TEXT_BOUND,
+    "plugins.email.queries.x__filtered__mutmut_16": TEXT_BOUND,
     "plugins.email.queries.x_kinds__mutmut_6": "an unquoted SQL column name: KIND and kind are "
     "the same column in SQLite and PostgreSQL",
     "plugins.settings.grants.x_granted_tabs__mutmut_2": CACHE_NAME,
