@@ -278,3 +278,31 @@ def test_related_pages_read_one_person_at_a_time_and_miss_nothing(app, people):
                 break
         assert seen == expected and len(expected) > 40
         assert views.FEED.total(dana, filters) == len(expected)
+
+
+def get_id_of(app, subject):
+    """Return the id of the message with ``subject``."""
+    with app.app_context():
+        return EmailMessage.get(EmailMessage.subject == subject).id
+
+
+def test_the_new_poll_with_search_words_counts_the_matches_after_its_cursor(app, people, mail):
+    """The "N new" banner of a search counts the matching messages newer than ``since`` only:
+    the words' index is bounded by the poll's cursor, not by a page's."""
+    admin, owner = people["admin@example.com"], people["owner@example.com"]
+    with app.app_context():
+        send_private_message(admin, [owner], "Quarterly numbers", "First cut")
+        send_private_message(admin, [owner], "Lunch", "Friday?")
+        send_private_message(admin, [owner], "Quarterly numbers again", "Second cut")
+    first_id = get_id_of(app, "Quarterly numbers")
+    client = client_for(app, "admin@example.com")
+    htmx = {"HX-Request": "true"}
+
+    def banner(since, query):
+        url = f"/stream/email/new?since={since}&q={query}"
+        return client.get(url, headers=htmx).text
+
+    assert "2 new messages" in banner(0, "quarterly")
+    assert "1 new message" in banner(first_id, "quarterly")
+    assert "new message" not in banner(first_id + 2, "quarterly")
+    assert "1 new message" in banner(first_id, "lunch")
