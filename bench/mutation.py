@@ -163,8 +163,6 @@ EXPLAINED = {
     "plugins.settings.grants.x_roles_seeing__mutmut_25": SEEING_EXTRA,
     "plugins.settings.grants.x_roles_seeing__mutmut_31": SEEING_TEAM_JOIN,
     "plugins.settings.grants.x_roles_seeing__mutmut_33": SEEING_TEAM_JOIN,
-    "core.throttle.x_locked_until__mutmut_*": "locked_until() is called by nothing in the app "
-    "(dead code: remove it, or test it when something reads it)",
 }
 
 

@@ -322,13 +322,6 @@ def unlock(key):
     return was_locked
 
 
-def locked_until(key):
-    """Return when the lock of a throttle key ends, None when it is not locked."""
-    row = SignInThrottle.get_or_none(SignInThrottle.key == key)
-    now = utcnow()
-    return row.locked_until if row and row.locked_until and row.locked_until > now else None
-
-
 def _prune(now, settings):
     """Delete rows idle for longer than any state they hold can matter."""
     longest = settings["window"] + max(settings["tiers"]) + settings["reset"]
