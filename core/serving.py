@@ -11,8 +11,10 @@ processes (``core.db.QueuedSqliteDatabase`` takes one lock descriptor per thread
 thread takes its own connection from the pool (32 per process, more than the threads).
 
 Every value can be overridden on the command line (``-w 8``) or with ``GUNICORN_CMD_ARGS``.
-A client that trickles its request byte by byte still holds a thread while it does: put a
-reverse proxy that buffers requests (nginx does by default) in front of a public install.
+A client that sends part of a request and stops holds one thread until it closes the
+connection (gunicorn has no read timeout for a request's head), so 24 such clients fill a
+worker: put a reverse proxy that buffers requests (nginx does by default) in front of a
+public install.
 """
 
 import os
@@ -21,7 +23,7 @@ import os
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
 worker_class = "gthread"
 # Enough threads that idle sockets waiting out their first seconds leave threads for requests.
-threads = 16
+threads = 24
 # Seconds an idle kept-alive (or never used) connection stays open without a thread.
 keepalive = 5
 # A request that runs longer than this is a bug: its worker is restarted.
