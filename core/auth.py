@@ -139,7 +139,7 @@ def load_user(identity):
 def unauthorized():
     """Send a signed-out viewer to sign in; for htmx, redirect the whole page, never a panel."""
     if request.htmx:
-        current = urlsplit(request.headers.get("HX-Current-URL", "")).path or request.path
+        current = urlsplit(request.htmx.current_url or "").path or request.path
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login", next=current)
         return response
@@ -353,7 +353,7 @@ def record_lock(typed, email, user, kind, until, tier, client):
         f"until {until:%Y-%m-%d %H:%M:%S} UTC"
     )
     signins.record_sign_in_attempt(typed, user, LOCK_OUTCOMES[kind], client, detail=detail)
-    if user is not None:
+    if user is not None and user.is_active:  # a link for anyone else would only answer 404
         notify_lock(user, email, until, client, one_browser=kind == throttle.CLIENT)
 
 
@@ -383,7 +383,7 @@ def unlock(token):
     """
     link = unlocks.find(token)
     user = find_user_by_id(link.user_id) if link else None
-    if user is None or not user.active or not user.role.can_sign_in:
+    if user is None or not user.is_active:
         abort(404, LINK_GONE)
     if request.method == "GET":
         return unlock_page(link, user)

@@ -31,7 +31,7 @@ def unlock(record_id):
         abort(403, "Only the Super Admin and Admins may unlock an account.")
     record = FEED.get(current_user, record_id)  # 404 unless the viewer may see it
     if record.outcome not in LOCKS:
-        abort(400, "record: only an account lock or an IP lock can be unlocked.")
+        abort(400, "record: only a lock (of an account, a known browser or an IP) can be unlocked.")
     value = record.ip if record.outcome == IP_LOCKED else record.name_typed.strip().lower()
     with database.atomic():
         if lift_lock(lock_key(record, record.user_agent)):

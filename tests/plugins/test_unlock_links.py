@@ -133,3 +133,11 @@ def test_a_link_is_for_its_user_while_they_may_sign_in(mail_app):
     laptop = browser_at(mail_app, "81.2.69.160", FIREFOX)
     assert laptop.get(f"/login/unlock/{token}").status_code == 404
     assert laptop.get("/login/unlock/not-a-token").status_code == 404
+
+
+def test_a_deactivated_account_locked_gets_no_link(mail_app):
+    with mail_app.app_context():
+        User.update(active=False).where(User.email == "teammate@example.com").execute()
+    lock_out(mail_app, "teammate@example.com")
+    with mail_app.app_context():
+        assert UnlockLink.select().count() == 0  # a link that could only answer 404
