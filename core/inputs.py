@@ -1,6 +1,5 @@
-"""Reading numbers from requests: one rule for every id in a URL, query string or form."""
-
-from datetime import date
+"""Reading numbers from requests: one rule for every id in a URL, query string or form.
+(Days are read by the filters of each list tab: ``core.filters``.)"""
 
 from flask import abort
 from werkzeug.routing import BaseConverter
@@ -27,28 +26,6 @@ def parse_id(raw, field):
             400, f"{field}: expected a whole number from 1 to {MAX_ID - 1}, got {str(raw)[:40]!r}"
         )
     return int(raw)
-
-
-def parse_day(value, field):
-    """Return ``value`` (``2026-01-31``) as a date, None when empty; else answer 400 naming
-    ``field``."""
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        abort(400, f"{field}: expected a date like 2026-01-31, got {value[:40]!r}")
-    if not 1900 <= day.year <= 9000:  # far ends overflow once shifted to a time zone
-        abort(400, f"{field}: {value} is out of range (years 1900 to 9000)")
-    return day
-
-
-def parse_day_range(args):
-    """Return the ``from`` and ``to`` days of ``args``; a start after the end is a 400."""
-    date_from, date_to = parse_day(args.get("from"), "from"), parse_day(args.get("to"), "to")
-    if date_from and date_to and date_from > date_to:
-        abort(400, "from: the start date is after the end date")
-    return date_from, date_to
 
 
 class IdConverter(BaseConverter):

@@ -25,6 +25,7 @@ from core.events.changes import MASK
 from core.events.changes import summarize
 from core.people import HIDDEN_TEAM
 from core.people import sees_team_names
+from core.people import team_label
 from core.search import words_of
 from plugins.activity.index import INDEX
 
@@ -115,9 +116,7 @@ def _summary(changes):
 
 def label_for(viewer, kind, label):
     """Return an object's label (``kind`` its type) as ``viewer`` may read it."""
-    if kind == "team" and label and hides_team_names(viewer):
-        return HIDDEN_TEAM
-    return label
+    return team_label(viewer, label) if kind == "team" and label else label
 
 
 # Searching ---------------------------------------------------------------------------------
@@ -147,8 +146,9 @@ def name_free_words(words, older_than=None, newer_than=None):
     excluded = [term for term in words if term.negated]
     included = [term for term in words if not term.negated]
     others = INDEX.condition(ActivityEvent.id, excluded, older_than, newer_than)
-    plain = ~names_teams() if others is None else (~names_teams() & others)
-    return plain | (names_teams() & _name_free_match(included, excluded))
+    carriers = names_teams()
+    plain = ~carriers if others is None else (~carriers & others)
+    return plain | (carriers & _name_free_match(included, excluded))
 
 
 def _name_free_match(included, excluded):
