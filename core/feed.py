@@ -15,12 +15,12 @@ may see.
 """
 
 import functools
-import inspect
 import json
 import operator
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from datetime import time
@@ -38,7 +38,6 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
 
 from core.db import BaseModel
 from core.db import database
@@ -91,9 +90,7 @@ class Feed:
     model: type
     records: Callable
     read: Callable
-    filters: object = None
-    parse_filters: Callable = None
-    filter_keys: tuple = ()
+    filters: object  # the tab's core.filters.FilterSet
     prepare_rows: Callable
     empty_text: str
     filter_template: str = None
@@ -103,7 +100,10 @@ class Feed:
     detail_context: Callable = None
     import_name: str = None
     blueprint: Blueprint = None
-    qualifiers: tuple = ()
+    # Read from ``filters``: its parser, its URL parameters, its search-box keys.
+    parse_filters: Callable = field(init=False)
+    filter_keys: tuple = field(init=False)
+    qualifiers: tuple = field(init=False)
 
     def __post_init__(self):
         # The templates by convention: ``<tab>/filters.html``, ``<tab>/rows.html`` and, with a
@@ -112,10 +112,9 @@ class Feed:
         self.rows_template = self.rows_template or f"{self.name}/rows.html"
         if self.detail_context and not self.detail_template:
             self.detail_template = f"{self.name}/detail.html"
-        if self.filters is not None:
-            self.parse_filters = self.parse_filters or self.filters.parse
-            self.filter_keys = self.filter_keys or self.filters.params
-            self.qualifiers = self.qualifiers or self.filters.keys
+        self.parse_filters = self.filters.parse
+        self.filter_keys = self.filters.params
+        self.qualifiers = self.filters.keys
         if self.blueprint is None:
             # Named after the tab; its templates come from ``templates/`` beside ``import_name``.
             self.blueprint = Blueprint(
@@ -132,7 +131,6 @@ class Feed:
             self.delete_search_view,
             methods=["POST"],
         )
-        self._takes_viewer = "viewer" in inspect.signature(self.parse_filters).parameters
         if self.detail_template:
             self.blueprint.add_url_rule("/<int:record_id>", "detail", self.detail_view)
 
@@ -151,9 +149,7 @@ class Feed:
 
     def filters_of(self, args, viewer=None):
         """Return the tab's filters of ``args`` for ``viewer`` (the signed-in user by default)."""
-        if self._takes_viewer:
-            return self.parse_filters(args, viewer=current_user if viewer is None else viewer)
-        return self.parse_filters(args)
+        return self.parse_filters(args, viewer=current_user if viewer is None else viewer)
 
     # Reading: every function starts from ``records``.
 
@@ -234,19 +230,10 @@ class Feed:
         and search terms refused, the query string they came from, and the refusals' messages
         (each naming its field or qualifier; None when every filter was fine).
 
-        A ``FilterSet`` checks each parameter and term once and collects every refusal; a
-        hand-written ``parse_filters`` that refuses leaves every filter out.
+        The ``FilterSet`` checks each parameter and term once and collects every refusal.
         """
-        if self.filters is not None:
-            viewer = current_user if viewer is None else viewer
-            filters = self.filters.read(args, viewer)
-            return filters, filters.kept, filters.refusal
-        try:
-            return self.filters_of(args, viewer), args, None
-        except BadRequest as error:
-            kept = MultiDict([(key, value) for key, value in args.items(multi=True)
-                              if key not in self.filter_keys])  # fmt: skip
-            return self.filters_of(kept, viewer), kept, str(error.description)
+        filters = self.filters.read(args, current_user if viewer is None else viewer)
+        return filters, filters.kept, filters.refusal
 
     def rows_context(self, viewer, args, rows, next_cursor):
         """Return what ``feed/rows.html`` needs: the prepared rows and the next page's URL."""
