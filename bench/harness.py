@@ -271,8 +271,8 @@ def memory_mb(pid):
 
 @contextlib.contextmanager
 def gunicorn(database_url, log_path, workers=2):
-    """Serve the app as deployed (gunicorn with ``core.serving``, ``workers`` sync worker
-    processes) on a free loopback port; yield ``(port, process)``, stop it afterwards.
+    """Serve the app as deployed (gunicorn with ``core.serving``, ``workers`` threaded
+    worker processes) on a free loopback port; yield ``(port, process)``, stop it afterwards.
 
     The schema is brought up to date with ``flask db upgrade`` first: the server imports the
     code as it is at that moment. Its output goes to ``log_path``.

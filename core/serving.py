@@ -3,7 +3,7 @@
 Threaded workers (``gthread``), not gunicorn's default sync ones. A sync worker owns one
 connection from accept to the end of its response, so a few sockets that connect and send
 nothing (a browser leaving a page mid-load, a keep-alive nobody uses, a port scan) hold every
-worker until the timeout, and the next request waits half a minute. A threaded worker waits
+worker until it sends or the worker's timeout ends it. A threaded worker waits
 for a new connection's first bytes for a few seconds in one of its threads, then parks the
 socket in its poller without a thread, and closes it when ``keepalive`` passes with nothing
 sent. Requests run on the threads: SQLite's writers still queue in order across threads and

@@ -1,8 +1,8 @@
 """Idle and abandoned connections cannot stall the server served as documented
 (``core.serving``: gunicorn's threaded workers).
 
-With gunicorn's sync workers, a socket that connects and sends nothing holds a worker until
-its timeout, so a couple of them make every other visitor wait ~30 s.
+With gunicorn's sync workers, a socket that sends half a request holds a worker until the
+worker's timeout ends it, so two of them can hold a two-worker server.
 """
 
 import contextlib
