@@ -69,12 +69,11 @@ def check_csrf():
 def reject_nul_bytes():
     """Refuse a request carrying a NUL character anywhere (PostgreSQL cannot store one),
     naming the field (or ``path``) that holds it."""
-    fields = [("path", request.path)]
-    fields += [(key, key + "".join(request.args.getlist(key))) for key in request.args]
-    if request.method in UNSAFE_METHODS:
-        fields += [(key, key + "".join(request.form.getlist(key))) for key in request.form]
-    for name, text in fields:
-        if "\x00" in text:
+    sources = [request.args] + ([request.form] if request.method in UNSAFE_METHODS else [])
+    named = [("path", [request.path])]
+    named += [(key, [key, *source.getlist(key)]) for source in sources for key in source]
+    for name, texts in named:
+        if any("\x00" in text for text in texts):
             shown = name.replace("\x00", "\ufffd")[:40]
             abort(400, f"{shown}: holds a NUL character, which no field may hold.")
 

@@ -314,6 +314,8 @@ def _lock(row, now, settings):
 def unlock(key):
     """Lift the lock of a throttle key and forget its failures; tell whether it was locked.
     In the caller's transaction."""
+    if not SignInThrottle.select().where(SignInThrottle.key == key).exists():
+        return False  # nothing counted for this key: no row to write either
     row = _locked_rows((key,))[key]
     now = utcnow()
     was_locked = bool(row.locked_until and row.locked_until > now)

@@ -372,3 +372,12 @@ def test_the_dummy_hash_is_made_on_first_use_not_at_import(tmp_path):
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.stdout.strip() == "lazy", result.stderr
+
+
+def test_lifting_a_key_that_never_counted_writes_nothing(app):
+    from core import throttle
+
+    with app.app_context(), database.atomic():
+        before = SignInThrottle.select().count()
+        assert throttle.unlock(throttle.account_key("nobody@example.com")) is False
+        assert SignInThrottle.select().count() == before
