@@ -6,6 +6,7 @@ The edit is "create a company": one row, one ``company.created`` event naming it
 name per attempt, and an answer (a redirect to the new company's page) that names the id.
 """
 
+import http.client
 import os
 import re
 import signal
@@ -66,10 +67,12 @@ class Burst:
                 status, headers, _ = client.request(
                     "POST", "/workspace/companies/new", {"name": name, "industry": "Crash test"}
                 )
-            except OSError:
+            except (OSError, http.client.HTTPException):
+                # The server is gone: before the answer, or in the middle of it (a threaded
+                # worker killed while writing a response leaves it cut short).
                 with self.lock:
                     self.cut.append(name)
-                return  # the server is gone
+                return
             created = CREATED.search(headers.get("Location") or "")
             with self.lock:
                 if status == 302 and created:
