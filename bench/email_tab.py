@@ -28,7 +28,7 @@ from core.db import database
 from core.demo import demo_users
 from core.events import Ref
 from core.events import record_activity
-from core.feed import parse_cursor
+from core.listing.feed import parse_cursor
 from core.notifications import Notification
 from core.notifications import notify
 from plugins.email import outbox

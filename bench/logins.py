@@ -7,7 +7,7 @@
 - ``failure_timing``: the sign-in request for each kind of failure (unknown user, wrong
   password, locked, inactive, not allowed), interleaved; medians and their spread.
 - ``pages``: the Logins tab's first, filtered and deep pages at ``--attempts`` rows (seeded
-  through the recorder's bulk path, ``core.signins.record_sign_in_attempts``), as the rows
+  through the recorder's bulk path, ``core.auth.signins.record_sign_in_attempts``), as the rows
   fragment computes them (query, names, lock states, row preparation) and with the template.
 - ``floor``: the same two write transactions in plain ``sqlite3`` on the same file.
 
@@ -34,24 +34,24 @@ from flask import render_template
 from flask import request
 
 from bench import harness
-from core import auth
-from core import signins
-from core import throttle
-from core.clients import describe_client
-from core.clients import parse_user_agent
+from core.auth import signins
+from core.auth import throttle
+from core.auth import views as auth
+from core.auth.clients import describe_client
+from core.auth.clients import parse_user_agent
+from core.auth.signins import SignInAttempt
+from core.auth.throttle import SignInThrottle
+from core.auth.throttle import account_key
 from core.db import database
 from core.db import utcnow
 from core.demo import DEMO_PASSWORD
 from core.demo import demo_password_hash
 from core.demo import demo_users
 from core.demo import seed_people
-from core.feed import parse_cursor
+from core.listing.feed import parse_cursor
 from core.people import Role
 from core.people import User
 from core.people import create_user
-from core.signins import SignInAttempt
-from core.throttle import SignInThrottle
-from core.throttle import account_key
 from plugins.logins import views
 from plugins.settings.models import TabGrant
 
@@ -130,7 +130,7 @@ def seed(app, count, rng):
 
 
 def time_recording(app, repeat):
-    """Time the two write transactions of a sign-in, as ``core.auth.login`` runs them."""
+    """Time the two write transactions of a sign-in, as ``core.auth.views.login`` runs them."""
     failures, successes = [], []
     with app.app_context():
         user = User.select(User, Role).join(Role).where(User.email == "pm@example.com").get()
@@ -271,7 +271,7 @@ def floor(path, repeat):
 
 def time_user_agents(repeat):
     """Time ``ua-parser``: the rules loading, a parse of an agent never seen (each string
-    new, so no cache helps), and a repeat through ``core.clients.parse_user_agent``'s LRU."""
+    new, so no cache helps), and a repeat through ``core.auth.clients.parse_user_agent``'s LRU."""
     t0 = time.perf_counter()
     ua_parser.parse(AGENTS[0])
     first = time.perf_counter() - t0

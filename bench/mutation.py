@@ -2,8 +2,8 @@
 when it changes? Not run in CI (it takes tens of minutes); run it by hand:
 
     .venv/bin/pip install mutmut              # mutmut 3
-    nice -n 10 .venv/bin/python -m bench.mutation        # every module, core/throttle.py last
-    nice -n 10 .venv/bin/python -m bench.mutation core/tabs.py core/throttle.py   # only these
+    nice -n 10 .venv/bin/python -m bench.mutation        # every module, core/auth/throttle.py last
+    nice -n 10 .venv/bin/python -m bench.mutation core/tabs.py core/auth/throttle.py   # only these
     .venv/bin/python -m bench.mutation --last core/tabs.py   # its last run, explained anew
 
 For each module it copies the working tree into ``.mutation/<module>/`` (so the run neither
@@ -49,7 +49,7 @@ MATRIX_OBJECTS = (
     "tests/test_authorization_matrix.py::test_every_object_url_answers_per_object_as_the_model_says"
 )
 # Each module with the tests that exercise its rules (a bounded subset, not the suite).
-# core/throttle.py is last: it changes often, its score is as of the run.
+# core/auth/throttle.py is last: it changes often, its score is as of the run.
 MODULES = {
     "core/tabs.py": [
         "tests/core/test_access.py",
@@ -75,7 +75,7 @@ MODULES = {
         "tests/test_account_rules.py",
     ],
     "plugins/email/queries.py": ["tests/plugins/test_email_tab.py", MATRIX_OBJECTS],
-    "core/throttle.py": [
+    "core/auth/throttle.py": [
         "tests/core/test_signins_throttle.py",
         # unlock(): an admin lifting a lock, from its Logins row.
         "tests/plugins/test_logins.py::test_an_admin_unlocks_an_account_from_its_lock_row",

@@ -30,7 +30,7 @@ from core.events import Ref
 from core.events import build_entry
 from core.events import record_activity
 from core.events import record_entries
-from core.feed import parse_cursor
+from core.listing.feed import parse_cursor
 from core.people import Role
 from core.people import Team
 from core.people import TeamMembership

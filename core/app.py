@@ -13,13 +13,13 @@ from flask_login import current_user
 from flask_login import login_required
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import auth
 from core import cli
 from core import db
 from core import htmx
 from core import queue
 from core import security
 from core import shell
+from core.auth import views as auth
 from core.config import load_config
 from core.inputs import IdConverter
 from core.plugins import call_at_startup

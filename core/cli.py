@@ -69,7 +69,7 @@ def users_create(name, email, role_name, password, time_zone):
 @click.argument("email")
 def users_sign_out_everywhere(email):
     """Revoke every session of the user with EMAIL (closing their session records too)."""
-    from core.auth import sign_out_user_everywhere
+    from core.auth.views import sign_out_user_everywhere
 
     user = User.get_or_none(User.email == email.strip().lower())
     changed = user is not None and sign_out_user_everywhere(user.id, "signed out by command")

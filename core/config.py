@@ -30,7 +30,7 @@ DEFAULTS = {
     # No form here is anywhere near this; a larger body is refused (413), never half-read.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
-    # Brute-force protection (core.throttle): failures allowed per account name and per IP
+    # Brute-force protection (core.auth.throttle): failures allowed per account name and per IP
     # in a rolling window (seconds), then locks of growing length (seconds, one per tier).
     "LOCK_ACCOUNT_LIMIT": 5,
     "LOCK_IP_LIMIT": 50,

@@ -1,5 +1,5 @@
 """Reading numbers from requests: one rule for every id in a URL, query string or form.
-(Days are read by the filters of each list tab: ``core.filters``.)"""
+(Days are read by the filters of each list tab: ``core.listing.filters``.)"""
 
 from flask import abort
 from werkzeug.routing import BaseConverter

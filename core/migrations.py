@@ -62,14 +62,15 @@ def core_migrations():
     The event store's steps keep the names they shipped with when it lived in the Activity
     plugin, so a database upgraded by those releases is not migrated twice.
     """
+    from core.auth.sessions import MODELS as SESSION_MODELS
+    from core.auth.signins import MODELS as SIGN_IN_MODELS
+    from core.auth.signins import remember_pairs_from_the_log
+    from core.auth.throttle import MODELS as THROTTLE_MODELS
+    from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events import models as events
+    from core.listing.saved import SavedSearch
     from core.people import MODELS
     from core.people import seed_roles
-    from core.sessions import MODELS as SESSION_MODELS
-    from core.signins import MODELS as SIGN_IN_MODELS
-    from core.signins import remember_pairs_from_the_log
-    from core.throttle import MODELS as THROTTLE_MODELS
-    from core.unlocks import MODELS as UNLOCK_MODELS
 
     return [
         Migration("core.0001_people", create_tables(*MODELS)),
@@ -83,21 +84,24 @@ def core_migrations():
         ),
         Migration("core.0004_unlock_links", create_tables(*UNLOCK_MODELS)),
         Migration("core.0005_known_browser_ip_pairs", remember_pairs_from_the_log),
+        # The list machinery's; shipped under this name as the Activity plugin's migration.
+        Migration("feed.0001_saved_searches", create_tables(SavedSearch)),
     ]
 
 
 def core_models():
     """Return the tables core owns (people, the event store), for tests and tools."""
+    from core.auth.sessions import MODELS as SESSION_MODELS
+    from core.auth.signins import MODELS as SIGN_IN_MODELS
+    from core.auth.throttle import MODELS as THROTTLE_MODELS
+    from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events.models import MODELS as EVENT_MODELS
+    from core.listing.saved import SavedSearch
     from core.people import MODELS as PEOPLE_MODELS
-    from core.sessions import MODELS as SESSION_MODELS
-    from core.signins import MODELS as SIGN_IN_MODELS
-    from core.throttle import MODELS as THROTTLE_MODELS
-    from core.unlocks import MODELS as UNLOCK_MODELS
 
     return [
         *PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS,
-        *UNLOCK_MODELS,
+        *UNLOCK_MODELS, SavedSearch,
     ]  # fmt: skip
 
 

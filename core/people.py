@@ -86,11 +86,11 @@ class User(BaseModel):
 
     def get_id(self):
         """Return the cookie identity of the session this user object is signed in with,
-        ``"<id>:<generation>:<token>"`` (``core.sessions`` opens the session and reads the
+        ``"<id>:<generation>:<token>"`` (``core.auth.sessions`` opens the session and reads the
         identity back). Reads only: a user object without a session has no identity."""
         token = getattr(self, "session_token", None)
         if token is None:
-            raise RuntimeError("open a session first (core.sessions.start_session)")
+            raise RuntimeError("open a session first (core.auth.sessions.start_session)")
         return f"{self.id}:{self.session_generation}:{token}"
 
     @property

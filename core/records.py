@@ -2,7 +2,7 @@
 late commit, an all-or-nothing write inside the caller's transaction, and the driver's fastest
 batch insert.
 
-The event store (``core.events``), the sign-in log (``core.signins``) and each tab's own
+The event store (``core.events``), the sign-in log (``core.auth.signins``) and each tab's own
 records (the email outbox…) write through these three functions, so every list has the same
 guarantees: a record commits with the change it records or not at all, and a reader asking for
 "ids above the newest I saw" (the "N new" poll) never misses a record that committed late.

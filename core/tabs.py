@@ -23,7 +23,7 @@ class Tab:
     """A stream tab.
 
     ``panel(viewer)`` renders the tab's panel HTML as ``viewer`` sees it (filters: the
-    request's query string); a list tab gets it from its ``core.feed.Feed``. ``blueprint``
+    request's query string); a list tab gets it from its ``core.listing.feed.Feed``. ``blueprint``
     holds the tab's other routes (rows, exports, detail views); the core mounts it at
     ``/stream/<name>`` behind the same gate as the panel.
     ``configurable`` tabs are granted per role, person and team in Settings.

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_login import current_user
 
-from core.feed import counted
+from core.listing.feed import counted
 from core.shell import flyout_links
 from core.tabs import visible_tabs
 

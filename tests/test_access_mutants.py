@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from core import hookimpl
-from core import throttle
+from core.auth import throttle
+from core.auth.throttle import SignInThrottle
 from core.db import database
 from core.db import utcnow
 from core.demo import seed_people
@@ -16,7 +17,6 @@ from core.people import Role
 from core.people import Team
 from core.tabs import Tab
 from core.testing import rows_seen_by
-from core.throttle import SignInThrottle
 from plugins.email.models import EmailMessage
 from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant

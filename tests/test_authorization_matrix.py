@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.clients import Client
+from core.auth.clients import Client
+from core.auth.sessions import start_session
 from core.db import database
 from core.events import ActivityEvent
 from core.events import Ref
@@ -21,7 +22,6 @@ from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
-from core.sessions import start_session
 from plugins.email.models import EmailMessage
 from plugins.people.models import OneTimeLink
 from plugins.settings.models import TabGrant

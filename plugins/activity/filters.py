@@ -1,4 +1,4 @@
-"""The Activity tab's filters, declared (``core.filters``): the search box (``q``) and the
+"""The Activity tab's filters, declared (``core.listing.filters``): the search box (``q``) and the
 filter bar's parameters, two views of one state.
 
 Its own rules: ``object:`` is one object's history (never excluded), and ``team:`` names
@@ -9,16 +9,16 @@ others, as in the rows (``secrecy.label_for``).
 from functools import cached_property
 
 from core.events import ActivityEvent
-from core.filters import Filters
-from core.filters import FilterSet
-from core.filters import Named
-from core.filters import Person
-from core.filters import Qualifier
-from core.filters import folded
-from core.filters import lowered
+from core.listing.filters import Filters
+from core.listing.filters import FilterSet
+from core.listing.filters import Named
+from core.listing.filters import Person
+from core.listing.filters import Qualifier
+from core.listing.filters import folded
+from core.listing.filters import lowered
 from core.people import Team
 from core.people import sees_team_names
-from core.search import Term
+from core.search.language import Term
 from plugins.activity.describe import ACTIONS_BY_PHRASE
 from plugins.activity.describe import action_phrase
 from plugins.activity.describe import as_words

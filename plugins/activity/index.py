@@ -8,7 +8,7 @@ writer of the event store, the bulk path included, writes it in its own transact
 
 from core.events import ActivityEvent
 from core.migrations import Migration
-from core.search import TextIndex
+from core.search.index import TextIndex
 
 INDEX = TextIndex(
     name="activity_search",

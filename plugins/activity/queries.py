@@ -13,11 +13,11 @@ from core.events import ActivityEvent
 from core.events import team_party
 from core.events import user_party
 from core.events import viewer_parties
-from core.feed import ListColumns
-from core.feed import bounded
-from core.feed import day_range
-from core.feed import distinct_values
-from core.feed import newest_of
+from core.listing.sql import ListColumns
+from core.listing.sql import bounded
+from core.listing.sql import day_range
+from core.listing.sql import distinct_values
+from core.listing.sql import newest_of
 from core.people import TeamMembership
 from core.tabs import row_scope
 from plugins.activity.filters import FILTERS

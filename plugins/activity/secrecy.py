@@ -26,7 +26,7 @@ from core.events.changes import summarize
 from core.people import HIDDEN_TEAM
 from core.people import sees_team_names
 from core.people import team_label
-from core.search import words_of
+from core.search.index import words_of
 from plugins.activity.index import INDEX
 
 # The object types whose events can hold a team's name: a team's own, a person's (their

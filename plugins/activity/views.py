@@ -1,4 +1,4 @@
-"""The Activity tab on the feed machinery (``core.feed``): its rows, options and detail view.
+"""The Activity tab on the list machinery (``core.listing``): its rows, options and detail view.
 
 Every route the feed serves starts from ``queries.visible_events``.
 """
@@ -11,7 +11,7 @@ from flask import url_for
 
 from core.db import utcnow
 from core.events import ActivityEvent
-from core.feed import Feed
+from core.listing.feed import Feed
 from core.people import Team
 from core.people import User
 from core.people import initials

@@ -3,7 +3,7 @@
 import html
 import re
 
-from core.auth import FAILURE_MESSAGE
+from core.auth.views import FAILURE_MESSAGE
 from core.people import User
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in

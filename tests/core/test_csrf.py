@@ -1,9 +1,9 @@
 """CSRF: every state-changing request needs the session's token, in the form or a header; a
 refused request changes nothing."""
 
+from core.auth.sessions import UserSession
+from core.auth.signins import SignInAttempt
 from core.people import User
-from core.sessions import UserSession
-from core.signins import SignInAttempt
 from tests.conftest import csrf_token_of
 
 ADMIN = "admin@example.com"

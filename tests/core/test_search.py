@@ -1,5 +1,6 @@
-"""The search language (``core.search``): a table of queries and what they mean, and any string
-either read or refused with a message naming its qualifier, never an exception or a 500."""
+"""The search language (``core.search.language``): a table of queries and what they mean, and
+any string either read or refused with a message naming its qualifier, never an exception or a
+500."""
 
 from datetime import date
 
@@ -9,14 +10,14 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from core.search import MAX_QUERY
-from core.search import MAX_TERMS
-from core.search import Term
-from core.search import created_range
-from core.search import days_of
-from core.search import matching_names
-from core.search import parse
-from core.search import words_of
+from core.search.index import words_of
+from core.search.language import MAX_QUERY
+from core.search.language import MAX_TERMS
+from core.search.language import Term
+from core.search.language import created_range
+from core.search.language import days_of
+from core.search.language import parse
+from core.search.names import matching_names
 
 KEYS = ("actor", "action", "type", "object", "team", "created")
 

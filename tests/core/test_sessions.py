@@ -63,7 +63,7 @@ def test_revoking_one_user_leaves_other_sessions_alone(app, client, thief, peopl
 
 def open_sessions(app, email):
     """Return the ids of the open session rows of ``email``."""
-    from core.sessions import UserSession
+    from core.auth.sessions import UserSession
 
     with app.app_context():
         user = User.get(User.email == email)
@@ -75,7 +75,7 @@ def open_sessions(app, email):
 
 def logged(app, *outcomes):
     """Return the recorded rows whose outcome is one of ``outcomes``, oldest first."""
-    from core.signins import SignInAttempt
+    from core.auth.signins import SignInAttempt
 
     with app.app_context():
         query = SignInAttempt.select().where(SignInAttempt.outcome.in_(outcomes))
@@ -144,7 +144,7 @@ def test_a_password_change_closes_old_sessions_when_they_come_back(app, client, 
 def test_an_expired_session_is_refused_and_recorded(app, client, login):
     from datetime import timedelta
 
-    from core.sessions import UserSession
+    from core.auth.sessions import UserSession
 
     login(EMAIL)
     with app.app_context():
@@ -155,7 +155,7 @@ def test_an_expired_session_is_refused_and_recorded(app, client, login):
 
 
 def test_the_database_keeps_no_usable_token(app, client, login):
-    from core.sessions import UserSession
+    from core.auth.sessions import UserSession
 
     login(EMAIL)
     cookie = client.get_cookie("session").value

@@ -3,16 +3,16 @@
 import pytest
 
 from core import migrations
-from core import signins
-from core.clients import country_of
-from core.clients import describe_client
-from core.clients import pair_of
-from core.clients import parse_user_agent
+from core.auth import signins
+from core.auth.clients import country_of
+from core.auth.clients import describe_client
+from core.auth.clients import pair_of
+from core.auth.clients import parse_user_agent
+from core.auth.signins import SignInAttempt
+from core.auth.signins import record_sign_in_attempts
 from core.db import database
 from core.migrations import SchemaMigration
 from core.people import User
-from core.signins import SignInAttempt
-from core.signins import record_sign_in_attempts
 from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core import signins
-from core.auth import FAILURE_MESSAGE
+from core.auth import signins
+from core.auth.signins import SignInAttempt
+from core.auth.throttle import SignInThrottle
+from core.auth.views import FAILURE_MESSAGE
 from core.config import ConfigError
 from core.db import database
 from core.db import utcnow
 from core.people import User
-from core.signins import SignInAttempt
-from core.throttle import SignInThrottle
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
 from tests.core.test_auth import alert_of
@@ -361,11 +361,11 @@ def test_bad_lock_settings_stop_start_up_naming_the_variable(make_app, setting, 
 
 def test_the_dummy_hash_is_made_on_first_use_not_at_import(tmp_path):
     script = (
-        "import core.auth\n"
+        "import core.auth.views\n"
         "from core.app import create_app\n"
         f"app = create_app({{'DATABASE_URL': 'sqlite:///{tmp_path}/x.db', 'HUEY_URL': 'memory://',"
         f" 'SECRET_KEY': 'x' * 20, 'INSTANCE_PATH': '{tmp_path}'}})\n"
-        "assert core.auth.dummy_hash.cache_info().currsize == 0\n"
+        "assert core.auth.views.dummy_hash.cache_info().currsize == 0\n"
         "print('lazy')\n"
     )
     result = subprocess.run(
@@ -375,7 +375,7 @@ def test_the_dummy_hash_is_made_on_first_use_not_at_import(tmp_path):
 
 
 def test_lifting_a_key_that_never_counted_writes_nothing(app):
-    from core import throttle
+    from core.auth import throttle
 
     with app.app_context(), database.atomic():
         before = SignInThrottle.select().count()

@@ -22,7 +22,7 @@ from core.events import build_entry
 from core.events import diff
 from core.events import record_activity
 from core.events import record_entries
-from core.feed import parse_cursor
+from core.listing.feed import parse_cursor
 from core.migrations import SchemaMigration
 from core.people import Role
 from core.people import Team

@@ -6,15 +6,15 @@ import re
 import pytest
 
 from core import hookimpl
-from core import signins
-from core.clients import describe_client
+from core.auth import signins
+from core.auth.clients import describe_client
+from core.auth.signins import SignInAttempt
+from core.auth.signins import record_sign_in_attempt
+from core.auth.signins import record_sign_in_attempts
 from core.db import database
 from core.demo import seed_people
 from core.events import ActivityEvent
 from core.people import Role
-from core.signins import SignInAttempt
-from core.signins import record_sign_in_attempt
-from core.signins import record_sign_in_attempts
 from plugins.settings.models import TabGrant
 from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of

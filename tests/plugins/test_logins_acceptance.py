@@ -11,12 +11,12 @@ from http.cookiejar import CookieJar
 
 import pytest
 
-from core import signins
+from core.auth import signins
+from core.auth.signins import SignInAttempt
 from core.db import database
 from core.demo import seed_people
 from core.people import User
 from core.queue import make_huey
-from core.signins import SignInAttempt
 from tests.browser.conftest import gunicorn
 from tests.plugins.test_logins import CANARY
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from core.auth.sessions import UserSession
 from core.db import database
 from core.events import ActivityEvent
 from core.events import Ref
@@ -16,7 +17,6 @@ from core.people import TeamMembership
 from core.people import User
 from core.people import sees_team_names
 from core.people import team_label
-from core.sessions import UserSession
 from plugins.activity.secrecy import team_free
 from plugins.people.models import RetiredTeam
 from plugins.settings.models import TabGrant

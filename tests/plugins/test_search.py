@@ -18,7 +18,11 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from core import hookimpl
-from core.clients import Client
+from core.auth.clients import Client
+from core.auth.signins import OUTCOMES
+from core.auth.signins import SignInAttempt
+from core.auth.signins import build_attempt
+from core.auth.signins import record_sign_in_attempts
 from core.db import utcnow
 from core.events import ActivityAudience
 from core.events import ActivityEvent
@@ -27,17 +31,13 @@ from core.events import Ref
 from core.events import build_entry
 from core.events import record_entries
 from core.events import viewer_parties
-from core.feed import COUNT_CAP
-from core.feed import day_range
+from core.listing.feed import COUNT_CAP
+from core.listing.sql import day_range
 from core.people import Role
 from core.people import User
-from core.search import matching_names
-from core.search import parse
-from core.search import words_of
-from core.signins import OUTCOMES
-from core.signins import SignInAttempt
-from core.signins import build_attempt
-from core.signins import record_sign_in_attempts
+from core.search.index import words_of
+from core.search.language import parse
+from core.search.names import matching_names
 from plugins.activity import views as activity_views
 from plugins.activity.filters import QUALIFIERS as ACTIVITY_KEYS
 from plugins.email import outbox
@@ -168,7 +168,7 @@ def brute_force(rows, search, viewer, fields, visible):
     start, end = None, None
     days = [t for t in search.terms if t.key == "created"]
     if days:
-        from core.search import days_of
+        from core.search.language import days_of
 
         start, end = day_range(*days_of(search), viewer.zone())
     found = []
@@ -493,18 +493,19 @@ def test_words_never_match_the_day_the_index_keeps_for_date_ranges(searched, peo
     assert ROW_ID.findall(week.text)
 
 
-def test_without_the_activity_plugin_no_tab_offers_saved_searches(make_app):
+def test_saved_searches_are_cores_own_so_a_tab_keeps_them_without_the_activity_plugin(make_app):
     from core.demo import seed_people
 
-    app = make_app(PLUGINS_DISABLED="activity")  # a fresh database: no saved_search table
+    app = make_app(PLUGINS_DISABLED="activity")
     with app.app_context():
         seed_people()
     client = app.test_client()
     sign_in(client, "admin@example.com")
-    page = client.get("/stream/email")
-    assert page.status_code == 200 and 'id="saved-searches"' not in page.text
+    assert 'id="saved-searches"' in client.get("/stream/email").text
     form = {"name": "Mine", "q": "status:kept", "csrf_token": csrf_token_of(client)}
-    assert client.post("/stream/email/searches", data=form).status_code == 404
+    saved = client.post("/stream/email/searches", data=form, headers={"HX-Request": "true"})
+    assert saved.status_code == 200 and ">Mine</a>" in saved.text
+    assert ">Mine</a>" in client.get("/stream/email").text
 
 
 def test_a_search_never_tells_a_viewer_who_may_not_see_team_names_which_teams_exist(

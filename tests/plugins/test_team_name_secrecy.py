@@ -33,7 +33,7 @@ from core.events import Ref
 from core.events import record_activity
 from core.people import Role
 from core.people import create_user
-from core.search import words_of
+from core.search.index import words_of
 from core.testing import ROW_ID
 from core.testing import csrf_token_of
 from core.testing import sign_in

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from core import signins
-from core import unlocks
+from core.auth import signins
+from core.auth import unlocks
+from core.auth.signins import SignInAttempt
+from core.auth.throttle import SignInThrottle
+from core.auth.unlocks import UnlockLink
 from core.db import database
 from core.db import utcnow
 from core.demo import seed_people
 from core.people import User
-from core.signins import SignInAttempt
-from core.throttle import SignInThrottle
-from core.unlocks import UnlockLink
 from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in

@@ -18,18 +18,18 @@ from core.demo import demo_users
 from core.events import Audience
 from core.events import Ref
 from core.events import record_activity
-from core.feed import Feed
-from core.feed import bounded
-from core.filters import FilterSet
-from core.filters import Person
-from core.filters import Qualifier
+from core.listing.feed import Feed
+from core.listing.filters import FilterSet
+from core.listing.filters import Person
+from core.listing.filters import Qualifier
+from core.listing.sql import bounded
 from core.migrations import Migration
 from core.migrations import create_tables
 from core.people import User
 from core.records import all_or_nothing
 from core.records import allocate_ids
 from core.records import insert_many
-from core.search import TextIndex
+from core.search.index import TextIndex
 from core.tabs import row_scope
 from core.templating import local_time
 

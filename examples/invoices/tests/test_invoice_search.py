@@ -1,4 +1,4 @@
-"""The Invoices tab's search box and qualifiers, declared with ``core.filters``: owner:,
+"""The Invoices tab's search box and qualifiers, declared with ``core.listing.filters``: owner:,
 status:, created: and words, on SQLite and PostgreSQL."""
 
 import re

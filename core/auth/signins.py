@@ -3,7 +3,7 @@ by core itself.
 
 Signing in is core's own domain, so core records it, with a plain function called by the
 sign-in view, not a hook a failing plugin could skip. The Logins tab plugin only reads this
-table. Each attempt is written in a transaction of its own (``core.auth`` opens it), so it
+table. Each attempt is written in a transaction of its own (``core.auth.views`` opens it), so it
 stays recorded whatever the outcome of the attempt. Rows are append-only.
 
 Besides the attempts, the same list holds what happened to sessions (signed out, expired,
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import peewee
 
-from core.clients import Client
-from core.clients import pair_of
+from core.auth.clients import Client
+from core.auth.clients import pair_of
 from core.db import BaseModel
 from core.db import database
 from core.db import is_sqlite
@@ -91,7 +91,7 @@ class SignInAttempt(BaseModel):
 
 class SeenClient(BaseModel):
     """A browser, IP, country or browser-and-IP pair a user has signed in from: what the
-    "new …" flags look up, and what tells a known client from an unknown one (``core.throttle``
+    "new …" flags look up, and what tells a known client from an unknown one (``core.auth.throttle``
     counts a known pair's failures on a key of its own)."""
 
     user_id = peewee.IntegerField()
@@ -158,7 +158,7 @@ def record_sign_in_attempt(name_typed, user, outcome, client=None, at=None, **ex
     """Record one attempt or session/lock event (never the password); return ``Recorded``.
 
     ``user`` is the account the name matched, or None; ``outcome`` one of ``OUTCOMES``;
-    ``client`` a ``core.clients.Client`` (the request's by default: pass it explicitly).
+    ``client`` a ``core.auth.clients.Client`` (the request's by default: pass it explicitly).
     A sign-in gets its "new browser / IP / country" flags here, from indexed lookups.
     Runs in the caller's transaction (a savepoint) or in one of its own.
     """

@@ -1,15 +1,15 @@
 """Sign-in, sign-out, sessions and the profile page.
 
-Every attempt through the form is recorded (``core.signins``) in a transaction of its own.
+Every attempt through the form is recorded (``core.auth.signins``) in a transaction of its own.
 Before any password is checked, the account name (or, for a browser-and-IP pair that signed
 in to the account before, that pair's own key) and the IP are checked against their limits
-(``core.throttle``), under the database's write lock; a refused attempt checks no password.
+(``core.auth.throttle``), under the database's write lock; a refused attempt checks no password.
 Unknown user, wrong password, inactive and not allowed answer with the same page, status and
 headers, and take as long as one password check. A lock answers with the truth (which limit,
 for how long, what to do), in the same words for a real account and an unknown name, since
 both lock alike. The typed email stays in the form. A lock's notice carries a one-time link
-(``core.unlocks``) whose page signs the user in past the account's lock. A sign-in opens a
-session record (``core.sessions``) that the cookie names; sign-out closes it on the server.
+(``core.auth.unlocks``) whose page signs the user in past the account's lock. A sign-in opens a
+session record (``core.auth.sessions``) that the cookie names; sign-out closes it on the server.
 """
 
 import functools
@@ -39,11 +39,14 @@ from flask_login import logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
-from core import sessions
-from core import signins
-from core import throttle
-from core import unlocks
-from core.clients import current_client
+from core.auth import sessions
+from core.auth import signins
+from core.auth import throttle
+from core.auth import unlocks
+from core.auth.clients import current_client
+from core.auth.mail import lock_notices_reach_users
+from core.auth.mail import notify_lock
+from core.auth.mail import notify_new_client
 from core.db import database
 from core.db import utcnow
 from core.people import Role
@@ -51,9 +54,6 @@ from core.people import User
 from core.people import is_time_zone
 from core.people import time_zone_names
 from core.security import rotate_csrf_token
-from core.signin_mail import lock_notices_reach_users
-from core.signin_mail import notify_lock
-from core.signin_mail import notify_new_client
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -131,7 +131,7 @@ def _measured_here():
 
 @login_manager.user_loader
 def load_user(identity):
-    """Return the user whose open session the cookie names, or None (``core.sessions``)."""
+    """Return the user whose open session the cookie names, or None (``core.auth.sessions``)."""
     return sessions.load(identity)
 
 
@@ -169,7 +169,7 @@ def find_user(email):
 
 
 def authenticate(user, password):
-    """Return the ``core.signins`` outcome of ``password`` for ``user`` (None: unknown).
+    """Return the ``core.auth.signins`` outcome of ``password`` for ``user`` (None: unknown).
 
     Exactly one password check whatever the case, so every outcome takes as long.
     """

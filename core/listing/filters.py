@@ -23,19 +23,19 @@ from werkzeug.datastructures import MultiDict
 
 from core.inputs import MAX_ID
 from core.inputs import is_id
-from core.search import DATE_KEY
-from core.search import MAX_QUERY
-from core.search import MAX_TERMS
-from core.search import PeopleNamed
-from core.search import Search
-from core.search import SearchError
-from core.search import Term
-from core.search import created_range
-from core.search import created_terms
-from core.search import days_of
-from core.search import matching_names
-from core.search import parse
-from core.search import within_limits
+from core.search.language import DATE_KEY
+from core.search.language import MAX_QUERY
+from core.search.language import MAX_TERMS
+from core.search.language import Search
+from core.search.language import SearchError
+from core.search.language import Term
+from core.search.language import created_range
+from core.search.language import created_terms
+from core.search.language import days_of
+from core.search.language import parse
+from core.search.language import within_limits
+from core.search.names import PeopleNamed
+from core.search.names import matching_names
 
 DAY_PARAMS = ("from", "to")
 
@@ -147,7 +147,7 @@ class Qualifier:
 
 class Named(Qualifier):
     """A qualifier naming records of ``model`` (``team:Sales``): the URL gives their ids, the
-    box a name, matched as ``core.search.matching_names`` does; a name matching none empties
+    box a name, matched as ``core.search.names.matching_names`` does; a name matching none empties
     the list with a hint. ``visible(viewer)`` False refuses it with ``hidden``."""
 
     model = None
@@ -205,7 +205,7 @@ class Person(Named):
         return User
 
     def ids(self, filters, term):
-        """Return the ids of the people ``term`` names (``core.search.PeopleNamed``)."""
+        """Return the ids of the people ``term`` names (``core.search.names.PeopleNamed``)."""
         return filters.people.ids(filters, term)
 
 
@@ -220,7 +220,7 @@ class Filters:
         self.viewer = viewer
         self.values = {q.key: [] for q in filter_set.qualifiers}
         self.excluded = {q.key: [] for q in filter_set.qualifiers}
-        self.words = []  # the free words and phrases (``core.search.Term``)
+        self.words = []  # the free words and phrases (``core.search.language.Term``)
         self.date_from = self.date_to = None
         self.nothing = False  # a term named nobody: no row can match
         self.hints = []
@@ -272,7 +272,7 @@ class Filters:
 class FilterSet:
     """A tab's qualifiers, declared once: reads them from the URL and the box (``read``),
     applies them in SQL (``where``). ``days`` is the column (a UTC time) that the ``from`` and
-    ``to`` parameters and ``created:`` bound; ``words`` the ``core.search.TextIndex`` the free
+    ``to`` parameters and ``created:`` bound; ``words`` the ``core.search.index.TextIndex`` the free
     words are looked for in (the tab's query decides how it drives the query); ``filters`` the
     ``Filters`` class to fill."""
 
@@ -393,7 +393,7 @@ class FilterSet:
     def where(self, query, filters, viewer):
         """Return ``query`` limited by every declared column and the days (in ``viewer``'s
         zone); a term that named nobody matches no row."""
-        from core.feed import in_days  # the list machinery imports this module
+        from core.listing.sql import in_days  # the list machinery imports this module
 
         if filters.nothing:
             return query.where(peewee.SQL("1 = 0"))

@@ -5,7 +5,7 @@ user's new laptop included. The lock's notice carries a link that lets its reade
 anyway: the link page asks for the password, checks it outside the account's lock (the
 link's own attempts are counted on the link, at most the account limit of password checks
 per link), and on success lifts the lock and signs in. The browser then counts as known for
-the account (``core.throttle``), so further failures from elsewhere do not keep it out.
+the account (``core.auth.throttle``), so further failures from elsewhere do not keep it out.
 
 The token travels only in the link; the table keeps its SHA-256. A link works once, until it
 expires (``LIFETIME``), for the user it was made for while they are active and may sign in.

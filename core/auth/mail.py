@@ -6,7 +6,7 @@ the Email plugin nothing is sent; without the Logins plugin there are no templat
 nothing is sent either. A failure to queue a message is logged and never undoes the lock
 or the sign-in it is about.
 
-A lock's notice carries a one-time "unlock and sign in" link (``core.unlocks``), made in the
+A lock's notice carries a one-time "unlock and sign in" link (``core.auth.unlocks``), made in the
 same savepoint as the message: no message, no link.
 """
 
@@ -16,14 +16,14 @@ from flask import current_app
 from flask import url_for
 from jinja2 import TemplateNotFound
 
-from core import unlocks
+from core.auth import unlocks
+from core.auth.signins import NEW_BROWSER
+from core.auth.signins import NEW_COUNTRY
+from core.auth.signins import flag_labels
 from core.notifications import Notification
 from core.notifications import notify
 from core.plugins import hooks
 from core.records import all_or_nothing
-from core.signins import NEW_BROWSER
-from core.signins import NEW_COUNTRY
-from core.signins import flag_labels
 
 log = logging.getLogger(__name__)
 

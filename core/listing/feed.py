@@ -14,24 +14,16 @@ fragments, the counts, the poll and the detail view can never disagree about wha
 may see.
 """
 
-import functools
 import json
-import operator
-from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import UTC
-from datetime import datetime
-from datetime import time
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import peewee
 from flask import Blueprint
 from flask import abort
 from flask import g
-from flask import has_app_context
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -39,20 +31,18 @@ from flask import url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from core.db import BaseModel
-from core.db import database
-from core.db import utcnow
 from core.inputs import MAX_ID
 from core.inputs import parse_id
-from core.records import commit_horizon
-from core.search import MAX_QUERY
-from core.search import Term
+from core.listing.saved import SAVED_SEARCHES_PER_TAB
+from core.listing.saved import SavedSearch
+from core.listing.saved import saved_searches
+from core.search.language import MAX_QUERY
+from core.search.language import Term
 from core.shell import page_or_fragment
 from core.tabs import Tab
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
-SAVED_SEARCHES_PER_TAB = 30
 
 
 @dataclass(kw_only=True)
@@ -63,7 +53,7 @@ class Feed:
       returns the query of the records ``viewer`` may see under ``filters``, newest (highest
       id) first: the tab's one visibility decision. ``columns=None`` means the list columns.
     - ``read(query)`` runs a list query and returns rows with an ``id`` (light tuples).
-    - ``filters`` is the tab's ``core.filters.FilterSet``: its qualifiers, declared once. It
+    - ``filters`` is the tab's ``core.listing.filters.FilterSet``: its qualifiers, declared once. It
       reads the URL's parameters and the search box together, collecting every refusal, and
       gives the feed ``parse_filters``, ``filter_keys`` (the URL parameters that are filters)
       and ``qualifiers`` (the ``key:`` words of the box, shown as its help).
@@ -90,7 +80,7 @@ class Feed:
     model: type
     records: Callable
     read: Callable
-    filters: object  # the tab's core.filters.FilterSet
+    filters: object  # the tab's core.listing.filters.FilterSet
     prepare_rows: Callable
     empty_text: str
     filter_template: str = None
@@ -289,7 +279,6 @@ class Feed:
     def save_search_view(self):
         """Save the search box's query under a name for the signed-in user (POST, CSRF
         checked by core), then answer the list of their saved searches of this tab."""
-        _require_saved_searches()
         name = " ".join(request.form.get("name", "").split())
         query = request.form.get("q", "").strip()
         refusal = None
@@ -316,7 +305,6 @@ class Feed:
 
     def delete_search_view(self, search_id):
         """Delete one of the signed-in user's saved searches; another's is a 404."""
-        _require_saved_searches()
         deleted = (
             SavedSearch.delete()
             .where(
@@ -356,185 +344,6 @@ def controls_of(filters):
     return controls() if controls else {}
 
 
-class SavedSearch(BaseModel):
-    """A search a user named, on one tab: theirs alone (every query says ``user_id``)."""
-
-    id = peewee.AutoField()
-    user_id = peewee.IntegerField()
-    tab = peewee.CharField(max_length=32)
-    name = peewee.CharField(max_length=80)
-    query = peewee.CharField(max_length=MAX_QUERY)
-    created_at = peewee.DateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "saved_search"
-        indexes = ((("user_id", "tab", "name"), True),)
-
-
-def create_saved_searches():
-    """Create the saved searches' table (a migration of the plugin that registers it)."""
-    database.create_tables([SavedSearch])
-
-
-def saved_searches(viewer, tab):
-    """Return ``viewer``'s saved searches of ``tab``, by name: only to ``viewer`` themself (a
-    panel previewed for someone else lists none of theirs); None when there is no table
-    (the plugin registering its migration is left out): the panel then offers none."""
-    if not _saved_searches_exist():
-        return None
-    if not getattr(viewer, "is_authenticated", False):
-        return []
-    if getattr(current_user, "id", None) != viewer.id:
-        return []
-    query = SavedSearch.select(SavedSearch.id, SavedSearch.name, SavedSearch.query).where(
-        (SavedSearch.user_id == viewer.id) & (SavedSearch.tab == tab)
-    )
-    return list(query.order_by(SavedSearch.name))
-
-
-def _require_saved_searches():
-    if not _saved_searches_exist():
-        abort(404, "Saved searches are not set up on this install.")
-
-
-def _saved_searches_exist():
-    # Once per request: the table is created by a migration, and may not be there yet.
-    if has_app_context() and "saved_searches_exist" in g:
-        return g.saved_searches_exist
-    exists = SavedSearch.table_exists()
-    if has_app_context():
-        g.saved_searches_exist = exists
-    return exists
-
-
-class ListColumns:
-    """The columns a list reads (every one but the wide ones, read only when a record is
-    opened) as one SQL literal, and rows as light tuples: the hot path of every page.
-
-    Compiling a dozen or more column nodes per page costs more than the query itself (peewee
-    builds each one), and so does building 50 model objects and parsing their dates field by
-    field; a tuple per row and one pass over the dates cost a fraction of it.
-    """
-
-    def __init__(self, model, exclude=()):
-        self.fields = [f for f in model._meta.sorted_fields if f.name not in exclude]
-        self.row = namedtuple(f"{model.__name__}Row", [f.name for f in self.fields])
-        # Unqualified names: a list query reads one table (subqueries name their own).
-        self.select = peewee.SQL(", ".join(f'"{f.column_name}"' for f in self.fields))
-        self._date_positions = [
-            index for index, f in enumerate(self.fields) if isinstance(f, peewee.DateTimeField)
-        ]
-
-    def read(self, query):
-        """Run ``query`` (selecting ``self.select``) and return its rows as tuples."""
-        make = self.row._make
-        rows = database.execute(query).fetchall()
-        positions = self._date_positions
-        # SQLite hands dates back as text (PostgreSQL as datetimes): parse them in one pass.
-        if not rows or not positions or not any(isinstance(rows[0][i], str) for i in positions):
-            return [make(values) for values in rows]
-        parse = datetime.fromisoformat
-        parsed = []
-        for values in rows:
-            values = list(values)
-            for index in positions:
-                if values[index] is not None:
-                    values[index] = parse(values[index])
-            parsed.append(make(values))
-        return parsed
-
-
-def in_days(query, column, date_from, date_to, zone):
-    """Return ``query`` limited to ``column`` (a UTC time) within the days ``date_from`` to
-    ``date_to`` of ``zone``, either of which may be None."""
-    start, end = day_range(date_from, date_to, zone)
-    if start:
-        query = query.where(column >= start)
-    if end:
-        query = query.where(column < end)
-    return query
-
-
-def containing(query, text, *columns):
-    """Return ``query`` limited to rows where one of ``columns`` contains ``text`` (if any)."""
-    if not text:
-        return query
-    condition = columns[0].contains(text)
-    for column in columns[1:]:
-        condition |= column.contains(text)
-    return query.where(condition)
-
-
-def distinct_values(model, column):
-    """Return the distinct values of ``column`` (a column name with an index of its own or
-    leading one), by one index seek per value: a loose index scan, however many rows there
-    are (a plain DISTINCT would read every entry of the index)."""
-    table = model._meta.table_name
-    sql = (
-        f"WITH RECURSIVE seen(value) AS ("
-        f" SELECT MIN({column}) FROM {table}"
-        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > seen.value)"
-        f" FROM seen WHERE seen.value IS NOT NULL)"
-        f" SELECT value FROM seen WHERE value IS NOT NULL"
-    )
-    return [row[0] for row in model._meta.database.execute_sql(sql)]
-
-
-def bounded(query, column, older_than=None, newer_than=None, ids_of=None):
-    """Return ``query`` limited to ids (``column``) below ``older_than`` and above
-    ``newer_than``: the keyset bounds every ``records`` function applies.
-
-    Without ``older_than`` (the first page, the "N new" poll) the newest ids stop at the
-    table's commit horizon (``core.records.commit_horizon``): on PostgreSQL a record may commit
-    after one with a higher id, and a reader that went past it would never see it.
-    ``ids_of`` names the model whose ids ``column`` holds when it is not ``column``'s own.
-    """
-    if older_than is not None:
-        query = query.where(column < older_than)
-    else:
-        horizon = _request_horizon(_id_table(column, ids_of))
-        if horizon is not None:
-            query = query.where(column < horizon)
-    if newer_than is not None:
-        query = query.where(column > newer_than)
-    return query
-
-
-def _request_horizon(table):
-    """Return ``commit_horizon(table)``, read once per request: a horizon read earlier stays
-    true later, and a page's queries (one per audience arm) then agree."""
-    if not has_app_context():
-        return commit_horizon(table)
-    horizons = g.setdefault("commit_horizons", {})
-    if table not in horizons:
-        horizons[table] = commit_horizon(table)
-    return horizons[table]
-
-
-def _id_table(column, ids_of=None):
-    """Return the table whose ids ``column`` holds: ``ids_of``'s, or the column's own."""
-    if ids_of is not None:
-        return ids_of._meta.table_name
-    field = getattr(column, "field", column)  # a column of an aliased model
-    return field.model._meta.table_name
-
-
-def newest_of(id_column, arms):
-    """Return the condition "``id_column`` is among the ids of ``arms``": each arm a query
-    selecting ids, newest first and capped, a short range of its own index.
-
-    This is how a ``related`` scope reads one party at a time: a few short index range scans
-    instead of gathering every related row and sorting them (88 ms → 3 ms on Activity at 1M
-    events, 91 ms → 4 ms on Email at 100,000 messages).
-    """
-    # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is wrapped in a subquery.
-    wrapped = [
-        arm.model.select(peewee.SQL("*")).from_(arm.alias(f"arm{index}"))
-        for index, arm in enumerate(arms)
-    ]
-    return id_column.in_(functools.reduce(operator.or_, wrapped))
-
-
 def parse_cursor(args):
     """Return the ``after`` cursor (a record id) or None; a malformed one is a 400."""
     return parse_id(args["after"], "after") if args.get("after") else None
@@ -545,16 +354,3 @@ def counted(count, noun, cap=COUNT_CAP):
     if count > cap:
         return f"{cap:,}+ {noun}s"
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def day_range(date_from, date_to, zone):
-    """Return the UTC bounds ``[start, end)`` of the days ``date_from``..``date_to`` in
-    ``zone`` (either may be None: open on that side)."""
-    start = _utc_midnight(date_from, zone) if date_from else None
-    end = _utc_midnight(date_to + timedelta(days=1), zone) if date_to else None
-    return start, end
-
-
-def _utc_midnight(day, zone):
-    local = datetime.combine(day, time.min, tzinfo=zone)
-    return local.astimezone(UTC).replace(tzinfo=None)

@@ -8,11 +8,11 @@ keys an attempt is counted on (its *gates*):
 - ``account:<name as typed>`` for a browser that never signed in to that name: an unknown
   name locks exactly as a real one does, so a lock tells nothing about whether it exists;
 - ``client:<pair>:<name>`` instead, for a browser-and-IP pair that has signed in to that
-  account before (``core.signins.is_known_pair``): the rightful user's own browser is
+  account before (``core.auth.signins.is_known_pair``): the rightful user's own browser is
   counted on its own, never locked by failures from elsewhere (as Auth0's
   ``count_per_identifier_and_ip`` and django-axes' username + IP + agent lockouts do);
 - ``ip:<address>``, unless the address is in ``LOCK_ALLOW`` (never locked by IP limits);
-- an attempt through a mailed unlock link (``core.unlocks``) has no name gate: the link
+- an attempt through a mailed unlock link (``core.auth.unlocks``) has no name gate: the link
   counts its own password checks.
 
 The sign-in view reads and changes these rows under the database's write lock (SQLite's
@@ -83,7 +83,7 @@ def account_key(name):
 
 def client_key(name, pair):
     """Return the throttle key of an account name tried from one known browser-and-IP pair
-    (``core.clients.pair_of``); 32 hex digits of the pair are plenty to tell pairs apart."""
+    (``core.auth.clients.pair_of``); 32 hex digits of the pair are plenty to tell pairs apart."""
     return f"{CLIENT}:{pair[:32]}:{name[:250]}" if name and pair else None
 
 

@@ -6,7 +6,7 @@ session. A request is signed in only while its row is open, not expired, and of 
 current session generation: signing out closes the row (a replayed cookie is refused at
 once), signing out everywhere and a password change move the generation on (every row of an
 older generation is dead, and is closed the next time it is presented or listed). Each end
-of a session is a row of the sign-in log (``core.signins``).
+of a session is a row of the sign-in log (``core.auth.signins``).
 """
 
 import hashlib
@@ -16,8 +16,8 @@ from datetime import timedelta
 import peewee
 from flask import current_app
 
-from core import signins
-from core.clients import Client
+from core.auth import signins
+from core.auth.clients import Client
 from core.db import BaseModel
 from core.db import database
 from core.db import utcnow
