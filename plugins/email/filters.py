@@ -1,13 +1,13 @@
-"""The Email tab's filters, declared (``core.filters``): the search box (``q``: ``from:``,
+"""The Email tab's filters, declared (``core.listing.filters``): the search box (``q``: ``from:``,
 ``to:``, ``status:``, ``kind:``, ``created:`` and free words) and the filter bar's parameters,
 two views of one state."""
 
-from core.filters import FilterSet
-from core.filters import Person
-from core.filters import Qualifier
-from core.filters import folded
-from core.filters import lowered
-from core.search import TextIndex
+from core.listing.filters import FilterSet
+from core.listing.filters import Person
+from core.listing.filters import Qualifier
+from core.listing.filters import folded
+from core.listing.filters import lowered
+from core.search.index import TextIndex
 from plugins.email.models import STATUSES
 from plugins.email.models import EmailMessage
 

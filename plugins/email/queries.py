@@ -6,10 +6,10 @@ A Private Message is visible to its sender and recipient only, whatever the view
 scope: that condition is part of every query, filters only narrow it further.
 """
 
-from core.feed import ListColumns
-from core.feed import bounded
-from core.feed import distinct_values
-from core.feed import newest_of
+from core.listing.sql import ListColumns
+from core.listing.sql import bounded
+from core.listing.sql import distinct_values
+from core.listing.sql import newest_of
 from core.migrations import Migration
 from core.tabs import row_scope
 from plugins.email.filters import FILTERS

@@ -1,4 +1,4 @@
-"""The Email tab on the feed machinery (``core.feed``): rows, filter options, See Message.
+"""The Email tab on the feed machinery (``core.listing.feed``): rows, filter options, See Message.
 
 Every route here starts from ``queries.visible_messages`` (through ``FEED.get`` for one
 message), so an id the viewer may not see is a 404, as for one that does not exist.
@@ -10,8 +10,8 @@ from flask import current_app
 from flask import url_for
 
 from core.db import database
-from core.feed import Feed
 from core.inputs import is_id
+from core.listing.feed import Feed
 from core.people import User
 from core.security import csrf_token
 from core.templating import local_time

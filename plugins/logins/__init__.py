@@ -1,10 +1,10 @@
-"""Logins: the tab that reads the sign-in log (``core.signins``): every attempt, session end,
+"""Logins: the tab that reads the sign-in log (``core.auth.signins``): every attempt, session end,
 lock and unlock, scoped to the viewer, with Unlock for owners and admins.
 
 ``filters`` reads the tab's filters from the URL, ``queries`` reads the log scoped to the
-viewer, ``views`` configures the feed (``core.feed``) that serves the panel and its
+viewer, ``views`` configures the feed (``core.listing.feed``) that serves the panel and its
 fragments, ``unlock`` lifts a lock, ``demo`` seeds a month of history through the recorder.
-Recording is core's (``core.auth``): turning this tab off loses no attempt.
+Recording is core's (``core.auth.views``): turning this tab off loses no attempt.
 """
 
 from core import hookimpl

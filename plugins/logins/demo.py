@@ -1,16 +1,16 @@
-"""A month of sign-in history, written through the real recorder (``core.signins``): sign-ins
+"""A month of sign-in history, written through the real recorder (``core.auth.signins``): sign-ins
 from several browsers, IPs and countries, wrong passwords, unknown names, a lockout and its
 unlock, sign-outs and expiries."""
 
 import random
 from datetime import timedelta
 
-from core.clients import describe_client
+from core.auth.clients import describe_client
+from core.auth.signins import SignInAttempt
+from core.auth.signins import record_sign_in_attempt
 from core.db import database
 from core.db import utcnow
 from core.demo import demo_users
-from core.signins import SignInAttempt
-from core.signins import record_sign_in_attempt
 
 AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -1,4 +1,4 @@
-"""The Logins tab's filters, declared (``core.filters``): the search box (``q``: ``user:``,
+"""The Logins tab's filters, declared (``core.listing.filters``): the search box (``q``: ``user:``,
 ``outcome:``, ``ip:``, ``country:``, ``created:`` and free words) and the filter bar's
 parameters, two views of one state. A row without the field (no account matched, no IP) is not
 excluded by it."""
@@ -6,15 +6,15 @@ excluded by it."""
 import ipaddress
 from functools import cached_property
 
-from core.filters import Filters
-from core.filters import FilterSet
-from core.filters import Person
-from core.filters import Qualifier
-from core.filters import folded
+from core.auth.signins import OUTCOMES
+from core.auth.signins import SignInAttempt
+from core.listing.filters import Filters
+from core.listing.filters import FilterSet
+from core.listing.filters import Person
+from core.listing.filters import Qualifier
+from core.listing.filters import folded
 from core.people import User
-from core.search import TextIndex
-from core.signins import OUTCOMES
-from core.signins import SignInAttempt
+from core.search.index import TextIndex
 
 
 def _ip(value):

@@ -6,12 +6,12 @@ Scope ``all``: every row. Scope ``related``: the viewer's own rows and those of 
 of the viewer's teams; rows of names that matched no account only ever show to ``all``.
 """
 
-from core.feed import ListColumns
-from core.feed import bounded
-from core.feed import distinct_values
-from core.feed import newest_of
+from core.auth.signins import SignInAttempt
+from core.listing.sql import ListColumns
+from core.listing.sql import bounded
+from core.listing.sql import distinct_values
+from core.listing.sql import newest_of
 from core.migrations import Migration
-from core.signins import SignInAttempt
 from core.tabs import row_scope
 from plugins.logins.filters import FILTERS
 

@@ -8,16 +8,16 @@ from flask import render_template
 from flask import request
 from flask_login import current_user
 
+from core.auth.signins import ACCOUNT_LOCKED
+from core.auth.signins import IP_LOCKED
+from core.auth.signins import LOCKS
+from core.auth.signins import UNLOCKED
+from core.auth.signins import record_sign_in_attempt
+from core.auth.throttle import unlock as lift_lock
 from core.db import database
 from core.events import Audience
 from core.events import Ref
 from core.events import record_activity
-from core.signins import ACCOUNT_LOCKED
-from core.signins import IP_LOCKED
-from core.signins import LOCKS
-from core.signins import UNLOCKED
-from core.signins import record_sign_in_attempt
-from core.throttle import unlock as lift_lock
 from plugins.logins import queries
 from plugins.logins.views import FEED
 from plugins.logins.views import lock_key

@@ -1,4 +1,4 @@
-"""The Logins tab on the feed machinery (``core.feed``): rows, filter choices, detail, unlock.
+"""The Logins tab on the list machinery (``core.listing``): rows, filter choices, detail, unlock.
 
 Every route the feed serves starts from ``queries.visible_attempts``; so does Unlock, which
 acts only on a lock row the viewer may see.
@@ -9,24 +9,24 @@ from urllib.parse import quote
 from flask import Blueprint
 from flask import url_for
 
-from core.clients import pair_of
+from core.auth.clients import pair_of
+from core.auth.signins import ACCOUNT_LOCKED
+from core.auth.signins import CLIENT_LOCKED
+from core.auth.signins import IP_LOCKED
+from core.auth.signins import LOCKS
+from core.auth.signins import OUTCOMES
+from core.auth.signins import SignInAttempt
+from core.auth.signins import flag_labels
+from core.auth.throttle import SignInThrottle
+from core.auth.throttle import account_key
+from core.auth.throttle import client_key
+from core.auth.throttle import ip_key
 from core.db import utcnow
-from core.feed import Feed
+from core.listing.feed import Feed
 from core.people import User
 from core.people import initials
-from core.signins import ACCOUNT_LOCKED
-from core.signins import CLIENT_LOCKED
-from core.signins import IP_LOCKED
-from core.signins import LOCKS
-from core.signins import OUTCOMES
-from core.signins import SignInAttempt
-from core.signins import flag_labels
 from core.templating import local_time
 from core.templating import relative_time
-from core.throttle import SignInThrottle
-from core.throttle import account_key
-from core.throttle import client_key
-from core.throttle import ip_key
 from plugins.logins import queries
 from plugins.logins.filters import FILTERS
 

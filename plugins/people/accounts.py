@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from core import sessions
+from core.auth import sessions
 from core.db import database
 from core.db import for_update
 from core.events import Audience
