@@ -61,10 +61,19 @@ def smtp_sink():
     """Run aiosmtpd in a process of its own (so it does not share our GIL); yield its URL."""
     port = harness.free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         harness.wait_for_port(port, process, "aiosmtpd", seconds=10)
         yield f"smtp://127.0.0.1:{port}"
@@ -91,12 +100,18 @@ def build_app(workdir):
 def note(recipient, actor, index):
     """Return the "task assigned" notification ``actor`` sends ``recipient``."""
     return Notification(
-        "task.assigned", (recipient,), f"Task assigned to you: Task {index}",
+        "task.assigned",
+        (recipient,),
+        f"Task assigned to you: Task {index}",
         "workspace/mail/task_assigned",
-        {"title": f"Task {index}", "company": "Acme Corp", "actor_name": actor.name,
-         "link": "https://stream.example/workspace/tasks/1"},
+        {
+            "title": f"Task {index}",
+            "company": "Acme Corp",
+            "actor_name": actor.name,
+            "link": "https://stream.example/workspace/tasks/1",
+        },
         sender=actor,
-    )  # fmt: skip
+    )
 
 
 def outbox_cost(app, repeat):
@@ -163,9 +178,15 @@ def throughput(app, count, threads):
             .count()
         )
     rate = round(sent / seconds, 1)
-    return {"messages": count, "threads": threads, "sent": sent, "seconds": round(seconds, 2),
-            "per_s": rate, "target_per_s": TARGETS["send_per_s"],
-            "pass": sent == count and rate >= TARGETS["send_per_s"]}  # fmt: skip
+    return {
+        "messages": count,
+        "threads": threads,
+        "sent": sent,
+        "seconds": round(seconds, 2),
+        "per_s": rate,
+        "target_per_s": TARGETS["send_per_s"],
+        "pass": sent == count and rate >= TARGETS["send_per_s"],
+    }
 
 
 def seed_messages(app, total, rng):
@@ -186,10 +207,18 @@ def seed_messages(app, total, rng):
         for index in range(done, done + batch):
             who, to = rng.choice(people), rng.choice(people)
             private = rng.random() < 0.05
-            rows.append({"kind": "private_message" if private else rng.choice(KINDS),
-                         "private": private, "sender_id": who.id, "sender_name": who.name,
-                         "recipient": to, "subject": f"Message {index} about task {index % 997}",
-                         "text_body": "Hello", "html_body": html})  # fmt: skip
+            rows.append(
+                {
+                    "kind": "private_message" if private else rng.choice(KINDS),
+                    "private": private,
+                    "sender_id": who.id,
+                    "sender_name": who.name,
+                    "recipient": to,
+                    "subject": f"Message {index} about task {index % 997}",
+                    "text_body": "Hello",
+                    "html_body": html,
+                }
+            )
         with database.atomic():
             outbox.queue(rows)
         done += batch
@@ -207,8 +236,9 @@ def time_page(app, viewer, args, repeat):
     for index in range(repeat + 20):
         with app.app_context(), app.test_request_context(path, headers={"HX-Request": "true"}):
             t0 = time.perf_counter_ns()
-            rows, cursor = views.FEED.page(viewer, parse_filters(request.args),
-                                           after=parse_cursor(request.args))  # fmt: skip
+            rows, cursor = views.FEED.page(
+                viewer, parse_filters(request.args), after=parse_cursor(request.args)
+            )
             context = views.FEED.rows_context(viewer, request.args, rows, cursor)
             t1 = time.perf_counter_ns()
             render_template("feed/rows.html", **context)
@@ -217,9 +247,15 @@ def time_page(app, viewer, args, repeat):
             server_ns.append(t1 - t0)
             render_ns.append(t2 - t0)
     median = median_ms(server_ns)
-    return {"url": path, "rows": len(rows), "median_ms": median, "p95_ms": p95_ms(server_ns),
-            "with_template_median_ms": median_ms(render_ns), "target_ms": TARGETS["page_ms"],
-            "pass": median <= TARGETS["page_ms"] and len(rows) == 50}  # fmt: skip
+    return {
+        "url": path,
+        "rows": len(rows),
+        "median_ms": median,
+        "p95_ms": p95_ms(server_ns),
+        "with_template_median_ms": median_ms(render_ns),
+        "target_ms": TARGETS["page_ms"],
+        "pass": median <= TARGETS["page_ms"] and len(rows) == 50,
+    }
 
 
 def main():
@@ -231,8 +267,13 @@ def main():
     parser.add_argument("--repeat", type=int, default=300)
     args = parser.parse_args()
     rng = random.Random(42)
-    result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                          "load": os.getloadavg()[0]}}  # fmt: skip
+    result = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load": os.getloadavg()[0],
+        }
+    }
     with harness.work_directory(None, "email-bench-") as tmp:
         app = build_app(subfolder(tmp, "a"))
         with app.app_context():
@@ -255,7 +296,7 @@ def main():
             "first": time_page(pages_app, admin, {}, args.repeat),
             "filtered": time_page(
                 pages_app, admin, {"recipient": client.id, "status": "sent"}, args.repeat
-            ),  # fmt: skip
+            ),
             "deep": time_page(pages_app, admin, {"after": cursor}, args.repeat),
             "teammate_related": {
                 **time_page(pages_app, teammate, {}, args.repeat),
@@ -267,9 +308,13 @@ def main():
             "viewer": "admin@example.com (scope all)",
         }
     result["pass"] = all(
-        part["pass"] for part in (result["outbox_row"], result["sender"],
-                                  *(result["pages"][k] for k in ("first", "filtered", "deep")))
-    )  # fmt: skip
+        part["pass"]
+        for part in (
+            result["outbox_row"],
+            result["sender"],
+            *(result["pages"][k] for k in ("first", "filtered", "deep")),
+        )
+    )
     harness.print_json(result)
 
 

@@ -296,9 +296,19 @@ def gunicorn(database_url, log_path, workers=2):
         timeout=300,
     )
     command = [
-        sys.executable, "-m", "gunicorn", "-c", "python:core.serving", "-w", str(workers),
-        "-b", f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "python:core.serving",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "60",
+        "wsgi:app",
+    ]
     with open(log_path, "wb") as server_log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT

@@ -88,13 +88,34 @@ MODULES = {
 # import them by.
 PACKAGES = {"examples/workspace/activity_stream_workspace": "activity_stream_workspace"}
 KILLED = {"killed", "timeout", "segfault"}
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped",
-          36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout",
-          -11: "segfault", -9: "segfault", None: "not checked"}  # fmt: skip
+STATUS = {
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    34: "skipped",
+    36: "timeout",
+    -24: "timeout",
+    24: "timeout",
+    152: "timeout",
+    255: "timeout",
+    -11: "segfault",
+    -9: "segfault",
+    None: "not checked",
+}
 IGNORED = shutil.ignore_patterns(
-    ".venv", ".git", "mutants", ".mutation", "instance", "__pycache__", "test-artifacts",
-    ".pytest_cache", ".ruff_cache", "*.egg-info",
-)  # fmt: skip
+    ".venv",
+    ".git",
+    "mutants",
+    ".mutation",
+    "instance",
+    "__pycache__",
+    "test-artifacts",
+    ".pytest_cache",
+    ".ruff_cache",
+    "*.egg-info",
+)
 
 # Mutants that survive and why that is acceptable, by mutmut's name (stable while the
 # module's source is unchanged; a changed module shows its survivors as UNEXPLAINED again),
@@ -256,8 +277,13 @@ def run_module(module, tests, rerun=True):
     log = folder / "mutmut.log"
     if rerun:
         with log.open("w") as out:
-            subprocess.run([MUTMUT, "run", "--max-children", "2"], cwd=folder, stdout=out,
-                           stderr=subprocess.STDOUT, check=False)  # fmt: skip
+            subprocess.run(
+                [MUTMUT, "run", "--max-children", "2"],
+                cwd=folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
     found = results(folder, module)
     if found and all(status == "not checked" for status in found.values()):
         print(f"{module}: mutmut did not run its tests; see {log}", flush=True)
@@ -268,8 +294,10 @@ def run_module(module, tests, rerun=True):
     minutes = (time.monotonic() - started) / 60
     unchecked = sum(status == "not checked" for status in found.values())
     partly = f", {unchecked} not checked (run stopped)" if unchecked else ""
-    print(f"{module}: {killed}/{total} killed ({score:.1f} %) in {minutes:.1f} min{partly}",
-          flush=True)  # fmt: skip
+    print(
+        f"{module}: {killed}/{total} killed ({score:.1f} %) in {minutes:.1f} min{partly}",
+        flush=True,
+    )
     unexplained = 0
     for name, status in sorted(found.items()):
         if status in KILLED or status == "not checked":  # the unchecked are counted above
@@ -291,8 +319,10 @@ def summary(rows):
             mark = "UNEXPLAINED SURVIVORS"
         if unchecked:
             mark = f"INCOMPLETE ({unchecked} not checked), {mark}"
-        print(f"  {module}: {killed}/{total} ({score:.1f} %), {unexplained} unexplained, "
-              f"{minutes:.1f} min: {mark}")  # fmt: skip
+        print(
+            f"  {module}: {killed}/{total} ({score:.1f} %), {unexplained} unexplained, "
+            f"{minutes:.1f} min: {mark}"
+        )
 
 
 def main(argv):

@@ -225,18 +225,36 @@ def evaluate(result):
             continue  # reported, not targets
         for key, limit in TARGETS_MS.items():
             value = entry[key]
-            lines.append({"name": f"{name}.{key}", "value": value, "limit": limit,
-                          "floor_ms": entry.get(key.replace("median_ms", "sql_floor_ms")),
-                          "pass": value <= limit})  # fmt: skip
+            lines.append(
+                {
+                    "name": f"{name}.{key}",
+                    "value": value,
+                    "limit": limit,
+                    "floor_ms": entry.get(key.replace("median_ms", "sql_floor_ms")),
+                    "pass": value <= limit,
+                }
+            )
     bulk = result.get("bulk")
     if bulk:
-        lines.append({"name": "bulk_ratio_to_floor", "value": bulk["ratio"], "limit": BULK_RATIO,
-                      "pass": bulk["ratio"] >= BULK_RATIO})  # fmt: skip
+        lines.append(
+            {
+                "name": "bulk_ratio_to_floor",
+                "value": bulk["ratio"],
+                "limit": BULK_RATIO,
+                "pass": bulk["ratio"] >= BULK_RATIO,
+            }
+        )
     single = result.get("one_by_one")
     if single:
         loss = single["loss"]
-        lines.append({"name": "one_by_one_loss", "value": loss, "limit": ONE_BY_ONE_LOSS,
-                      "pass": loss <= ONE_BY_ONE_LOSS})  # fmt: skip
+        lines.append(
+            {
+                "name": "one_by_one_loss",
+                "value": loss,
+                "limit": ONE_BY_ONE_LOSS,
+                "pass": loss <= ONE_BY_ONE_LOSS,
+            }
+        )
     return lines
 
 
@@ -245,10 +263,14 @@ def run(args, workdir, result):
     database_url = args.database_url or f"sqlite:///{workdir / 'bench.db'}"
     path = Path(urlsplit(database_url).path[1:]) if database_url.startswith("sqlite") else None
     rng = random.Random(args.seed)
-    result["config"] = {"events": args.events, "database_url": harness.redact(database_url),
-                        "repeat": args.repeat, "cpus": os.cpu_count(),
-                        "load_average_1m": round(os.getloadavg()[0], 2),
-                        "git": harness.git_state()}  # fmt: skip
+    result["config"] = {
+        "events": args.events,
+        "database_url": harness.redact(database_url),
+        "repeat": args.repeat,
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "git": harness.git_state(),
+    }
     app = harness.build_app(database_url, workdir)
     with app.app_context():
         database.connect(reuse_if_open=True)

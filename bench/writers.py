@@ -149,8 +149,7 @@ def poll(app, stop, seen):
 def _newer_ids(viewer, filters, last):
     """Return the ids of the events newer than ``last``, through the tab's own query."""
     g.pop("commit_horizons", None)  # each poll is a request of its own
-    query = visible_events(viewer, filters, columns=[ActivityEvent.id], newer_than=last,
-                           limit=500)  # fmt: skip
+    query = visible_events(viewer, filters, columns=[ActivityEvent.id], newer_than=last, limit=500)
     return [row[0] for row in query.tuples()]
 
 

@@ -100,9 +100,14 @@ def core_models():
     from core.people import MODELS as PEOPLE_MODELS
 
     return [
-        *PEOPLE_MODELS, *EVENT_MODELS, *SIGN_IN_MODELS, *SESSION_MODELS, *THROTTLE_MODELS,
-        *UNLOCK_MODELS, SavedSearch,
-    ]  # fmt: skip
+        *PEOPLE_MODELS,
+        *EVENT_MODELS,
+        *SIGN_IN_MODELS,
+        *SESSION_MODELS,
+        *THROTTLE_MODELS,
+        *UNLOCK_MODELS,
+        SavedSearch,
+    ]
 
 
 def all_migrations(app):

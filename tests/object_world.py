@@ -84,9 +84,11 @@ def build_world(people):
     with database.atomic():
         # The demo password (its hash copied: hashing again is slow).
         olga = create_user(
-            "Olga Petrova", FORMER_STAFF, "Teammate",
+            "Olga Petrova",
+            FORMER_STAFF,
+            "Teammate",
             password_hash=p["client@example.com"].password_hash,
-        )  # fmt: skip
+        )
     companies = {}
     for name, manager, members in (
         ("Acme Corp", p["grace@example.com"], [p["client@example.com"]]),
@@ -117,30 +119,59 @@ def build_world(people):
         )
         world.add(
             Thing(
-                "task", made.id, title, company=companies[company].id if company else None,
-                assignees=ids(assignees), done=done,
+                "task",
+                made.id,
+                title,
+                company=companies[company].id if company else None,
+                assignees=ids(assignees),
+                done=done,
             )
-        )  # fmt: skip
+        )
     for title, company, owner, shared, code in (
-        ("Master agreement", "Acme Corp", p["sales@example.com"], [p["client@example.com"]],
-         "CODE-MASTER-1111"),
+        (
+            "Master agreement",
+            "Acme Corp",
+            p["sales@example.com"],
+            [p["client@example.com"]],
+            "CODE-MASTER-1111",
+        ),
         ("Acme pricing notes", "Acme Corp", admin, [], "CODE-PRICING-2222"),
-        ("Globex brief", "Globex", p["pm@example.com"],
-         [p["jonas@example.com"], p["prospect@example.com"]], ""),
+        (
+            "Globex brief",
+            "Globex",
+            p["pm@example.com"],
+            [p["jonas@example.com"], p["prospect@example.com"]],
+            "",
+        ),
         ("Olga draft notes", None, olga, [], "CODE-DRAFT-3333"),
-        ("Initech data room", "Initech", p["office@example.com"], [p["client@example.com"]],
-         "CODE-ROOM-4444"),
-    ):  # fmt: skip
+        (
+            "Initech data room",
+            "Initech",
+            p["office@example.com"],
+            [p["client@example.com"]],
+            "CODE-ROOM-4444",
+        ),
+    ):
         made = services.create_document(
-            admin, title=title, body=f"The text of {title}.", company=companies.get(company),
-            owner=owner, shared_with=shared, access_code=code,
-        )  # fmt: skip
+            admin,
+            title=title,
+            body=f"The text of {title}.",
+            company=companies.get(company),
+            owner=owner,
+            shared_with=shared,
+            access_code=code,
+        )
         world.add(
             Thing(
-                "document", made.id, title, company=companies[company].id if company else None,
-                owner=owner.id, shared_with=ids(shared), code=code,
+                "document",
+                made.id,
+                title,
+                company=companies[company].id if company else None,
+                owner=owner.id,
+                shared_with=ids(shared),
+                code=code,
             )
-        )  # fmt: skip
+        )
     # Olga stops being a Staff Member; she still owns her draft (and its access code).
     accounts.update_person(
         p["owner@example.com"], olga, olga.name, olga.email, "Client", olga.time_zone

@@ -95,10 +95,15 @@ def test_tabs_are_ordered_by_their_order_not_their_name(make_app):
 def message(recipient, subject):
     """Queue a notification to ``recipient`` (no sender); return its id."""
     return EmailMessage.create(
-        kind="notice", recipient_id=recipient.id, recipient_name=recipient.name,
-        recipient_email=recipient.email, subject=subject, text_body=subject,
-        html_body=f"<p>{subject}</p>", message_id=f"<{subject}@example.com>",
-    ).id  # fmt: skip
+        kind="notice",
+        recipient_id=recipient.id,
+        recipient_name=recipient.name,
+        recipient_email=recipient.email,
+        subject=subject,
+        text_body=subject,
+        html_body=f"<p>{subject}</p>",
+        message_id=f"<{subject}@example.com>",
+    ).id
 
 
 def test_each_role_sees_its_own_stored_scope_else_its_kinds_default(app, people):

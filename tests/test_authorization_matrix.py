@@ -69,10 +69,18 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 STAFF_KINDS = {"owner", "admin", "staff"}
 VIEWERS = (
     None,  # signed out
-    "owner@example.com", "admin@example.com", "pm@example.com", "office@example.com",
-    "teammate@example.com", "sales@example.com", "hiro@example.com", "ines@example.com",
-    "freelancer@example.com", "client@example.com", "prospect@example.com",
-)  # fmt: skip
+    "owner@example.com",
+    "admin@example.com",
+    "pm@example.com",
+    "office@example.com",
+    "teammate@example.com",
+    "sales@example.com",
+    "hiro@example.com",
+    "ines@example.com",
+    "freelancer@example.com",
+    "client@example.com",
+    "prospect@example.com",
+)
 
 
 def scenario_default():
@@ -106,9 +114,10 @@ def expected_tabs(user):
         return tabs
     teams = {m.team_id for m in TeamMembership.select().where(TeamMembership.user == user.id)}
     granted = {
-        grant.tab for grant in TabGrant.select()
+        grant.tab
+        for grant in TabGrant.select()
         if grant.role_id == user.role_id or grant.user_id == user.id or grant.team_id in teams
-    }  # fmt: skip
+    }
     visible = granted & CONFIGURABLE_TABS
     if user.role.kind == "admin":
         visible.add("settings")
@@ -352,8 +361,9 @@ def object_world(app, people):
     with app.app_context():
         world = build_world(people)
         TabGrant.create(tab="email", role=Role.get(Role.name == "Teammate"))
-        viewers = {email: User.get(User.email == email) if email else None
-                   for email in OBJECT_VIEWERS}  # fmt: skip
+        viewers = {
+            email: User.get(User.email == email) if email else None for email in OBJECT_VIEWERS
+        }
         return world, viewers, {email: expected_tabs(user) for email, user in viewers.items()}
 
 

@@ -73,9 +73,21 @@ def test_every_zone_offered_is_accepted_and_only_those(app, owner, people):
 def test_the_command_line_refuses_a_zone_not_offered_naming_the_option(app, people):
     for zone in ("America", "z" * 300, "posixrules"):
         result = app.test_cli_runner().invoke(
-            args=["users", "create", "--name", "Zed", "--email", "zed@example.com",
-                  "--role", "Teammate", "--password", "long-enough", "--time-zone", zone]
-        )  # fmt: skip
+            args=[
+                "users",
+                "create",
+                "--name",
+                "Zed",
+                "--email",
+                "zed@example.com",
+                "--role",
+                "Teammate",
+                "--password",
+                "long-enough",
+                "--time-zone",
+                zone,
+            ]
+        )
         assert result.exit_code == 2, (zone, result.output, result.exception)
         assert "Invalid value for --time-zone" in result.output
     with app.app_context():

@@ -122,10 +122,36 @@ NASTY_TEXT = [
     "#zzzzzz",
     "a\x00b",  # refused by core before any view: kept rare
 ]
-PATH_IDS = ["1", "2", "3", "7", "0", str(2**31), str(2**53 - 1), str(2**53), str(2**63),
-            "9" * 16, "9" * 40, "-1", "１"]  # fmt: skip
-PATH_TEXT = ["activity", "email", "logins", "settings", "nope", "..", "../etc", "%2e%2e",
-             "app.css", "app.js", "x" * 300, "a b", "Zoë"]  # fmt: skip
+PATH_IDS = [
+    "1",
+    "2",
+    "3",
+    "7",
+    "0",
+    str(2**31),
+    str(2**53 - 1),
+    str(2**53),
+    str(2**63),
+    "9" * 16,
+    "9" * 40,
+    "-1",
+    "１",
+]
+PATH_TEXT = [
+    "activity",
+    "email",
+    "logins",
+    "settings",
+    "nope",
+    "..",
+    "../etc",
+    "%2e%2e",
+    "app.css",
+    "app.js",
+    "x" * 300,
+    "a b",
+    "Zoë",
+]
 STATIC_PATHS = [*PATH_TEXT, "../../core/app.py", "css/../app.css", "../" * 5 + "etc/passwd"]
 # A value of the kind a field asks for, when the page offers none, so that the other fields of
 # a request pass their checks and the fuzzed one reaches its own; "{n}" keeps names unique.
@@ -159,9 +185,19 @@ def mutations(value):
     path part (``America`` of ``America/New_York``), ``../`` around it, a long repeat of it
     (past 255 bytes), a cut, other case, spaces, a number off by much."""
     value = value.replace("{n}", "1")
-    near = [value.split("/")[0], f"../{value}", f"{value}/..", f"{value}/../../{value}",
-            value * (300 // max(len(value), 1) + 1), value[:-1], value.upper(), f" {value} ",
-            f"{value}\t", value.replace("-", "_"), f"{value},{value}"]  # fmt: skip
+    near = [
+        value.split("/")[0],
+        f"../{value}",
+        f"{value}/..",
+        f"{value}/../../{value}",
+        value * (300 // max(len(value), 1) + 1),
+        value[:-1],
+        value.upper(),
+        f" {value} ",
+        f"{value}\t",
+        value.replace("-", "_"),
+        f"{value},{value}",
+    ]
     if value.isdigit():
         near += [f"-{value}", f"{value}{'0' * 20}", f"{value}.0", f"0{value}"]
     return near
@@ -390,8 +426,10 @@ def offered_fields(app, client):
                     except HTTPException:  # a form to elsewhere
                         continue
                     _merge(by_endpoint.setdefault((endpoint, form_method), {}), fields)
-                    _merge(targets.setdefault((endpoint, form_method), {}),
-                           dict.fromkeys(fields, {urlsplit(action).path}))  # fmt: skip
+                    _merge(
+                        targets.setdefault((endpoint, form_method), {}),
+                        dict.fromkeys(fields, {urlsplit(action).path}),
+                    )
     return by_endpoint, anywhere, targets
 
 
@@ -471,9 +509,13 @@ class Fuzz:
             headers["HX-Request"] = "true"
         seen = len(self.log.records)
         with client.open(
-            path, method=method, query_string=query, data=form, headers=headers,
+            path,
+            method=method,
+            query_string=query,
+            data=form,
+            headers=headers,
             environ_base={"REMOTE_ADDR": FUZZ_ADDRESS},
-        ) as response:  # fmt: skip
+        ) as response:
             status, text = response.status_code, response.get_data(as_text=True)
             location = response.headers.get("Location", "") + response.headers.get(
                 "HX-Redirect", ""
@@ -509,10 +551,18 @@ class Fuzz:
         offered = self.by_endpoint[(endpoint, method)]
         others = {key: sorted(v)[0] for key, v in offered.items() if key != name and v}
 
-        @settings(max_examples=2, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
-        @given(path=st.sampled_from(paths), value=nasty_field(offered[name]),
-               number=st.integers(10**6, 10**7))  # fmt: skip
+        @settings(
+            max_examples=2,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(
+            path=st.sampled_from(paths),
+            value=nasty_field(offered[name]),
+            number=st.integers(10**6, 10**7),
+        )
         def swept(path, value, number):
             pairs = [(key, other.replace("{n}", str(number))) for key, other in others.items()]
             data = MultiDict([*pairs, *((name, item) for item in value)])
@@ -533,8 +583,13 @@ class Fuzz:
         elif not rule.arguments:  # nothing of its own to fuzz (sign-out…): a couple will do
             examples = min(examples, 2)
 
-        @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(path=paths, query=queries, form=forms, htmx=st.booleans())
         def fuzzed(path, query, form, htmx):
             self.send(role, method, path, query, form, htmx)

@@ -97,19 +97,28 @@ def test_malformed_urls_are_4xx_with_a_message(client, people, url, says):
 @pytest.mark.parametrize(
     ("path", "form", "says"),
     [
-        ("/stream/settings/grant", {"tab": "activity", "kind": "role", "id": "²", "granted": "1"},
-         "id: expected a whole number"),
-        ("/stream/settings/scope", {"tab": "activity", "id": HUGE, "scope": "all"},
-         "id: expected a whole number"),
+        (
+            "/stream/settings/grant",
+            {"tab": "activity", "kind": "role", "id": "²", "granted": "1"},
+            "id: expected a whole number",
+        ),
+        (
+            "/stream/settings/scope",
+            {"tab": "activity", "id": HUGE, "scope": "all"},
+            "id: expected a whole number",
+        ),
         ("/stream/settings/preview", {"user": "²"}, "user: expected a whole number"),
         ("/workspace/tasks/bulk", {"task": "²", "action": "complete"}, "task: select"),
         ("/profile", {"time_zone": "Mars/Olympus"}, "time_zone: 'Mars/Olympus' is not"),
         # Refused before any view reads the form: the message names the character, not a field.
         ("/profile", {"time_zone": "Europe/Paris\x00"}, f"time_zone: {NUL_REFUSAL}"),
-        ("/stream/settings/grant", {"tab": "activity", "kind": "role", "id": PAST_INT_LIMIT},
-         "id: expected a whole number"),
+        (
+            "/stream/settings/grant",
+            {"tab": "activity", "kind": "role", "id": PAST_INT_LIMIT},
+            "id: expected a whole number",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_forms_are_4xx_with_a_message_naming_the_field(client, people, path, form, says):
     sign_in(client, "owner@example.com")
     # The session's real token, sent as the form sends it: the values reach the form checks.
@@ -137,18 +146,22 @@ def test_signed_in_pages_are_never_stored(client, people):
 
 def test_sign_in_with_a_nul_byte_is_refused(client, people):
     response = client.post(
-        "/login", data={"email": "a\x00@example.com", "password": "x",
-                        "csrf_token": csrf_token_of(client)},
-    )  # fmt: skip
+        "/login",
+        data={"email": "a\x00@example.com", "password": "x", "csrf_token": csrf_token_of(client)},
+    )
     assert response.status_code == 400
 
 
 def test_a_newline_in_next_does_not_reach_the_location_header(client, people):
     response = client.post(
         "/login",
-        data={"email": "admin@example.com", "password": "demo-password",
-              "next": "/\r\nX-Evil:1", "csrf_token": csrf_token_of(client)},
-    )  # fmt: skip
+        data={
+            "email": "admin@example.com",
+            "password": "demo-password",
+            "next": "/\r\nX-Evil:1",
+            "csrf_token": csrf_token_of(client),
+        },
+    )
     assert response.status_code == 302
     assert "X-Evil" not in response.headers.get("Location", "")
 

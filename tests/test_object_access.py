@@ -115,8 +115,10 @@ def test_sharing_opens_a_document_of_another_company_without_its_access_code(app
     page = claire.get(f"/workspace/documents/{room.id}")
     assert page.status_code == 200 and room.code not in page.text
     assert claire.get(f"/workspace/companies/{room.company}").status_code == 404
-    assert signed_in(app, "jonas@example.com").get(f"/workspace/documents/{room.id}").status_code \
-        == 404  # fmt: skip
+    assert (
+        signed_in(app, "jonas@example.com").get(f"/workspace/documents/{room.id}").status_code
+        == 404
+    )
 
 
 def test_the_owner_of_a_document_reads_its_access_code_after_leaving_the_staff(app, world):

@@ -61,8 +61,13 @@ def test_the_app_works_and_records_without_one_plugin(app, make_app, people, dis
     if disabled != "settings" and grantable:
         changed = client.post(
             "/stream/settings/grant",
-            data={"tab": grantable[0], "kind": "user", "id": people["pm@example.com"].id,
-                  "granted": "1", "csrf_token": token},
-        )  # fmt: skip
+            data={
+                "tab": grantable[0],
+                "kind": "user",
+                "id": people["pm@example.com"].id,
+                "granted": "1",
+                "csrf_token": token,
+            },
+        )
         assert changed.status_code == 302, changed.text
         assert "settings.updated" in verbs(app)

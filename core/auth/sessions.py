@@ -83,10 +83,17 @@ def start_session(user, client):
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = UserSession.create(
-        user_id=user.id, token_hash=_hash(token), generation=user.session_generation,
-        started_at=now, last_seen_at=now, ip=client.ip, country=client.country,
-        browser=client.browser, os=client.os, device=client.device,
-    )  # fmt: skip
+        user_id=user.id,
+        token_hash=_hash(token),
+        generation=user.session_generation,
+        started_at=now,
+        last_seen_at=now,
+        ip=client.ip,
+        country=client.country,
+        browser=client.browser,
+        os=client.os,
+        device=client.device,
+    )
     user.session_token = token
     user.session_id = row.id
     return row
@@ -139,9 +146,13 @@ def end_session(row, reason, detail=""):
         if closed:
             user = User.get_or_none(User.id == row.user_id)
             signins.record_sign_in_attempt(
-                user.email if user else f"user #{row.user_id}", user, ENDINGS[reason],
-                row.client, session_id=row.id, detail=detail,
-            )  # fmt: skip
+                user.email if user else f"user #{row.user_id}",
+                user,
+                ENDINGS[reason],
+                row.client,
+                session_id=row.id,
+                detail=detail,
+            )
     return bool(closed)
 
 
@@ -156,9 +167,11 @@ def end_all_sessions(user_id, reason="revoked", detail=""):
 
 def active_sessions(user):
     """Return ``user``'s live sessions, newest first; dead ones met on the way are closed."""
-    rows = UserSession.select().where(
-        (UserSession.user_id == user.id) & UserSession.ended_at.is_null()
-    ).order_by(UserSession.id.desc())  # fmt: skip
+    rows = (
+        UserSession.select()
+        .where((UserSession.user_id == user.id) & UserSession.ended_at.is_null())
+        .order_by(UserSession.id.desc())
+    )
     live = []
     now = utcnow()
     for row in list(rows):

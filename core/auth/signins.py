@@ -47,9 +47,15 @@ UNLOCKED = "unlocked"
 CLIENT_LOCKED = "client_locked"  # the name, from one browser-and-IP pair that signed in before
 LOCKS = (ACCOUNT_LOCKED, CLIENT_LOCKED, IP_LOCKED)
 OUTCOMES = (
-    *ATTEMPTS, SIGNED_OUT, SESSION_EXPIRED, SESSION_REVOKED, ACCOUNT_LOCKED, IP_LOCKED, UNLOCKED,
+    *ATTEMPTS,
+    SIGNED_OUT,
+    SESSION_EXPIRED,
+    SESSION_REVOKED,
+    ACCOUNT_LOCKED,
+    IP_LOCKED,
+    UNLOCKED,
     CLIENT_LOCKED,
-)  # fmt: skip
+)
 
 # Flags of a sign-in, one bit each.
 NEW_BROWSER = 1
@@ -207,8 +213,15 @@ def _flags_and_remember(cursor, user_id, row):
         params,
     )
     added = {kind for (kind,) in cursor.fetchall()}
-    flags = sum(bit for kind, bit in (("b", NEW_BROWSER), ("i", NEW_IP), ("c", NEW_COUNTRY))
-                if kind in added) if known else 0  # fmt: skip
+    flags = (
+        sum(
+            bit
+            for kind, bit in (("b", NEW_BROWSER), ("i", NEW_IP), ("c", NEW_COUNTRY))
+            if kind in added
+        )
+        if known
+        else 0
+    )
     return flags, known
 
 
@@ -231,12 +244,16 @@ def remember_pairs_from_the_log():
     database upgraded from before pairs were kept knows its users' browsers at once)."""
     attempt = SignInAttempt
     query = (
-        attempt.select(attempt.user_id, attempt.ip, attempt.user_agent,
-                       peewee.fn.MIN(attempt.attempted_at).alias("first"))
+        attempt.select(
+            attempt.user_id,
+            attempt.ip,
+            attempt.user_agent,
+            peewee.fn.MIN(attempt.attempted_at).alias("first"),
+        )
         .where((attempt.outcome == SIGNED_IN) & attempt.user_id.is_null(False))
         .group_by(attempt.user_id, attempt.ip, attempt.user_agent)
         .tuples()
-    )  # fmt: skip
+    )
     pairs = {}
     for user_id, ip, agent, first in query.iterator():
         key = (user_id, pair_of(ip, agent))

@@ -54,9 +54,12 @@ def issue(user, name):
     token = secrets.token_urlsafe(32)
     now = utcnow()
     UnlockLink.create(
-        token_hash=token_hash(token), user_id=user.id, name=name[:254], created_at=now,
+        token_hash=token_hash(token),
+        user_id=user.id,
+        name=name[:254],
+        created_at=now,
         expires_at=now + LIFETIME,
-    )  # fmt: skip
+    )
     if secrets.randbelow(64) == 0:
         prune(now)
     return token

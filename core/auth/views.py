@@ -447,9 +447,11 @@ def logout():
 def sign_out_user_everywhere(user_id, detail):
     """Move the user's session generation on and close every session they hold."""
     with database.atomic():
-        changed = User.update(session_generation=User.session_generation + 1).where(
-            User.id == user_id
-        ).execute()  # fmt: skip
+        changed = (
+            User.update(session_generation=User.session_generation + 1)
+            .where(User.id == user_id)
+            .execute()
+        )
         sessions.end_all_sessions(user_id, "revoked", detail)
     return bool(changed)
 

@@ -157,8 +157,9 @@ class Feed:
 
     def newer_count(self, viewer, filters, since, cap=COUNT_CAP):
         """Return how many visible rows are newer than ``since``, up to ``cap + 1``."""
-        ids = self.records(viewer, filters, columns=[self.model.id], newer_than=since,
-                           limit=cap + 1)  # fmt: skip
+        ids = self.records(
+            viewer, filters, columns=[self.model.id], newer_than=since, limit=cap + 1
+        )
         return self._count(ids)
 
     def get(self, viewer, record_id):
@@ -167,9 +168,13 @@ class Feed:
         if not 0 < record_id < MAX_ID:
             abort(404, missing)
         # Bounds on both sides keep the scope check to this one id.
-        query = self.records(viewer, self.filters_of(MultiDict(), viewer),
-                             columns=self.model._meta.sorted_fields,
-                             older_than=record_id + 1, newer_than=record_id - 1)  # fmt: skip
+        query = self.records(
+            viewer,
+            self.filters_of(MultiDict(), viewer),
+            columns=self.model._meta.sorted_fields,
+            older_than=record_id + 1,
+            newer_than=record_id - 1,
+        )
         record = query.first()
         if record is None:
             abort(404, missing)

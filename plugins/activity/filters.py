@@ -56,8 +56,15 @@ class ObjectHistory(Qualifier):
         return [Term(self.key, f"{kind}:{object_id}") for kind, object_id in values]
 
 
-TEAM = Named("team", "teams", model=Team, noun="team", control="team", visible=sees_team_names,
-             hidden="teams are not shown to your role")  # fmt: skip
+TEAM = Named(
+    "team",
+    "teams",
+    model=Team,
+    noun="team",
+    control="team",
+    visible=sees_team_names,
+    hidden="teams are not shown to your role",
+)
 
 
 class ActivityFilters(Filters):
@@ -91,9 +98,14 @@ class ActivityFilters(Filters):
 
 FILTERS = FilterSet(
     Person("actor", "actors", column=ActivityEvent.actor_id, nulls_pass=True),
-    Qualifier("action", "actions", column=ActivityEvent.action, shown=action_phrase,
-              normal=lambda value: ACTIONS_BY_PHRASE.get(value.lower(), value.lower()),
-              param_normal=lambda value: ACTIONS_BY_PHRASE.get(value, value)),
+    Qualifier(
+        "action",
+        "actions",
+        column=ActivityEvent.action,
+        shown=action_phrase,
+        normal=lambda value: ACTIONS_BY_PHRASE.get(value.lower(), value.lower()),
+        param_normal=lambda value: ACTIONS_BY_PHRASE.get(value, value),
+    ),
     # Read through the (type, object id, id) index, then sorted: bounded by how many events
     # the types have (a quarter of 1M events: 20 ms). Checked row by row instead, a common
     # type is instant but a rare one scans the whole table (118 ms at 1M).
@@ -104,7 +116,7 @@ FILTERS = FilterSet(
     words=INDEX,
     days=ActivityEvent.occurred_at,
     filters=ActivityFilters,
-)  # fmt: skip
+)
 QUALIFIERS = FILTERS.keys
 # Read outside the feed (a bench, a test): a refused filter is a 400 naming it.
 parse_filters = FILTERS.parse

@@ -68,14 +68,19 @@ def _days(filters, viewer):
 def _read_by_day(filters):
     """Tell whether a day range is the only filter with an index to read the events through."""
     return bool(filters.date_from or filters.date_to) and not (
-        filters.actors or filters.verbs or filters.actions or filters.types or filters.object
+        filters.actors
+        or filters.verbs
+        or filters.actions
+        or filters.types
+        or filters.object
         or filters.words
-    )  # fmt: skip
+    )
 
 
 def _visible(viewer, filters, columns, older_than, newer_than, limit):
-    query = bounded(ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id,
-                    older_than, newer_than)  # fmt: skip
+    query = bounded(
+        ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id, older_than, newer_than
+    )
     query = _filtered(query, filters, viewer)
     # The free words drive the query from the full-text index, newest match first, the index
     # intersecting them with the type, the days and the actor; so do a type or a day range
@@ -95,8 +100,9 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit):
         # included words still drive the query through the index.
         query = query.where(name_free_words(words, older_than, newer_than))
         words = [term for term in words if not term.negated]
-    query, order = INDEX.search(query, ActivityEvent.id, words, older_than, newer_than,
-                                values=driven)  # fmt: skip
+    query, order = INDEX.search(
+        query, ActivityEvent.id, words, older_than, newer_than, values=driven
+    )
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
     query = query.order_by(order.desc())
@@ -116,11 +122,17 @@ def _related(viewer, filters, older_than, newer_than, limit):
     if filters.active() or not limit:
         return _audience_has(parties)
     arms = [
-        bounded(audience.select(audience.event).where(audience.party == party), audience.event,
-                older_than, newer_than, ids_of=ActivityEvent)
-        .order_by(audience.event.desc()).limit(limit)
+        bounded(
+            audience.select(audience.event).where(audience.party == party),
+            audience.event,
+            older_than,
+            newer_than,
+            ids_of=ActivityEvent,
+        )
+        .order_by(audience.event.desc())
+        .limit(limit)
         for party in parties
-    ]  # fmt: skip
+    ]
     return newest_of(ActivityEvent.id, arms)
 
 
@@ -138,8 +150,10 @@ def _filtered(query, filters, viewer):
     """Apply the declared filters, then the tab's own: one object's history, and teams."""
     query = FILTERS.where(query, filters, viewer)
     if filters.object:
-        query = query.where((ActivityEvent.object_type == filters.object[0])
-                            & (ActivityEvent.object_id == filters.object[1]))  # fmt: skip
+        query = query.where(
+            (ActivityEvent.object_type == filters.object[0])
+            & (ActivityEvent.object_id == filters.object[1])
+        )
     if filters.teams:
         query = query.where(_audience_has(_team_parties(filters.teams)))
     if filters.not_teams:

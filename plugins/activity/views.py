@@ -123,7 +123,17 @@ def _shown(viewer, event):
 
 
 EMPTY = "No activity yet. Actions on the platform will show up here."
-FEED = Feed(name=queries.TAB, label="Activity", noun="event", model=ActivityEvent,
-            records=queries.visible_events, read=queries.LIST.read, filters=FILTERS,
-            prepare_rows=prepare_rows, options=filter_options, detail_context=detail_context,
-            empty_text=EMPTY, import_name=__name__)  # fmt: skip
+FEED = Feed(
+    name=queries.TAB,
+    label="Activity",
+    noun="event",
+    model=ActivityEvent,
+    records=queries.visible_events,
+    read=queries.LIST.read,
+    filters=FILTERS,
+    prepare_rows=prepare_rows,
+    options=filter_options,
+    detail_context=detail_context,
+    empty_text=EMPTY,
+    import_name=__name__,
+)

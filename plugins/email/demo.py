@@ -38,8 +38,7 @@ def deliver_demo_messages(rows):
     settings = current_app.extensions["email.settings"]
     with socket.socket() as unused:  # bound, never listening: every connection is refused
         unused.bind(("127.0.0.1", 0))
-        dead = replace(settings, smtp_url=f"smtp://127.0.0.1:{unused.getsockname()[1]}",
-                       timeout=2)  # fmt: skip
+        dead = replace(settings, smtp_url=f"smtp://127.0.0.1:{unused.getsockname()[1]}", timeout=2)
         for index, row in enumerate(rows):
             if row.kind == PRIVATE_MESSAGE and index % FAILED_EVERY == FAILED_EVERY - 1:
                 sender.deliver(row.id, dead, final=True)

@@ -17,11 +17,15 @@ FILTERS = FilterSet(
     # A notification has no sender: it is not excluded by one.
     Person("from", "senders", param="sender", column=EmailMessage.sender_id, nulls_pass=True),
     Person("to", "recipients", param="recipient", column=EmailMessage.recipient_id),
-    Qualifier("status", "statuses", column=EmailMessage.status, normal=lowered,
-              choices=STATUSES),
-    Qualifier("kind", "kinds", column=EmailMessage.kind, refusal="at most 64 characters",
-              normal=lambda value: folded(value) if len(folded(value)) <= MAX_KIND else None,
-              param_normal=lambda value: value if len(value) <= MAX_KIND else None),
+    Qualifier("status", "statuses", column=EmailMessage.status, normal=lowered, choices=STATUSES),
+    Qualifier(
+        "kind",
+        "kinds",
+        column=EmailMessage.kind,
+        refusal="at most 64 characters",
+        normal=lambda value: folded(value) if len(folded(value)) <= MAX_KIND else None,
+        param_normal=lambda value: value if len(value) <= MAX_KIND else None,
+    ),
     # What a person searches in a message: who sent it, to whom, the subject and the text part.
     words=TextIndex(
         name="email_search",
@@ -29,7 +33,7 @@ FILTERS = FilterSet(
         columns=("sender_name", "recipient_name", "recipient_email", "subject", "text_body"),
     ),
     days=EmailMessage.queued_at,
-)  # fmt: skip
+)
 QUALIFIERS = FILTERS.keys
 # Read outside the feed (a bench, a test): a refused filter is a 400 naming it.
 parse_filters = FILTERS.parse

@@ -33,8 +33,9 @@ def visible_messages(viewer, filters, columns=None, older_than=None, newer_than=
     only the viewer's own.
     """
     message = EmailMessage
-    query = _conditions(message.select(*(columns or [LIST.select])), viewer, filters,
-                        older_than, newer_than)  # fmt: skip
+    query = _conditions(
+        message.select(*(columns or [LIST.select])), viewer, filters, older_than, newer_than
+    )
     if row_scope(viewer, TAB) != "all":
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
     query = query.order_by(message.id.desc())
@@ -64,10 +65,12 @@ def _related(viewer, filters, older_than, newer_than, limit):
         return message.sender_id.in_(people) | message.recipient_id.in_(people)
     arms = [
         _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
-        .where(column == person).order_by(message.id.desc()).limit(limit)
+        .where(column == person)
+        .order_by(message.id.desc())
+        .limit(limit)
         for person in people
         for column in (message.sender_id, message.recipient_id)
-    ]  # fmt: skip
+    ]
     return newest_of(message.id, arms)
 
 

@@ -81,8 +81,9 @@ def deliver(message_id, settings, final=False):
         return None
     except smtp.TemporaryFailure as error:
         if final or row.attempts >= settings.max_attempts:
-            finish(row, FAILED, f"gave up after {row.attempts} tries: {error}", "temporary",
-                   started)  # fmt: skip
+            finish(
+                row, FAILED, f"gave up after {row.attempts} tries: {error}", "temporary", started
+            )
             return None
         wait = min(settings.retry_seconds * 2 ** (row.attempts - 1), MAX_WAIT)
         retry_later(row, f"try {row.attempts} failed: {error}", wait, settings, started)
@@ -137,9 +138,12 @@ def retry_later(row, outcome, wait, settings, started):
 
 def _attempt(row, started, finished, result, detail):
     EmailAttempt.insert(
-        message=row.id, started_at=started, finished_at=finished, result=result,
+        message=row.id,
+        started_at=started,
+        finished_at=finished,
+        result=result,
         detail=clip(detail, 500),
-    ).execute()  # fmt: skip
+    ).execute()
 
 
 def sweep(lease_seconds, limit=1000):
@@ -149,8 +153,10 @@ def sweep(lease_seconds, limit=1000):
     message = EmailMessage
     lost = message.status.in_(UNFINISHED) & (message.lease_until < now)
     with database.atomic():
-        ids = [row.id for row in message.select(message.id).where(lost).order_by(message.id)
-               .limit(limit)]  # fmt: skip
+        ids = [
+            row.id
+            for row in message.select(message.id).where(lost).order_by(message.id).limit(limit)
+        ]
         if ids:
             message.update(status=QUEUED, lease_until=now + timedelta(seconds=lease_seconds)).where(
                 message.id.in_(ids) & lost

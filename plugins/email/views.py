@@ -102,7 +102,17 @@ def message_urls(refs):
 
 
 EMPTY = "No email yet. Notifications and Private Messages will show up here."
-FEED = Feed(name=queries.TAB, label="Email", noun="message", model=EmailMessage,
-            records=queries.visible_messages, read=queries.LIST.read, filters=FILTERS,
-            prepare_rows=prepare_rows, options=filter_options, detail_context=detail_context,
-            empty_text=EMPTY, blueprint=bp)  # fmt: skip
+FEED = Feed(
+    name=queries.TAB,
+    label="Email",
+    noun="message",
+    model=EmailMessage,
+    records=queries.visible_messages,
+    read=queries.LIST.read,
+    filters=FILTERS,
+    prepare_rows=prepare_rows,
+    options=filter_options,
+    detail_context=detail_context,
+    empty_text=EMPTY,
+    blueprint=bp,
+)

@@ -57,13 +57,34 @@ class LoginFilters(Filters):
 
 FILTERS = FilterSet(
     Person("user", "users", column=SignInAttempt.user_id, nulls_pass=True),
-    Qualifier("outcome", "outcomes", column=SignInAttempt.outcome, normal=folded,
-              choices=OUTCOMES, param_refusal="{got} is not one of {choices}"),
-    Qualifier("ip", "ips", column=SignInAttempt.ip, normal=_ip, param_normal=_ip, cut=45,
-              nulls_pass=True, refusal="{got} is not an IP address, e.g. 203.0.113.7"),
-    Qualifier("country", "countries", column=SignInAttempt.country, normal=_country,
-              param_normal=_country, cut=20, refusal="expected a country code like DE, got {got}",
-              param_refusal="expected a country code like DE, or private, got {got}"),
+    Qualifier(
+        "outcome",
+        "outcomes",
+        column=SignInAttempt.outcome,
+        normal=folded,
+        choices=OUTCOMES,
+        param_refusal="{got} is not one of {choices}",
+    ),
+    Qualifier(
+        "ip",
+        "ips",
+        column=SignInAttempt.ip,
+        normal=_ip,
+        param_normal=_ip,
+        cut=45,
+        nulls_pass=True,
+        refusal="{got} is not an IP address, e.g. 203.0.113.7",
+    ),
+    Qualifier(
+        "country",
+        "countries",
+        column=SignInAttempt.country,
+        normal=_country,
+        param_normal=_country,
+        cut=20,
+        refusal="expected a country code like DE, got {got}",
+        param_refusal="expected a country code like DE, or private, got {got}",
+    ),
     # What a person searches in the sign-in log: the name typed, the IP, the browser and system.
     words=TextIndex(
         name="logins_search",
@@ -72,7 +93,7 @@ FILTERS = FilterSet(
     ),
     days=SignInAttempt.attempted_at,
     filters=LoginFilters,
-)  # fmt: skip
+)
 QUALIFIERS = FILTERS.keys
 # Read outside the feed (a bench, a test): a refused filter is a 400 naming it.
 parse_filters = FILTERS.parse

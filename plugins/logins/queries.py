@@ -40,10 +40,16 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
             query = query.where(attempt.user_id.in_(users))
         else:
             arms = [
-                bounded(attempt.select(attempt.id).where(attempt.user_id == user_id), attempt.id,
-                        older_than, newer_than).order_by(attempt.id.desc()).limit(limit)
+                bounded(
+                    attempt.select(attempt.id).where(attempt.user_id == user_id),
+                    attempt.id,
+                    older_than,
+                    newer_than,
+                )
+                .order_by(attempt.id.desc())
+                .limit(limit)
                 for user_id in users
-            ]  # fmt: skip
+            ]
             query = query.where(newest_of(attempt.id, arms))
     query = query.order_by(order.desc())
     return query.limit(limit) if limit else query

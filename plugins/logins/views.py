@@ -145,7 +145,17 @@ def detail_context(viewer, record):
 
 
 EMPTY = "No sign-in attempts yet. Every attempt through the sign-in form shows up here."
-FEED = Feed(name=queries.TAB, label="Logins", noun="sign-in record", model=SignInAttempt,
-            records=queries.visible_attempts, read=queries.LIST.read, filters=FILTERS,
-            prepare_rows=prepare_rows, options=filter_options, detail_context=detail_context,
-            empty_text=EMPTY, blueprint=bp)  # fmt: skip
+FEED = Feed(
+    name=queries.TAB,
+    label="Logins",
+    noun="sign-in record",
+    model=SignInAttempt,
+    records=queries.visible_attempts,
+    read=queries.LIST.read,
+    filters=FILTERS,
+    prepare_rows=prepare_rows,
+    options=filter_options,
+    detail_context=detail_context,
+    empty_text=EMPTY,
+    blueprint=bp,
+)

@@ -70,18 +70,23 @@ def create_person(actor, name, email, role, time_zone="UTC"):
             raise Invalid("email", f"{values['email']} is already someone's sign-in")
         try:
             user = create_user(
-                values["name"], values["email"], values["role"].name,
+                values["name"],
+                values["email"],
+                values["role"].name,
                 time_zone=values["time_zone"],
-            )  # fmt: skip
+            )
         except ValueError as error:  # the core's own checks, naming the field
             field, _, message = str(error).partition(": ")
             raise Invalid(field, message) from None
         except peewee.IntegrityError:  # the same email, added meanwhile by another request
             raise Invalid("email", f"{values['email']} is already someone's sign-in") from None
         record_activity(
-            actor, "user.created", ref(user), changes=diff(None, _state(user)),
+            actor,
+            "user.created",
+            ref(user),
+            changes=diff(None, _state(user)),
             audience=Audience(users={user.id}),
-        )  # fmt: skip
+        )
         if not user.role.can_sign_in:
             return LinkSent(user, "", False)
         return _send_link(actor, user, INVITE)
@@ -122,9 +127,12 @@ def update_person(actor, user, name, email, role, time_zone):
             raise Invalid("email", f"{values['email']} is already someone's sign-in") from None
         user.__data__.update(current.__data__)
         return record_activity(
-            actor, "user.updated", ref(current), changes=changes,
+            actor,
+            "user.updated",
+            ref(current),
+            changes=changes,
             audience=Audience(users={current.id}),
-        )  # fmt: skip
+        )
 
 
 def set_active(actor, user, active):
@@ -149,9 +157,12 @@ def set_active(actor, user, active):
             sessions.end_all_sessions(current.id, "revoked", f"deactivated by {actor.name}")
         user.__data__.update(current.__data__)
         return record_activity(
-            actor, "user.deactivated" if not active else "user.reactivated", ref(current),
-            changes={"active": [not active, active]}, audience=Audience(users={current.id}),
-        )  # fmt: skip
+            actor,
+            "user.deactivated" if not active else "user.reactivated",
+            ref(current),
+            changes={"active": [not active, active]},
+            audience=Audience(users={current.id}),
+        )
 
 
 def send_password_link(actor, user):
@@ -187,9 +198,12 @@ def _send_link(actor, user, purpose):
     how = "mailed to them" if mailed else "shown to the admin"
     what = "invitation" if purpose == INVITE else "password reset link"
     record_activity(
-        actor, "user.password_link", ref(user), summary=f"One-time {what} {how}",
+        actor,
+        "user.password_link",
+        ref(user),
+        summary=f"One-time {what} {how}",
         audience=Audience(users={user.id}),
-    )  # fmt: skip
+    )
     return LinkSent(user, "" if mailed else url, mailed)
 
 
@@ -210,9 +224,12 @@ def choose_password(link, password, confirmation):
         user.save()
         sessions.end_all_sessions(user.id, "revoked", "password chosen from a one-time link")
         record_activity(
-            user, "user.updated", ref(user), changes={"password": ["(hidden)", "(hidden)"]},
+            user,
+            "user.updated",
+            ref(user),
+            changes={"password": ["(hidden)", "(hidden)"]},
             summary="Password chosen from a one-time link",
-        )  # fmt: skip
+        )
     return user
 
 
@@ -240,8 +257,12 @@ def ref(user):
 
 
 def _state(user):
-    return {"name": user.name, "email": user.email, "role": user.role.name,
-            "time_zone": user.time_zone}  # fmt: skip
+    return {
+        "name": user.name,
+        "email": user.email,
+        "role": user.role.name,
+        "time_zone": user.time_zone,
+    }
 
 
 def _locked(user):

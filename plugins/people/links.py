@@ -34,13 +34,16 @@ def issue(actor, user, purpose):
     now = utcnow()
     OneTimeLink.update(used_at=now).where(
         (OneTimeLink.user == user.id) & OneTimeLink.used_at.is_null()
-    ).execute()  # fmt: skip
+    ).execute()
     token = secrets.token_urlsafe(32)
     OneTimeLink.create(
-        user=user.id, token_hash=token_hash(token), purpose=purpose,
+        user=user.id,
+        token_hash=token_hash(token),
+        purpose=purpose,
         created_by_id=actor.id if actor is not None else None,
-        created_at=now, expires_at=now + LIFETIMES[purpose],
-    )  # fmt: skip
+        created_at=now,
+        expires_at=now + LIFETIMES[purpose],
+    )
     return token
 
 
@@ -54,9 +57,12 @@ def find(token):
     if not token or len(token) > 128:
         return None
     link = (
-        OneTimeLink.select(OneTimeLink, User, Role).join(User).join(Role)
-        .where(OneTimeLink.token_hash == token_hash(token)).first()
-    )  # fmt: skip
+        OneTimeLink.select(OneTimeLink, User, Role)
+        .join(User)
+        .join(Role)
+        .where(OneTimeLink.token_hash == token_hash(token))
+        .first()
+    )
     if link is None or link.used_at is not None or link.expires_at <= utcnow():
         return None
     if not (link.user.active and link.user.role.can_sign_in):

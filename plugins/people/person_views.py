@@ -130,9 +130,13 @@ def _list_page(error=None):
         else {"name": "", "email": "", "role": "", "time_zone": "UTC"}
     )
     return render_form(
-        "people/people.html", error=error, people=list(query), search=search, values=values,
+        "people/people.html",
+        error=error,
+        people=list(query),
+        search=search,
+        values=values,
         **_choices(),
-    )  # fmt: skip
+    )
 
 
 def _person_page(found, error=None, posted=False):
@@ -140,13 +144,23 @@ def _person_page(found, error=None, posted=False):
     if posted:
         values = {name: request.form.get(name, "") for name in FIELDS}
     else:
-        values = {"name": found.name, "email": found.email, "role": str(found.role_id),
-                  "time_zone": found.time_zone}  # fmt: skip
+        values = {
+            "name": found.name,
+            "email": found.email,
+            "role": str(found.role_id),
+            "time_zone": found.time_zone,
+        }
     member_of = list(
-        Team.select().join(TeamMembership).where(TeamMembership.user == found.id)
+        Team.select()
+        .join(TeamMembership)
+        .where(TeamMembership.user == found.id)
         .order_by(Team.name)
-    )  # fmt: skip
+    )
     return render_form(
-        "people/person.html", error=error, person=found, values=values, teams=member_of,
+        "people/person.html",
+        error=error,
+        person=found,
+        values=values,
+        teams=member_of,
         **_choices(),
-    )  # fmt: skip
+    )

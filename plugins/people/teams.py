@@ -55,9 +55,12 @@ def create_team(actor, name, description="", color=DEFAULT_COLOR):
             team.id = _next_team_id()
         _save(team, force_insert=True)
         record_activity(
-            actor, "team.created", ref(team), changes=diff(None, _state(team, [])),
+            actor,
+            "team.created",
+            ref(team),
+            changes=diff(None, _state(team, [])),
             audience=Audience(teams={team.id}),
-        )  # fmt: skip
+        )
     return team
 
 
@@ -78,9 +81,12 @@ def update_team(actor, team, name, description, color):
         _save(current)
         team.__data__.update(current.__data__)
         return record_activity(
-            actor, "team.updated", ref(current), changes=changes,
+            actor,
+            "team.updated",
+            ref(current),
+            changes=changes,
             audience=Audience(teams={current.id}),
-        )  # fmt: skip
+        )
 
 
 def set_member(actor, team, user, member):
@@ -104,10 +110,13 @@ def set_member(actor, team, user, member):
         after = member_names(current)
         sign = "+" if member else "−"
         return record_activity(
-            actor, "team.updated", ref(current), changes={"members": [names, after]},
+            actor,
+            "team.updated",
+            ref(current),
+            changes={"members": [names, after]},
             summary=f"Members: {sign}{user.name}",
             audience=Audience(users={user.id}, teams={current.id}),
-        )  # fmt: skip
+        )
 
 
 def delete_team(actor, team):
@@ -123,9 +132,13 @@ def delete_team(actor, team):
         RetiredTeam.insert(id=current.id).on_conflict_ignore().execute()
         current.delete_instance()
         return record_activity(
-            actor, "team.deleted", ref(current), changes=diff(before, None), summary="",
+            actor,
+            "team.deleted",
+            ref(current),
+            changes=diff(before, None),
+            summary="",
             audience=Audience(users={user.id for user in members}, teams={current.id}),
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -153,10 +166,11 @@ def grants_lost(team):
         kept = {
             row.tab
             for row in TabGrant.select(TabGrant.tab).where(
-                (TabGrant.role == user.role_id) | (TabGrant.user == user.id)
+                (TabGrant.role == user.role_id)
+                | (TabGrant.user == user.id)
                 | TabGrant.team.in_(others)
             )
-        }  # fmt: skip
+        }
         lost = sorted(team_tabs - kept)
         if lost:
             losses.append(Loss(user, tuple(_tab_label(name) for name in lost)))
@@ -196,10 +210,13 @@ class _GoneTab:
 def members_of(team):
     """Return the members of ``team`` with their roles, by name (one query)."""
     return (
-        User.select(User, Role).join(Role)
-        .switch(User).join(TeamMembership, on=(TeamMembership.user == User.id))
-        .where(TeamMembership.team == team.id).order_by(User.name)
-    )  # fmt: skip
+        User.select(User, Role)
+        .join(Role)
+        .switch(User)
+        .join(TeamMembership, on=(TeamMembership.user == User.id))
+        .where(TeamMembership.team == team.id)
+        .order_by(User.name)
+    )
 
 
 def member_names(team):

@@ -67,15 +67,18 @@ def roles_seeing(tabs):
         ours & TabGrant.role.is_null(False)
     )
     in_person = (
-        User.select(User.role, TabGrant.tab).join(TabGrant, on=(TabGrant.user == User.id))
-        .where(ours).distinct()
-    )  # fmt: skip
+        User.select(User.role, TabGrant.tab)
+        .join(TabGrant, on=(TabGrant.user == User.id))
+        .where(ours)
+        .distinct()
+    )
     by_team = (
         User.select(User.role, TabGrant.tab)
         .join(TeamMembership, on=(TeamMembership.user == User.id))
         .join(TabGrant, on=(TabGrant.team == TeamMembership.team))
-        .where(ours).distinct()
-    )  # fmt: skip
+        .where(ours)
+        .distinct()
+    )
     seen = {(grant.role_id, grant.tab) for grant in by_role}
     for query in (in_person, by_team):
         seen |= {(role_id, tab) for role_id, tab in query.tuples()}

@@ -98,9 +98,13 @@ def scope():
     changes.set_scope(current_user, tab, role, value)
     label = "every row" if value == "all" else "only what relates to them"
     return _answer(
-        "settings/scope.html", f"{role.name} now sees {label} on {tab.label}.",
-        tab=tab, role=role, scope=value, choices=SCOPES,
-    )  # fmt: skip
+        "settings/scope.html",
+        f"{role.name} now sees {label} on {tab.label}.",
+        tab=tab,
+        role=role,
+        scope=value,
+        choices=SCOPES,
+    )
 
 
 @bp.post("/people")
@@ -138,8 +142,12 @@ def people_list():
 
 
 def _people_context(search):
-    return {"tabs": configurable_tabs(), "people": _people(search), "search": search,
-            "grants": grants_by_kind()}  # fmt: skip
+    return {
+        "tabs": configurable_tabs(),
+        "people": _people(search),
+        "search": search,
+        "grants": grants_by_kind(),
+    }
 
 
 def _people(search):
@@ -168,8 +176,11 @@ def _scope_controls(context):
     tab = context.get("tab")
     if tab is None:
         return ""
-    roles = [role for role in Role.select().order_by(Role.position) if role.is_staff
-             and role.kind != "owner"]  # fmt: skip
+    roles = [
+        role
+        for role in Role.select().order_by(Role.position)
+        if role.is_staff and role.kind != "owner"
+    ]
     scopes = role_scopes(roles, [tab])
     seeing = roles_seeing([tab])
     return "".join(
@@ -181,7 +192,7 @@ def _scope_controls(context):
             scope=scopes[(role.id, tab.name)],
             choices=SCOPES,
             seen=(role.id, tab.name) in seeing,
-        )  # fmt: skip
+        )
         for role in roles
     )
 

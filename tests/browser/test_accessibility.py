@@ -26,8 +26,9 @@ def severe_violations(page):
 @pytest.fixture(params=["light", "dark"])
 def themed_page(request, browser):
     """A page in a new context with the light or the dark color scheme."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800},
-                                  color_scheme=request.param)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, color_scheme=request.param
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

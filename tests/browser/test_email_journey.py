@@ -36,11 +36,27 @@ def mail_server(request, seeded_database, smtp_server):
             server = Server(base_url, env)
 
             def start_consumer():
-                consumers.append(subprocess.Popen(
-                    [str(BIN / "huey_consumer"), "wsgi.huey", "-k", "thread", "-w", "1",
-                     "-d", "0.05", "-m", "0.2", "-q"],
-                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                ))  # fmt: skip
+                consumers.append(
+                    subprocess.Popen(
+                        [
+                            str(BIN / "huey_consumer"),
+                            "wsgi.huey",
+                            "-k",
+                            "thread",
+                            "-w",
+                            "1",
+                            "-d",
+                            "0.05",
+                            "-m",
+                            "0.2",
+                            "-q",
+                        ],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
 
             server.start_consumer = start_consumer
             try:
@@ -89,8 +105,11 @@ def test_a_notification_appears_queued_then_sent_and_opens_in_place(
     frame = row.locator("iframe.email-frame")
     expect(frame).to_be_visible()
     assert frame.get_attribute("sandbox") == ""
-    expect(page.frame_locator(f"[data-row-id='{row.get_attribute('data-row-id')}'] iframe")
-           .locator("body")).to_contain_text("assigned you the task")  # fmt: skip
+    expect(
+        page.frame_locator(f"[data-row-id='{row.get_attribute('data-row-id')}'] iframe").locator(
+            "body"
+        )
+    ).to_contain_text("assigned you the task")
     headers = row.locator(".email-headers")
     message_id = headers.locator("tr", has_text="Message-ID").locator("td").text_content().strip()
     received = [m for m in smtp_server.messages() if m["Message-ID"] == message_id]

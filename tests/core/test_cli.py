@@ -87,9 +87,16 @@ def test_users_create_refuses_a_short_password(app):
 
 def test_the_created_super_admin_can_sign_in(app, client):
     result = run(
-        app, "users", "create", "--name", "Ada Admin", "--email", "Ada@Example.com",
-        "--password", "a long password",
-    )  # fmt: skip
+        app,
+        "users",
+        "create",
+        "--name",
+        "Ada Admin",
+        "--email",
+        "Ada@Example.com",
+        "--password",
+        "a long password",
+    )
     assert result.exit_code == 0, result.output
     assert "ada@example.com (Super Admin)" in result.output
     assert sign_in(client, "ada@example.com", "a long password").status_code == 302

@@ -154,8 +154,15 @@ def test_a_name_names_its_whole_name_or_the_names_with_a_word_starting_so():
 
 def test_words_are_cut_as_both_indexes_cut_them():
     assert words_of("Dana's due_date: 2026-11-01, Zoë") == [
-        "dana", "s", "due", "date", "2026", "11", "01", "zoë",
-    ]  # fmt: skip
+        "dana",
+        "s",
+        "due",
+        "date",
+        "2026",
+        "11",
+        "01",
+        "zoë",
+    ]
 
 
 def assert_names_its_qualifier(search, text):

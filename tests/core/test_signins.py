@@ -55,9 +55,18 @@ def test_every_kind_of_attempt_is_recorded_with_its_outcome(app, client, people)
         ("admin@example.com", signins.SIGNED_IN),
     ]
     assert [row.user_id for row in rows] == [
-        None, None, *(people[e].id for e in ("admin@example.com", "lead@example.com",
-                                             "sales@example.com", "admin@example.com"))
-    ]  # fmt: skip
+        None,
+        None,
+        *(
+            people[e].id
+            for e in (
+                "admin@example.com",
+                "lead@example.com",
+                "sales@example.com",
+                "admin@example.com",
+            )
+        ),
+    ]
     assert rows[-1].session_id is not None
     assert rows[-1].failures_before == 1  # "after 1 failure"
     assert any(row.attempted_at.microsecond for row in rows)  # stored to the microsecond

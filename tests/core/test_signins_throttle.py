@@ -284,8 +284,11 @@ def test_every_kind_of_failure_gets_the_same_answer(app, client, people):
     assert {answer.status_code for answer in answers.values()} == {401}
     assert len({tuple(header_set(answer, email)) for email, answer in answers.items()}) == 1
     assert outcomes(app)[-4:] == [
-        signins.UNKNOWN_USER, signins.WRONG_PASSWORD, signins.INACTIVE, signins.NOT_ALLOWED,
-    ]  # fmt: skip
+        signins.UNKNOWN_USER,
+        signins.WRONG_PASSWORD,
+        signins.INACTIVE,
+        signins.NOT_ALLOWED,
+    ]
 
 
 def test_a_lock_is_told_in_the_same_words_for_a_real_account_and_an_unknown_name(
@@ -351,9 +354,14 @@ def test_a_thousand_failed_attempts_are_all_recorded_and_the_account_locked_at_t
 
 @pytest.mark.parametrize(
     "setting, value",
-    [("LOCK_TIERS", "15m"), ("LOCK_TIERS", ""), ("LOCK_ACCOUNT_LIMIT", 0),
-     ("LOCK_WINDOW", "soon"), ("LOCK_IP_LIMIT", True)],
-)  # fmt: skip
+    [
+        ("LOCK_TIERS", "15m"),
+        ("LOCK_TIERS", ""),
+        ("LOCK_ACCOUNT_LIMIT", 0),
+        ("LOCK_WINDOW", "soon"),
+        ("LOCK_IP_LIMIT", True),
+    ],
+)
 def test_bad_lock_settings_stop_start_up_naming_the_variable(make_app, setting, value):
     with pytest.raises(ConfigError, match=f"ACTIVITY_STREAM_{setting}"):
         make_app(**{setting: value})

@@ -82,8 +82,10 @@ class TestRecorder:
             stored = ActivityEvent.get_by_id(event.id)
             assert (stored.actor_name, stored.actor_role) == ("Avery Chen", "Admin")
             assert (stored.object_label, stored.action) == ("Q3 report", "created")
-            parties = {row.party for row in ActivityAudience.select().where(
-                ActivityAudience.event == event.id)}  # fmt: skip
+            parties = {
+                row.party
+                for row in ActivityAudience.select().where(ActivityAudience.event == event.id)
+            }
             leadership = Team.get(Team.name == "Leadership").id
             assert parties == {2 * admin.id, 2 * dana.id, 2 * leadership + 1}
 
@@ -103,8 +105,12 @@ class TestRecorder:
             team = Team.get(Team.name == "Sales")
             teams_before = team_names()
             with pytest.raises(peewee.IntegrityError), database.atomic():
-                record_activity(admin, "team.updated", Ref("team", team.id, "Delivery"),
-                                changes={"name": ["Sales", "Delivery"]})  # fmt: skip
+                record_activity(
+                    admin,
+                    "team.updated",
+                    Ref("team", team.id, "Delivery"),
+                    changes={"name": ["Sales", "Delivery"]},
+                )
                 Team.update(name="Delivery").where(Team.id == team.id).execute()
             assert_nothing_written(teams_before)
 
@@ -195,16 +201,27 @@ def history(app, people):
         grant_activity("Salesperson")
         events = {
             "assigned": record_activity(
-                dana, "task.created", Ref("task", 1, "Draft proposal"),
+                dana,
+                "task.created",
+                Ref("task", 1, "Draft proposal"),
                 audience=Audience(users={ines.id}),
             ),
-            "sam": record_activity(sam, "company.updated", Ref("company", 3, "Globex"),
-                                   changes={"phone": ["1", "2"]}),
-            "client": record_activity(client, "document.updated", Ref("document", 9, "NDA"),
-                                      changes={"body": ["v1", "v2"]}),
-            "again": record_activity(dana, "task.updated", Ref("task", 1, "Draft proposal"),
-                                     changes={"status": ["open", "done"]}),
-        }  # fmt: skip
+            "sam": record_activity(
+                sam, "company.updated", Ref("company", 3, "Globex"), changes={"phone": ["1", "2"]}
+            ),
+            "client": record_activity(
+                client,
+                "document.updated",
+                Ref("document", 9, "NDA"),
+                changes={"body": ["v1", "v2"]},
+            ),
+            "again": record_activity(
+                dana,
+                "task.updated",
+                Ref("task", 1, "Draft proposal"),
+                changes={"status": ["open", "done"]},
+            ),
+        }
         return {name: event.id for name, event in events.items()}
 
 
@@ -266,9 +283,16 @@ class TestFilters:
         assert row_ids(client.get("/stream/activity?from=2026-03-10&to=2026-03-10").text) == []
 
     @pytest.mark.parametrize(
-        "query", ["actor=abc", "from=2026-13-01", "object=task", "after=-1", "team=x",
-                  "from=2026-02-02&to=2026-02-01"],
-    )  # fmt: skip
+        "query",
+        [
+            "actor=abc",
+            "from=2026-13-01",
+            "object=task",
+            "after=-1",
+            "team=x",
+            "from=2026-02-02&to=2026-02-01",
+        ],
+    )
     def test_malformed_filters_are_400_with_the_parameter_named(self, client, history, query):
         sign_in(client, "admin@example.com")
         response = client.get(f"/stream/activity?{query}")
@@ -315,9 +339,11 @@ class TestFilters:
     def test_the_detail_shows_fields_and_values_as_words(self, app, client, history, people):
         with app.app_context():
             event = record_activity(
-                people["pm@example.com"], "task.updated", Ref("task", 1, "Draft proposal"),
+                people["pm@example.com"],
+                "task.updated",
+                Ref("task", 1, "Draft proposal"),
                 changes={"due_date": [None, "2026-12-24"], "assignees": [[], ["Kemi", "Ines"]]},
-            )  # fmt: skip
+            )
         sign_in(client, "admin@example.com")
         detail = client.get(f"/stream/activity/{event.id}").text
         assert '<th scope="row">Due date</th><td>—</td><td>2026-12-24</td>' in detail
@@ -331,8 +357,9 @@ class TestPaging:
     ):
         admin = people["admin@example.com"]
         with app.app_context():
-            record_entries([build_entry(admin, "task.updated", Ref("task", n, f"T{n}"))
-                            for n in range(130)])  # fmt: skip
+            record_entries(
+                [build_entry(admin, "task.updated", Ref("task", n, f"T{n}")) for n in range(130)]
+            )
         sign_in(client, "admin@example.com")
         html = client.get("/stream/activity").text
         seen = row_ids(html)
@@ -341,8 +368,9 @@ class TestPaging:
         while next_url:
             with app.app_context():  # new events arrive between pages
                 record_activity(admin, "task.created", Ref("task", 999, "Fresh"))
-            html = client.get(next_url.group(1).replace("&amp;", "&"),
-                              headers={"HX-Request": "true"}).text  # fmt: skip
+            html = client.get(
+                next_url.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"}
+            ).text
             seen += row_ids(html)
             next_url = re.search(r'class="sentinel" hx-get="([^"]+)"', html)
             pages += 1
@@ -391,8 +419,11 @@ class TestRows:
 
     def test_labels_are_escaped(self, app, client, people):
         with app.app_context():
-            record_activity(people["pm@example.com"], "task.created",
-                            Ref("task", 1, "<script>alert(1)</script>"))  # fmt: skip
+            record_activity(
+                people["pm@example.com"],
+                "task.created",
+                Ref("task", 1, "<script>alert(1)</script>"),
+            )
         sign_in(client, "admin@example.com")
         html = client.get("/stream/activity").text
         assert "<script>alert(1)</script>" not in html
@@ -482,8 +513,9 @@ class TestCommitOrder:
 def test_upgrading_an_older_database_adds_the_index_and_keeps_every_row(app, people):
     with app.app_context():
         admin = people["admin@example.com"]
-        record_entries([build_entry(admin, "task.updated", Ref("task", n, f"T{n}"))
-                        for n in range(20)])  # fmt: skip
+        record_entries(
+            [build_entry(admin, "task.updated", Ref("task", n, f"T{n}")) for n in range(20)]
+        )
         # As a database from before migration 0002 would be:
         database.execute_sql("DROP INDEX activity_event_actor_id_verb_id")
         SchemaMigration.delete().where(
@@ -527,8 +559,9 @@ def test_every_page_plan_reads_newest_first_without_sorting(app, people, email, 
         pytest.skip("PostgreSQL plans from its statistics")
     with app.test_request_context():
         args = MultiDict([(key, value) for key, values in query.items() for value in values])
-        page_query = visible_events(people[email], parse_filters(args),
-                                    older_than=parse_cursor(args), limit=51)  # fmt: skip
+        page_query = visible_events(
+            people[email], parse_filters(args), older_than=parse_cursor(args), limit=51
+        )
         sql, params = page_query.sql()
         plan = [row[3] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
     assert not [step for step in plan if "TEMP B-TREE" in step], plan
@@ -550,20 +583,34 @@ def test_upgrading_rebuilds_the_audience_without_its_foreign_key_and_keeps_every
             'CREATE UNIQUE INDEX "activity_audience_event_id_party" '
             'ON "activity_audience" ("event_id", "party")'
         )
-        record_entries([build_entry(admin, "task.updated", Ref("task", n, f"T{n}"),
-                                    audience=Audience(users={people["pm@example.com"].id}))
-                        for n in range(20)])  # fmt: skip
-        rows = sorted(ActivityAudience.select(ActivityAudience.event, ActivityAudience.party)
-                      .tuples())  # fmt: skip
+        record_entries(
+            [
+                build_entry(
+                    admin,
+                    "task.updated",
+                    Ref("task", n, f"T{n}"),
+                    audience=Audience(users={people["pm@example.com"].id}),
+                )
+                for n in range(20)
+            ]
+        )
+        rows = sorted(
+            ActivityAudience.select(ActivityAudience.event, ActivityAudience.party).tuples()
+        )
         SchemaMigration.delete().where(
             SchemaMigration.name == "activity.0003_audience_without_foreign_key"
         ).execute()
         assert migrations.upgrade(app) == ["activity.0003_audience_without_foreign_key"]
         assert database.get_foreign_keys("activity_audience") == []
-        assert [index.name for index in database.get_indexes("activity_audience")
-                if not index.name.endswith("pkey")] == []  # fmt: skip
-        assert sorted(ActivityAudience.select(ActivityAudience.event, ActivityAudience.party)
-                      .tuples()) == rows  # fmt: skip
+        assert [
+            index.name
+            for index in database.get_indexes("activity_audience")
+            if not index.name.endswith("pkey")
+        ] == []
+        assert (
+            sorted(ActivityAudience.select(ActivityAudience.event, ActivityAudience.party).tuples())
+            == rows
+        )
         assert len(rows) == 20 * (2 + len(admin.team_ids()))
         # A purge: the audience rows first, then the events (no foreign key to check or cascade).
         ActivityAudience.delete().where(ActivityAudience.event <= 10).execute()

@@ -41,17 +41,41 @@ def test_bulk_insert_keeps_every_value_as_given(app, people):
     """Strings COPY would misread unescaped, None next to the empty string, dates: all come
     back exactly as written, through the same path every recorder uses."""
     moment = datetime(2026, 11, 30, 23, 59, 58, 123456)
-    columns = ["id", "occurred_at", "actor_id", "actor_name", "actor_role", "verb", "action",
-               "object_type", "object_id", "object_label", "summary", "changes"]  # fmt: skip
+    columns = [
+        "id",
+        "occurred_at",
+        "actor_id",
+        "actor_name",
+        "actor_role",
+        "verb",
+        "action",
+        "object_type",
+        "object_id",
+        "object_label",
+        "summary",
+        "changes",
+    ]
     with app.app_context():
         cursor = database.cursor()
         with database.atomic():
             ids = allocate_ids(ActivityEvent._meta.table_name, len(HOSTILE), cursor)
             rows = [
-                (event_id, moment, None, text, "", "task.updated", "updated", "task", str(n),
-                 text, text, None if n % 2 else text)
+                (
+                    event_id,
+                    moment,
+                    None,
+                    text,
+                    "",
+                    "task.updated",
+                    "updated",
+                    "task",
+                    str(n),
+                    text,
+                    text,
+                    None if n % 2 else text,
+                )
                 for n, (event_id, text) in enumerate(zip(ids, HOSTILE, strict=True))
-            ]  # fmt: skip
+            ]
             insert_many(cursor, ActivityEvent._meta.table_name, columns, rows)
         stored = {e.id: e for e in ActivityEvent.select().where(ActivityEvent.id.in_(ids))}
         assert len(stored) == len(rows)
@@ -99,8 +123,9 @@ def test_the_newer_than_poll_sees_every_event_once_under_concurrent_writers(app,
             last, quiet = 0, 0
             while quiet < 3:
                 g.pop("commit_horizons", None)  # each poll is a request of its own
-                query = visible_events(viewer, filters, columns=[ActivityEvent.id],
-                                       newer_than=last, limit=1000)  # fmt: skip
+                query = visible_events(
+                    viewer, filters, columns=[ActivityEvent.id], newer_than=last, limit=1000
+                )
                 ids = [row[0] for row in query.tuples()]
                 seen.extend(ids)
                 last = max(ids, default=last)

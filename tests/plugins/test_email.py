@@ -193,8 +193,7 @@ def test_a_message_is_sent_once_however_often_it_is_handed_over(queued_app, peop
 
 def test_the_sweep_requeues_only_messages_past_their_lease(queued_app, people):
     with queued_app.app_context():
-        first, second, third = (notify(note([people["teammate@example.com"]]))[0]
-                                for _ in range(3))  # fmt: skip
+        first, second, third = (notify(note([people["teammate@example.com"]]))[0] for _ in range(3))
         assert sender.claim(first, lease_seconds=300).status == SENDING  # a worker holds it
         assert sender.sweep(lease_seconds=300) == []  # every lease still runs
         past = utcnow() - timedelta(seconds=1)

@@ -55,10 +55,26 @@ def delivery(make_app, people, tmp_path, database_url):
 
     def consumer():
         process = subprocess.Popen(
-            [str(CONSUMER), "wsgi.huey", "-k", "thread", "-w", "1", "-d", "0.05", "-m", "0.2",
-             "-b", "1.2", "-q"],
-            cwd=ROOT, env=state["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [
+                str(CONSUMER),
+                "wsgi.huey",
+                "-k",
+                "thread",
+                "-w",
+                "1",
+                "-d",
+                "0.05",
+                "-m",
+                "0.2",
+                "-b",
+                "1.2",
+                "-q",
+            ],
+            cwd=ROOT,
+            env=state["env"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         consumers.append(process)
         return process
 
@@ -77,12 +93,16 @@ def queue_mail(app, count):
         with database.atomic():
             return [
                 notify(
-                    Notification("test.batch", (teammate,), f"Batch message {index}",
-                                 "workspace/mail/task_assigned",
-                                 {"title": f"Task {index}", "actor_name": "Tester"})
+                    Notification(
+                        "test.batch",
+                        (teammate,),
+                        f"Batch message {index}",
+                        "workspace/mail/task_assigned",
+                        {"title": f"Task {index}", "actor_name": "Tester"},
+                    )
                 )[0]
                 for index in range(count)
-            ]  # fmt: skip
+            ]
 
 
 def count_sent(app):
@@ -93,9 +113,12 @@ def count_sent(app):
 def statuses(app):
     """Return how many messages are in each state (for failure messages)."""
     with app.app_context():
-        return {m.status: m.n for m in EmailMessage.select(
-            EmailMessage.status, peewee.fn.COUNT(EmailMessage.id).alias("n")
-        ).group_by(EmailMessage.status)}  # fmt: skip
+        return {
+            m.status: m.n
+            for m in EmailMessage.select(
+                EmailMessage.status, peewee.fn.COUNT(EmailMessage.id).alias("n")
+            ).group_by(EmailMessage.status)
+        }
 
 
 def wait_until(check, consumer, timeout=30, what="the consumer"):

@@ -82,8 +82,11 @@ def test_a_private_message_is_hidden_from_a_non_party_everywhere(app, mail):
     admin = client_for(app, "admin@example.com")
     hidden = mail["Secret plan"]
     htmx = {"HX-Request": "true"}
-    for url in (f"/stream/email/{hidden}", f"/stream/email/{hidden}/body",
-                f"/stream/email/{hidden}/row"):  # fmt: skip
+    for url in (
+        f"/stream/email/{hidden}",
+        f"/stream/email/{hidden}/body",
+        f"/stream/email/{hidden}/row",
+    ):
         assert admin.get(url, headers=htmx).status_code == 404, url
     missing = admin.get("/stream/email/987654")
     assert missing.status_code == 404
@@ -124,8 +127,12 @@ def test_filters_narrow_the_list_and_bad_ones_are_refused(app, people, mail):
         == []
     )
     owner = client_for(app, "owner@example.com")
-    for query, field in (("status=lost", "status"), ("recipient=abc", "recipient"),
-                         ("sender=-1", "sender"), ("from=2026-13-01", "from")):  # fmt: skip
+    for query, field in (
+        ("status=lost", "status"),
+        ("recipient=abc", "recipient"),
+        ("sender=-1", "sender"),
+        ("from=2026-13-01", "from"),
+    ):
         response = owner.get(f"/stream/email?{query}")
         assert response.status_code == 400 and f"{field}:" in response.text, query
 
@@ -134,9 +141,14 @@ def test_a_queued_row_polls_itself_until_it_is_finished(make_app, people):
     app = make_app(HUEY_IMMEDIATE=False)
     with app.app_context():
         (queued,) = notify(
-            Notification("test.note", (people["teammate@example.com"],), "Waiting",
-                         "workspace/mail/task_assigned", {"title": "T", "actor_name": "A"})
-        )  # fmt: skip
+            Notification(
+                "test.note",
+                (people["teammate@example.com"],),
+                "Waiting",
+                "workspace/mail/task_assigned",
+                {"title": "T", "actor_name": "A"},
+            )
+        )
     admin = client_for(app, "admin@example.com")
     page = admin.get("/stream/email").text
     row = re.search(rf'<li[^>]*data-row-id="{queued}"[^>]*>', page).group(0)
@@ -156,11 +168,20 @@ def test_a_queued_row_polls_itself_until_it_is_finished(make_app, people):
 def test_see_message_shows_the_html_in_a_sandboxed_frame_with_its_own_policy(app, people):
     hostile = '<p>Hi</p><img src="https://tracker.example/p.gif"><script>alert(1)</script>'
     with app.app_context(), app.test_request_context():
-        (message_id,) = outbox.queue([{
-            "kind": "test.note", "private": False, "sender_id": None, "sender_name": "",
-            "recipient": people["teammate@example.com"], "subject": "Look",
-            "text_body": "Plain <b>part</b>", "html_body": hostile,
-        }])  # fmt: skip
+        (message_id,) = outbox.queue(
+            [
+                {
+                    "kind": "test.note",
+                    "private": False,
+                    "sender_id": None,
+                    "sender_name": "",
+                    "recipient": people["teammate@example.com"],
+                    "subject": "Look",
+                    "text_body": "Plain <b>part</b>",
+                    "html_body": hostile,
+                }
+            ]
+        )
     admin = client_for(app, "admin@example.com")
     detail = admin.get(f"/stream/email/{message_id}", headers={"HX-Request": "true"}).text
     (frame,) = IFRAME.findall(detail)
@@ -184,8 +205,9 @@ def test_see_message_shows_the_html_in_a_sandboxed_frame_with_its_own_policy(app
 def test_resend_queues_a_linked_copy_and_records_it(app, people, mail):
     admin = client_for(app, "admin@example.com")
     original = mail["Task assigned to you: Q4 plan"]
-    response = admin.post(f"/stream/email/{original}/resend",
-                          data={"csrf_token": csrf_token_of(admin)})  # fmt: skip
+    response = admin.post(
+        f"/stream/email/{original}/resend", data={"csrf_token": csrf_token_of(admin)}
+    )
     assert response.status_code == 303
     with app.app_context():
         copy = EmailMessage.select().order_by(EmailMessage.id.desc()).first()
@@ -194,12 +216,16 @@ def test_resend_queues_a_linked_copy_and_records_it(app, people, mail):
     assert response.headers["Location"].endswith(f"/stream/email/{copy.id}")
     assert copy.resent_from == original and copy.message_id != first.message_id
     assert (copy.subject, copy.recipient_id, copy.html_body) == (
-        first.subject, first.recipient_id, first.html_body)  # fmt: skip
+        first.subject,
+        first.recipient_id,
+        first.html_body,
+    )
     assert event.object_id == str(copy.id) and event.target_id == str(original)
     grant_email(app)
     teammate = client_for(app, "teammate@example.com")
-    refused = teammate.post(f"/stream/email/{original}/resend",
-                            data={"csrf_token": csrf_token_of(teammate)})  # fmt: skip
+    refused = teammate.post(
+        f"/stream/email/{original}/resend", data={"csrf_token": csrf_token_of(teammate)}
+    )
     assert refused.status_code == 403
 
 
@@ -232,8 +258,10 @@ def test_private_messages_compose_inbox_and_privacy(app, people):
     }
     refused = client.post("/workspace/messages/new", data=form)
     assert refused.status_code == 400 and "to:" in refused.text
-    empty = sales.post("/workspace/messages/new", data={
-        "csrf_token": token, "to": str(client_user.id), "subject": " ", "body": "x"})  # fmt: skip
+    empty = sales.post(
+        "/workspace/messages/new",
+        data={"csrf_token": token, "to": str(client_user.id), "subject": " ", "body": "x"},
+    )
     assert empty.status_code == 400 and "subject:" in empty.text
     freelancer = client_for(app, "freelancer@example.com")
     assert "nobody you may write to" in freelancer.get("/workspace/messages/new").text
@@ -255,11 +283,19 @@ def test_related_pages_read_one_person_at_a_time_and_miss_nothing(app, people):
     dana = people["teammate@example.com"]
     with app.app_context(), app.test_request_context("/"):
         with database.atomic():
-            rows = [{"kind": "task.assigned" if i % 5 else "private_message",
-                     "private": i % 5 == 0, "sender_id": everyone[i % 7].id,
-                     "sender_name": everyone[i % 7].name,
-                     "recipient": everyone[(i * 3) % len(everyone)], "subject": f"M{i}",
-                     "text_body": "t", "html_body": "h"} for i in range(230)]  # fmt: skip
+            rows = [
+                {
+                    "kind": "task.assigned" if i % 5 else "private_message",
+                    "private": i % 5 == 0,
+                    "sender_id": everyone[i % 7].id,
+                    "sender_name": everyone[i % 7].name,
+                    "recipient": everyone[(i * 3) % len(everyone)],
+                    "subject": f"M{i}",
+                    "text_body": "t",
+                    "html_body": "h",
+                }
+                for i in range(230)
+            ]
             outbox.queue(rows)
         team = set(dana.related_user_ids())
         expected = [

@@ -47,8 +47,15 @@ def test_the_tab_shows_each_row_with_its_outcome_place_and_browser(app, client, 
     assert page.status_code == 200
     html = page.text
     assert html.count('class="row login-row"') == 3
-    for text in ("Signed in", "Wrong password", "Unknown user", "81.2.69.160 (GB)",
-                 "Firefox 128 on Linux", "127.0.0.1 (loopback)", "after 1 failure"):  # fmt: skip
+    for text in (
+        "Signed in",
+        "Wrong password",
+        "Unknown user",
+        "81.2.69.160 (GB)",
+        "Firefox 128 on Linux",
+        "127.0.0.1 (loopback)",
+        "after 1 failure",
+    ):
         assert text in html, text
     assert CANARY not in html
 
@@ -97,10 +104,15 @@ def test_filters_narrow_the_rows(app, client, login, people, query, expected):
 
 @pytest.mark.parametrize(
     "query, field",
-    [({"outcome": "hacked"}, "outcome"), ({"ip": "1.2.3"}, "ip"), ({"user": "x"}, "user"),
-     ({"country": "D-E"}, "country"), ({"from": "2026-13-01"}, "from"),
-     ({"after": "-1"}, "after")],
-)  # fmt: skip
+    [
+        ({"outcome": "hacked"}, "outcome"),
+        ({"ip": "1.2.3"}, "ip"),
+        ({"user": "x"}, "user"),
+        ({"country": "D-E"}, "country"),
+        ({"from": "2026-13-01"}, "from"),
+        ({"after": "-1"}, "after"),
+    ],
+)
 def test_a_bad_filter_is_a_400_naming_it(client, login, query, field):
     login("admin@example.com")
     response = client.get("/stream/logins", query_string=query)
@@ -111,8 +123,10 @@ def test_a_bad_filter_is_a_400_naming_it(client, login, query, field):
 def test_rows_page_by_cursor_and_the_banner_counts_new_ones(app, client, login):
     login("admin@example.com")
     with app.app_context():
-        rows = [signins.build_attempt(f"u{n}@example.com", None, signins.UNKNOWN_USER)
-                for n in range(120)]  # fmt: skip
+        rows = [
+            signins.build_attempt(f"u{n}@example.com", None, signins.UNKNOWN_USER)
+            for n in range(120)
+        ]
         with database.atomic():
             record_sign_in_attempts(rows)
     page = client.get("/stream/logins")
@@ -202,10 +216,12 @@ def lock_through_the_form(app, kind):
 
 @pytest.mark.parametrize(
     "kind, limit, button",
-    [("account", "Account limit", "Unlock account"),
-     ("client", "Account limit of one known browser", "Unlock browser"),
-     ("ip", "IP limit", "Unlock IP")],
-)  # fmt: skip
+    [
+        ("account", "Account limit", "Unlock account"),
+        ("client", "Account limit of one known browser", "Unlock browser"),
+        ("ip", "IP limit", "Unlock IP"),
+    ],
+)
 def test_a_lock_row_says_its_limit_and_an_admin_lifts_it(make_app, kind, limit, button):
     app = make_app(LOCK_IP_LIMIT=3 if kind == "ip" else 50)
     with app.app_context(), database.atomic():
@@ -260,10 +276,13 @@ def test_the_user_hears_of_a_lock_and_of_a_new_browser(make_app):
     abroad.get("/login", headers={"X-Forwarded-For": "81.2.69.160"})
     response = abroad.post(
         "/login",
-        data={"email": "office@example.com", "password": "demo-password",
-              "csrf_token": csrf_token_of(abroad)},
+        data={
+            "email": "office@example.com",
+            "password": "demo-password",
+            "csrf_token": csrf_token_of(abroad),
+        },
         headers={"X-Forwarded-For": "81.2.69.160"},
-    )  # fmt: skip
+    )
     assert response.status_code == 302
     assert outbox.sent[-1].kind == "login.new_client"
     assert outbox.sent[-1].context["flags"] == ["new IP", "new country"]
@@ -283,10 +302,20 @@ def test_the_demo_history_covers_a_month_and_every_kind_and_seeds_once(app, peop
         seed_history()
         assert SignInAttempt.select().count() == count > 100
         kinds = {row.outcome for row in SignInAttempt.select(SignInAttempt.outcome)}
-        assert {"signed_in", "wrong_password", "unknown_user", "account_locked", "locked",
-                "unlocked", "signed_out", "session_expired"} <= kinds  # fmt: skip
+        assert {
+            "signed_in",
+            "wrong_password",
+            "unknown_user",
+            "account_locked",
+            "locked",
+            "unlocked",
+            "signed_out",
+            "session_expired",
+        } <= kinds
         countries = {row.country for row in SignInAttempt.select(SignInAttempt.country)}
         assert {"GB", "DE", "US", "private"} <= countries
         oldest = SignInAttempt.select().order_by(SignInAttempt.attempted_at).first()
-        assert (SignInAttempt.select().order_by(SignInAttempt.id.desc()).first().attempted_at
-                - oldest.attempted_at).days >= 28  # fmt: skip
+        assert (
+            SignInAttempt.select().order_by(SignInAttempt.id.desc()).first().attempted_at
+            - oldest.attempted_at
+        ).days >= 28

@@ -96,8 +96,9 @@ def test_a_hundred_wrong_passwords_to_two_workers_check_at_most_the_limit(
     make_app, tmp_path, database_url
 ):
     log = tmp_path / "hash-checks.log"
-    app, env = serve(make_app, tmp_path, database_url, f"sqlite:///{tmp_path / 'huey.db'}",
-                     HASH_CHECK_LOG=log)  # fmt: skip
+    app, env = serve(
+        make_app, tmp_path, database_url, f"sqlite:///{tmp_path / 'huey.db'}", HASH_CHECK_LOG=log
+    )
     with gunicorn(tmp_path, env) as (base_url, _):
         browsers = [Browser(base_url) for _ in range(10)]  # ten clients, one account
 
@@ -135,8 +136,11 @@ def test_a_canary_password_leaves_no_trace(make_app, tmp_path, database_url, hue
     database.close()
     with gunicorn(tmp_path, env) as (base_url, log_path):
         browser = Browser(base_url)
-        for email in ("pm@example.com",) * 6 + ("nobody@example.com", "sales@example.com",
-                                                 "lead@example.com"):  # fmt: skip
+        for email in ("pm@example.com",) * 6 + (
+            "nobody@example.com",
+            "sales@example.com",
+            "lead@example.com",
+        ):
             assert browser.sign_in(email, CANARY) == 401  # wrong, locked, unknown, inactive…
         assert browser.sign_in("office@example.com", CANARY) == 200  # signed in, redirected
         assert browser.sign_in("", CANARY) == 400
@@ -152,8 +156,9 @@ def test_a_canary_password_leaves_no_trace(make_app, tmp_path, database_url, hue
         with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             for (table,) in cursor.fetchall():
-                cursor.execute(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s',
-                               (f"%{CANARY}%",))  # fmt: skip
+                cursor.execute(
+                    f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s', (f"%{CANARY}%",)
+                )
                 assert cursor.fetchone()[0] == 0, f"the canary is in table {table}"
         connection.close()
     for payload in huey_payloads(huey_url):

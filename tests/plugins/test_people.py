@@ -96,18 +96,35 @@ def test_an_admin_creates_edits_fills_and_deletes_a_team_each_change_recorded(ap
     assert get(app, RetiredTeam, id=team.id) is not None
 
     assert events(app, "team.created", "team.updated", "team.deleted") == [
-        ("team.created", "Support", {"color": [None, "#0f766e"],
-         "description": [None, "Answers clients"], "name": [None, "Support"]}),
+        (
+            "team.created",
+            "Support",
+            {
+                "color": [None, "#0f766e"],
+                "description": [None, "Answers clients"],
+                "name": [None, "Support"],
+            },
+        ),
         ("team.updated", "Support", {"members": [[], ["Dana Scully"]]}),
-        ("team.updated", "Client Care", {"description": ["Answers clients", ""],
-         "name": ["Support", "Client Care"]}),
+        (
+            "team.updated",
+            "Client Care",
+            {"description": ["Answers clients", ""], "name": ["Support", "Client Care"]},
+        ),
         ("team.updated", "Client Care", {"members": [["Dana Scully"], []]}),
-        ("team.deleted", "Client Care", {"color": ["#0f766e", None], "description": ["", None],
-         "name": ["Client Care", None]}),
-    ]  # fmt: skip
+        (
+            "team.deleted",
+            "Client Care",
+            {"color": ["#0f766e", None], "description": ["", None], "name": ["Client Care", None]},
+        ),
+    ]
     with app.app_context():
-        summaries = [e.summary for e in ActivityEvent.select().where(
-            ActivityEvent.verb == "team.updated").order_by(ActivityEvent.id)]  # fmt: skip
+        summaries = [
+            e.summary
+            for e in ActivityEvent.select()
+            .where(ActivityEvent.verb == "team.updated")
+            .order_by(ActivityEvent.id)
+        ]
     assert summaries[0] == "Members: +Dana Scully"
     assert summaries[2] == "Members: −Dana Scully"
 
@@ -132,8 +149,10 @@ def test_bad_team_input_is_a_400_naming_the_field_and_changes_nothing(app, admin
     assert events(app, "team.created", "team.updated") == []
 
 
-@pytest.mark.parametrize("email", ["teammate@example.com", "client@example.com",
-                                   "freelancer@example.com", "pm@example.com"])  # fmt: skip
+@pytest.mark.parametrize(
+    "email",
+    ["teammate@example.com", "client@example.com", "freelancer@example.com", "pm@example.com"],
+)
 def test_everyone_but_the_owner_and_admins_is_refused_every_page(app, people, email):
     other = signed_in(app, email)
     token = csrf_token_of(other)
@@ -196,8 +215,12 @@ def test_deleting_a_team_says_who_loses_which_tabs_then_removes_its_grants(app, 
     assert sam.get("/stream/activity").status_code == 403
     with app.app_context():
         assert not TabGrant.select().where(TabGrant.team == sales.id).exists()
-        revoked = [e.changes for e in ActivityEvent.select().where(
-            ActivityEvent.verb == "settings.updated").order_by(ActivityEvent.id)]  # fmt: skip
+        revoked = [
+            e.changes
+            for e in ActivityEvent.select()
+            .where(ActivityEvent.verb == "settings.updated")
+            .order_by(ActivityEvent.id)
+        ]
         assert TeamMembership.select().where(TeamMembership.team == sales.id).count() == 0
     assert sorted(revoked) == ['{"team Sales": ["visible", "hidden"]}'] * 2
 
@@ -212,8 +235,13 @@ def test_a_new_team_never_takes_a_deleted_team_s_id(app, admin):
 
 
 def test_an_admin_adds_a_person_who_chooses_a_password_once_from_the_link(app, admin):
-    answer = admin("/people", name="Walter Skinner", email=" Walter@Example.com ", role="Teammate",
-                   time_zone="America/New_York")  # fmt: skip
+    answer = admin(
+        "/people",
+        name="Walter Skinner",
+        email=" Walter@Example.com ",
+        role="Teammate",
+        time_zone="America/New_York",
+    )
     assert answer.status_code == 200
     assert "No mail server is configured" in answer.text
     link = LINK.search(answer.text).group(1)
@@ -227,8 +255,9 @@ def test_an_admin_adds_a_person_who_chooses_a_password_once_from_the_link(app, a
     newcomer = app.test_client()
     assert newcomer.get(link).status_code == 200
     token = csrf_token_of(newcomer)
-    short = newcomer.post(link, data={"password": "short", "confirmation": "short",
-                                      "csrf_token": token})  # fmt: skip
+    short = newcomer.post(
+        link, data={"password": "short", "confirmation": "short", "csrf_token": token}
+    )
     assert short.status_code == 400 and "password:" in short.text
     chosen = newcomer.post(
         link,
@@ -242,9 +271,18 @@ def test_an_admin_adds_a_person_who_chooses_a_password_once_from_the_link(app, a
     assert newcomer.get(link).status_code == 404  # once only
     assert sign_in(app.test_client(), "walter@example.com", "truth-is-out-there").status_code == 302
 
-    assert events(app, "user.created") == [("user.created", "Walter Skinner", {
-        "email": [None, "walter@example.com"], "name": [None, "Walter Skinner"],
-        "role": [None, "Teammate"], "time_zone": [None, "America/New_York"]})]  # fmt: skip
+    assert events(app, "user.created") == [
+        (
+            "user.created",
+            "Walter Skinner",
+            {
+                "email": [None, "walter@example.com"],
+                "name": [None, "Walter Skinner"],
+                "role": [None, "Teammate"],
+                "time_zone": [None, "America/New_York"],
+            },
+        )
+    ]
     with app.app_context():
         assert (
             "invitation shown to the admin"
@@ -258,10 +296,12 @@ def test_bad_person_input_is_a_400_naming_the_field(app, admin):
         ({"name": "A", "email": "not-an-email", "role": "Teammate"}, "email:"),
         ({"name": "A", "email": "admin@example.com", "role": "Teammate"}, "email:"),
         ({"name": "A", "email": "a@example.com", "role": "Wizard"}, "role:"),
-        ({"name": "A", "email": "a@example.com", "role": "Teammate", "time_zone": "Mars/Base"},
-         "time_zone:"),
+        (
+            {"name": "A", "email": "a@example.com", "role": "Teammate", "time_zone": "Mars/Base"},
+            "time_zone:",
+        ),
         ({"name": "A", "email": "a@example.com", "role": "Super Admin"}, "role:"),  # a second
-    ):  # fmt: skip
+    ):
         answer = admin("/people", **{"time_zone": "UTC", **form})
         assert answer.status_code == 400, form
         assert field in answer.text, form
@@ -306,17 +346,20 @@ def test_there_is_always_exactly_one_super_admin_who_is_never_demoted_or_deactiv
     assert admin(f"/people/{avery.id}/deactivate").status_code == 400  # not oneself either
     assert "cannot deactivate yourself" in admin(f"/people/{avery.id}/deactivate").text
     dana = get(app, User, email="teammate@example.com")
-    made = admin(f"/people/{dana.id}", name=dana.name, email=dana.email, role="Super Admin",
-                 time_zone="UTC")  # fmt: skip
+    made = admin(
+        f"/people/{dana.id}", name=dana.name, email=dana.email, role="Super Admin", time_zone="UTC"
+    )
     assert made.status_code == 400 and "only ever one" in made.text
 
     morgan = signed_in(app, "owner@example.com")
     token = csrf_token_of(morgan)
-    demoted = morgan.post(f"/people/{owner.id}", data={**fields, "role": "Admin",
-                                                        "csrf_token": token})  # fmt: skip
+    demoted = morgan.post(
+        f"/people/{owner.id}", data={**fields, "role": "Admin", "csrf_token": token}
+    )
     assert demoted.status_code == 400 and "cannot be demoted" in demoted.text
-    assert morgan.post(f"/people/{owner.id}/deactivate", data={"csrf_token": token}).status_code \
-        == 400  # fmt: skip
+    assert (
+        morgan.post(f"/people/{owner.id}/deactivate", data={"csrf_token": token}).status_code == 400
+    )
     with app.app_context():
         owners = User.select().join(Role).where(Role.kind == "owner")
         assert [user.email for user in owners] == ["owner@example.com"]
@@ -334,8 +377,11 @@ def test_a_deactivated_person_is_signed_out_at_once_and_cannot_sign_in(app, admi
     assert "/login" in session.get("/stream/activity").headers["Location"]
     assert session.get("/profile").status_code == 302
     with app.app_context():
-        assert not UserSession.select().where(
-            (UserSession.user_id == dana.id) & UserSession.ended_at.is_null()).exists()  # fmt: skip
+        assert (
+            not UserSession.select()
+            .where((UserSession.user_id == dana.id) & UserSession.ended_at.is_null())
+            .exists()
+        )
     assert sign_in(app.test_client(), "teammate@example.com").status_code == 401
     refused = admin(f"/people/{dana.id}/password-link")
     assert refused.status_code == 400 and "reactivate them first" in refused.text
@@ -356,8 +402,14 @@ def test_a_reset_link_is_shown_without_mail_and_spends_the_one_before(app, admin
     assert visitor.get(first).status_code == 404
     assert visitor.get(second).status_code == 200
     session = signed_in(app, "teammate@example.com")  # still works until the link is used
-    visitor.post(second, data={"password": "new-password-1", "confirmation": "new-password-1",
-                               "csrf_token": csrf_token_of(visitor)})  # fmt: skip
+    visitor.post(
+        second,
+        data={
+            "password": "new-password-1",
+            "confirmation": "new-password-1",
+            "csrf_token": csrf_token_of(visitor),
+        },
+    )
     assert session.get("/profile").status_code == 302  # every older session ended
     assert sign_in(app.test_client(), "teammate@example.com").status_code == 401
     assert sign_in(app.test_client(), "teammate@example.com", "new-password-1").status_code == 302
@@ -370,8 +422,9 @@ def test_with_mail_configured_the_link_is_sent_privately_not_shown(make_app, peo
     client = app.test_client()
     sign_in(client, "admin@example.com")
     dana = get(app, User, email="teammate@example.com")
-    answer = client.post(f"/people/{dana.id}/password-link",
-                         data={"csrf_token": csrf_token_of(client)})  # fmt: skip
+    answer = client.post(
+        f"/people/{dana.id}/password-link", data={"csrf_token": csrf_token_of(client)}
+    )
     assert answer.status_code == 302
     assert "/password/" not in client.get(answer.headers["Location"]).text
     with app.app_context():
@@ -382,8 +435,16 @@ def test_with_mail_configured_the_link_is_sent_privately_not_shown(make_app, peo
 
 
 def test_team_names_are_seen_by_four_roles_only_and_hidden_in_activity_rows(app, admin, people):
-    expected = {"owner": True, "admin": True, "pm": True, "office": True, "teammate": False,
-                "sales": False, "freelancer": False, "client": False}  # fmt: skip
+    expected = {
+        "owner": True,
+        "admin": True,
+        "pm": True,
+        "office": True,
+        "teammate": False,
+        "sales": False,
+        "freelancer": False,
+        "client": False,
+    }
     with app.app_context():
         for name, sees in expected.items():
             user = User.get(User.email == f"{name}@example.com")
@@ -401,16 +462,23 @@ def test_team_names_are_seen_by_four_roles_only_and_hidden_in_activity_rows(app,
     assert "edited team “a team”" in dana_page  # Dana is in Delivery: the row relates to her
     assert "edited team “Delivery”" in priya_page
     dana = get(app, User, email="teammate@example.com")
-    preview = admin.client.post("/stream/settings/preview", data={"user": dana.id},
-                                headers={"X-CSRF-Token": csrf_token_of(admin.client)})  # fmt: skip
+    preview = admin.client.post(
+        "/stream/settings/preview",
+        data={"user": dana.id},
+        headers={"X-CSRF-Token": csrf_token_of(admin.client)},
+    )
     assert preview.status_code == 200
     assert "edited team “a team”" in preview.text  # Preview as… reads as Dana would
     # A rename puts the old and the new name in the event's summary and change set: neither
     # reaches Dana's rows or the event's details.
     admin(f"/teams/{delivery.id}", name="Delivery Ops", description="", color="#0f766e")
     with app.app_context():
-        renamed = ActivityEvent.select().where(ActivityEvent.verb == "team.updated").order_by(
-            ActivityEvent.id.desc()).first()  # fmt: skip
+        renamed = (
+            ActivityEvent.select()
+            .where(ActivityEvent.verb == "team.updated")
+            .order_by(ActivityEvent.id.desc())
+            .first()
+        )
     assert "Delivery Ops" in renamed.summary
     dana_client = signed_in(app, "teammate@example.com")
     dana_rows = dana_client.get("/stream/activity").text
@@ -426,8 +494,9 @@ def test_related_rows_follow_the_viewer_s_teams_of_today(app, admin, people):
     with app.app_context():
         TabGrant.create(tab="activity", role=Role.get(Role.name == "Teammate"))
         with database.atomic():
-            sam_event = record_activity(people["sales@example.com"], "task.created",
-                                        Ref("task", 1, "Sales pitch")).id  # fmt: skip
+            sam_event = record_activity(
+                people["sales@example.com"], "task.created", Ref("task", 1, "Sales pitch")
+            ).id
     ines = get(app, User, email="ines@example.com")  # a Teammate in Sales
     sales = get(app, Team, name="Sales")
     assert sam_event in rows(app, "ines@example.com")
@@ -470,9 +539,16 @@ def test_a_recorded_event_reads_without_team_names_for_those_who_may_not_see_the
     admin(f"/teams/{sales.id}", name="Hunters", description="Finds clients", color="#ea580c")
     dana = get(app, User, email="teammate@example.com")
     admin(f"/teams/{sales.id}/members", htmx=True, user=dana.id, member="1")
-    admin.client.post("/stream/settings/grant", data={
-        "tab": "activity", "kind": "team", "id": sales.id, "granted": "1",
-        "csrf_token": csrf_token_of(admin.client)})  # fmt: skip
+    admin.client.post(
+        "/stream/settings/grant",
+        data={
+            "tab": "activity",
+            "kind": "team",
+            "id": sales.id,
+            "granted": "1",
+            "csrf_token": csrf_token_of(admin.client),
+        },
+    )
     fields = {"name": dana.name, "email": dana.email, "time_zone": dana.time_zone}
     admin(f"/people/{dana.id}", role="Client", **fields)
     with app.app_context():

@@ -51,8 +51,24 @@ from plugins.logins.filters import QUALIFIERS as LOGINS_KEYS
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
 
-VOCABULARY = ["acme", "acmeville", "budget", "report", "q3", "secret", "zoë", "ünal", "東京",
-              "draft", "final", "dana", "invoice", "review", "rocket", "roadmap"]  # fmt: skip
+VOCABULARY = [
+    "acme",
+    "acmeville",
+    "budget",
+    "report",
+    "q3",
+    "secret",
+    "zoë",
+    "ünal",
+    "東京",
+    "draft",
+    "final",
+    "dana",
+    "invoice",
+    "review",
+    "rocket",
+    "roadmap",
+]
 TYPES = ("task", "document", "company")
 ACTIONS = ("created", "updated", "deleted", "commented")
 
@@ -104,10 +120,17 @@ def _seed_events(rng, users):
         changes = {"status": [_label(rng), _label(rng)]} if action == "updated" else None
         target = Ref("project", 1, _label(rng)) if rng.random() < 0.2 else None
         audience = Audience(users={rng.choice(users).id for _ in range(rng.randint(0, 2))})
-        entries.append(build_entry(
-            actor, f"{kind}.{action}", Ref(kind, rng.randint(1, 20), _label(rng)), changes,
-            target, audience, occurred_at=now - timedelta(days=rng.uniform(0, 40)),
-        ))  # fmt: skip
+        entries.append(
+            build_entry(
+                actor,
+                f"{kind}.{action}",
+                Ref(kind, rng.randint(1, 20), _label(rng)),
+                changes,
+                target,
+                audience,
+                occurred_at=now - timedelta(days=rng.uniform(0, 40)),
+            )
+        )
     entries.sort(key=lambda entry: entry["row"]["occurred_at"])
     record_entries(entries)
 
@@ -116,16 +139,18 @@ def _seed_mail(rng, users):
     messages = []
     for _ in range(120):
         sender = rng.choice(users + [None])
-        messages.append({
-            "kind": rng.choice(["task.assigned", "document.shared", "private_message"]),
-            "private": rng.random() < 0.3,
-            "sender_id": sender.id if sender else None,
-            "sender_name": sender.name if sender else "",
-            "recipient": rng.choice(users),
-            "subject": _label(rng),
-            "text_body": f"{_label(rng)}. {_label(rng)}",
-            "html_body": "<p>hidden from the index</p>",
-        })  # fmt: skip
+        messages.append(
+            {
+                "kind": rng.choice(["task.assigned", "document.shared", "private_message"]),
+                "private": rng.random() < 0.3,
+                "sender_id": sender.id if sender else None,
+                "sender_name": sender.name if sender else "",
+                "recipient": rng.choice(users),
+                "subject": _label(rng),
+                "text_body": f"{_label(rng)}. {_label(rng)}",
+                "html_body": "<p>hidden from the index</p>",
+            }
+        )
     outbox.queue(messages)
 
 
@@ -133,11 +158,16 @@ def _seed_sign_ins(rng, users):
     rows = []
     for _ in range(150):
         user = rng.choice(users + [None])
-        client = Client(ip=f"203.0.113.{rng.randint(1, 9)}", country=rng.choice(["DE", "FR"]),
-                        browser=rng.choice(["Chrome 120", "Firefox 121"]), os="Linux")  # fmt: skip
+        client = Client(
+            ip=f"203.0.113.{rng.randint(1, 9)}",
+            country=rng.choice(["DE", "FR"]),
+            browser=rng.choice(["Chrome 120", "Firefox 121"]),
+            os="Linux",
+        )
         name = user.email if user else f"{rng.choice(VOCABULARY)}@example.com"
-        rows.append(build_attempt(name, user.id if user else None, rng.choice(OUTCOMES[:4]),
-                                  client))  # fmt: skip
+        rows.append(
+            build_attempt(name, user.id if user else None, rng.choice(OUTCOMES[:4]), client)
+        )
     record_sign_in_attempts(rows)
 
 
@@ -206,32 +236,58 @@ def activity_rows():
     for pair in ActivityAudience.select():
         audience.setdefault(pair.event, set()).add(pair.party)
     return [
-        {"id": e.id, "at": e.occurred_at, "actor": e.actor_id, "type": e.object_type,
-         "action": e.action, "parties": audience.get(e.id, set()),
-         "text": [e.actor_name, e.action, e.object_type, e.object_label, e.target_label,
-                  e.summary, e.changes]}
+        {
+            "id": e.id,
+            "at": e.occurred_at,
+            "actor": e.actor_id,
+            "type": e.object_type,
+            "action": e.action,
+            "parties": audience.get(e.id, set()),
+            "text": [
+                e.actor_name,
+                e.action,
+                e.object_type,
+                e.object_label,
+                e.target_label,
+                e.summary,
+                e.changes,
+            ],
+        }
         for e in events
-    ]  # fmt: skip
+    ]
 
 
 def email_rows():
     messages = EmailMessage.select().order_by(EmailMessage.id.desc())
     return [
-        {"id": m.id, "at": m.queued_at, "sender": m.sender_id, "recipient": m.recipient_id,
-         "private": m.private, "kind": m.kind, "status": m.status,
-         "text": [m.sender_name, m.recipient_name, m.recipient_email, m.subject, m.text_body]}
+        {
+            "id": m.id,
+            "at": m.queued_at,
+            "sender": m.sender_id,
+            "recipient": m.recipient_id,
+            "private": m.private,
+            "kind": m.kind,
+            "status": m.status,
+            "text": [m.sender_name, m.recipient_name, m.recipient_email, m.subject, m.text_body],
+        }
         for m in messages
-    ]  # fmt: skip
+    ]
 
 
 def logins_rows():
     attempts = SignInAttempt.select().order_by(SignInAttempt.id.desc())
     return [
-        {"id": a.id, "at": a.attempted_at, "user": a.user_id, "outcome": a.outcome,
-         "ip": a.ip, "country": a.country,
-         "text": [a.name_typed, a.ip, a.browser, a.os, a.detail]}
+        {
+            "id": a.id,
+            "at": a.attempted_at,
+            "user": a.user_id,
+            "outcome": a.outcome,
+            "ip": a.ip,
+            "country": a.country,
+            "text": [a.name_typed, a.ip, a.browser, a.os, a.detail],
+        }
         for a in attempts
-    ]  # fmt: skip
+    ]
 
 
 def generated_queries(rng, names, extra_terms, count=40):
@@ -279,14 +335,18 @@ def test_activity_search_equals_brute_force(searched, people):
         users = list(User.select(User.id, User.name, User.email).tuples())
     rng = random.Random(1)
     names = [name for _, name, _ in users]
-    queries = generated_queries(rng, names, [
-        lambda: f'actor:"{rng.choice(names)}"',
-        lambda: f"actor:{rng.choice(names).split()[0][:3].lower()}",
-        lambda: f"-actor:{rng.choice(names).split()[0].lower()}",
-        lambda: f"type:{rng.choice(TYPES)}",
-        lambda: f"-type:{rng.choice(TYPES)}",
-        lambda: f"action:{rng.choice(ACTIONS)}",
-    ])  # fmt: skip
+    queries = generated_queries(
+        rng,
+        names,
+        [
+            lambda: f'actor:"{rng.choice(names)}"',
+            lambda: f"actor:{rng.choice(names).split()[0][:3].lower()}",
+            lambda: f"-actor:{rng.choice(names).split()[0].lower()}",
+            lambda: f"type:{rng.choice(TYPES)}",
+            lambda: f"-type:{rng.choice(TYPES)}",
+            lambda: f"action:{rng.choice(ACTIONS)}",
+        ],
+    )
     fields = {
         "actor": person_field("actor", users),
         "type": lambda row, value: row["type"] == value,
@@ -299,8 +359,16 @@ def test_activity_search_equals_brute_force(searched, people):
         parties = set(viewer_parties(viewer))
         return lambda row: bool(row["parties"] & parties)
 
-    assert_equal_to_brute_force(searched, activity_views.FEED, ACTIVITY_KEYS, activity_rows,
-                                fields, visible_for, queries, people)  # fmt: skip
+    assert_equal_to_brute_force(
+        searched,
+        activity_views.FEED,
+        ACTIVITY_KEYS,
+        activity_rows,
+        fields,
+        visible_for,
+        queries,
+        people,
+    )
 
 
 def test_email_search_equals_brute_force(searched, people):
@@ -308,13 +376,17 @@ def test_email_search_equals_brute_force(searched, people):
         users = list(User.select(User.id, User.name, User.email).tuples())
     rng = random.Random(2)
     names = [name for _, name, _ in users]
-    queries = generated_queries(rng, names, [
-        lambda: f'from:"{rng.choice(names)}"',
-        lambda: f"to:{rng.choice(names).split()[0].lower()}",
-        lambda: f"-to:{rng.choice(names).split()[0].lower()}",
-        lambda: f"kind:{rng.choice(['task.assigned', 'private_message'])}",
-        lambda: "status:queued",
-    ])  # fmt: skip
+    queries = generated_queries(
+        rng,
+        names,
+        [
+            lambda: f'from:"{rng.choice(names)}"',
+            lambda: f"to:{rng.choice(names).split()[0].lower()}",
+            lambda: f"-to:{rng.choice(names).split()[0].lower()}",
+            lambda: f"kind:{rng.choice(['task.assigned', 'private_message'])}",
+            lambda: "status:queued",
+        ],
+    )
     fields = {
         "from": person_field("sender", users),
         "to": person_field("recipient", users),
@@ -333,8 +405,9 @@ def test_email_search_equals_brute_force(searched, people):
 
         return visible
 
-    assert_equal_to_brute_force(searched, email_views.FEED, EMAIL_KEYS, email_rows, fields,
-                                visible_for, queries, people)  # fmt: skip
+    assert_equal_to_brute_force(
+        searched, email_views.FEED, EMAIL_KEYS, email_rows, fields, visible_for, queries, people
+    )
 
 
 def test_logins_search_equals_brute_force(searched, people):
@@ -342,14 +415,20 @@ def test_logins_search_equals_brute_force(searched, people):
         users = list(User.select(User.id, User.name, User.email).tuples())
     rng = random.Random(3)
     names = [name for _, name, _ in users]
-    queries = generated_queries(rng, names, [
-        lambda: f'user:"{rng.choice(names)}"',
-        lambda: f"outcome:{rng.choice(OUTCOMES[:4])}",
-        lambda: f"-outcome:{rng.choice(OUTCOMES[:4])}",
-        lambda: f"ip:203.0.113.{rng.randint(1, 9)}",
-        lambda: f"country:{rng.choice(['de', 'FR'])}",
-        lambda: "chrome", lambda: '"firefox 121"', lambda: "203.0.113.4",
-    ])  # fmt: skip
+    queries = generated_queries(
+        rng,
+        names,
+        [
+            lambda: f'user:"{rng.choice(names)}"',
+            lambda: f"outcome:{rng.choice(OUTCOMES[:4])}",
+            lambda: f"-outcome:{rng.choice(OUTCOMES[:4])}",
+            lambda: f"ip:203.0.113.{rng.randint(1, 9)}",
+            lambda: f"country:{rng.choice(['de', 'FR'])}",
+            lambda: "chrome",
+            lambda: '"firefox 121"',
+            lambda: "203.0.113.4",
+        ],
+    )
     fields = {
         "user": person_field("user", users),
         "outcome": lambda row, value: row["outcome"] == value,
@@ -361,8 +440,9 @@ def test_logins_search_equals_brute_force(searched, people):
         related = set(viewer.related_user_ids())
         return lambda row: viewer.is_admin or row["user"] in related
 
-    assert_equal_to_brute_force(searched, logins_views.FEED, LOGINS_KEYS, logins_rows, fields,
-                                visible_for, queries, people)  # fmt: skip
+    assert_equal_to_brute_force(
+        searched, logins_views.FEED, LOGINS_KEYS, logins_rows, fields, visible_for, queries, people
+    )
 
 
 # What a person sees. -----------------------------------------------------------------------
@@ -430,32 +510,75 @@ def test_saved_searches_belong_to_their_user_and_need_the_csrf_token(searched, p
     saved = client.post("/stream/activity/searches", data=form, headers={"HX-Request": "true"})
     assert saved.status_code == 200 and "Deleted by Avery" in saved.text
     assert "q=action%3Adeleted+acme" in client.get("/stream/activity").text
-    bad = client.post("/stream/activity/searches", headers={"HX-Request": "true"},
-                      data={**form, "name": "Bad", "q": "created:soon"})  # fmt: skip
+    bad = client.post(
+        "/stream/activity/searches",
+        headers={"HX-Request": "true"},
+        data={**form, "name": "Bad", "q": "created:soon"},
+    )
     assert bad.status_code == 400 and "created: expected a day" in bad.text
     other = searched.test_client()
     sign_in(other, "owner@example.com")
     assert "Deleted by Avery" not in other.get("/stream/activity").text
-    preview = other.post("/stream/settings/preview", data={"user": people["admin@example.com"].id},
-                         headers={"X-CSRF-Token": csrf_token_of(other)})  # fmt: skip
+    preview = other.post(
+        "/stream/settings/preview",
+        data={"user": people["admin@example.com"].id},
+        headers={"X-CSRF-Token": csrf_token_of(other)},
+    )
     assert preview.status_code == 200 and "data-preview-tab" in preview.text
     assert "Deleted by Avery" not in preview.text  # not even when previewing its owner
     search_id = re.search(r"/searches/(\d+)/delete", saved.text).group(1)
-    stolen = other.post(f"/stream/activity/searches/{search_id}/delete",
-                        data={"csrf_token": csrf_token_of(other)})  # fmt: skip
+    stolen = other.post(
+        f"/stream/activity/searches/{search_id}/delete", data={"csrf_token": csrf_token_of(other)}
+    )
     assert stolen.status_code == 404
     assert "Deleted by Avery" in client.get("/stream/activity").text
-    gone = client.post(f"/stream/activity/searches/{search_id}/delete",
-                       data={"csrf_token": token}, headers={"HX-Request": "true"})  # fmt: skip
+    gone = client.post(
+        f"/stream/activity/searches/{search_id}/delete",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
     assert gone.status_code == 200 and "Deleted by Avery" not in gone.text
 
 
 QUERY_PARTS = st.sampled_from(
-    ["actor:", "-", '"', "created:", ">", "..", "2026-11-01", "2026-13-40", "team:", "type:",
-     "object:", "from:", "to:", "status:", "ip:", "outcome:", "acme", "Zoë", " ", "\x00", "'",
-     ";", "%", "_", "*", "\\", "colour:", "10:30", "actor:Nobody", 'actor:"Grace Hopper"',
-     "OR", "NEAR(", "^", "\u202e", "object:task:1"]
-)  # fmt: skip
+    [
+        "actor:",
+        "-",
+        '"',
+        "created:",
+        ">",
+        "..",
+        "2026-11-01",
+        "2026-13-40",
+        "team:",
+        "type:",
+        "object:",
+        "from:",
+        "to:",
+        "status:",
+        "ip:",
+        "outcome:",
+        "acme",
+        "Zoë",
+        " ",
+        "\x00",
+        "'",
+        ";",
+        "%",
+        "_",
+        "*",
+        "\\",
+        "colour:",
+        "10:30",
+        "actor:Nobody",
+        'actor:"Grace Hopper"',
+        "OR",
+        "NEAR(",
+        "^",
+        "\u202e",
+        "object:task:1",
+    ]
+)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -186,8 +186,9 @@ def test_a_scope_change_takes_effect_on_the_next_request(app, admin, people):
     teammate = ids_of(app, Role, name="Teammate")
     admin("grant", tab="activity", kind="role", id=teammate, granted="1")
     with app.app_context():
-        unrelated = record_activity(people["sales@example.com"], "company.updated",
-                                    Ref("company", 4, "Initech")).id  # fmt: skip
+        unrelated = record_activity(
+            people["sales@example.com"], "company.updated", Ref("company", 4, "Initech")
+        ).id
     dana = other_client(app, "teammate@example.com")
     assert f'data-row-id="{unrelated}"' not in dana.get("/stream/activity").text
     admin("scope", tab="activity", id=teammate, scope="all")
@@ -199,8 +200,9 @@ def test_preview_as_a_person_shows_their_tabs_and_rows_and_is_recorded(app, admi
     admin("grant", tab="activity", kind="role", id=teammate, granted="1")
     dana, sam = people["teammate@example.com"], people["sales@example.com"]
     with app.app_context():
-        mine = record_activity(sam, "task.created", Ref("task", 1, "For Dana"),
-                               audience=Audience(users={dana.id})).id  # fmt: skip
+        mine = record_activity(
+            sam, "task.created", Ref("task", 1, "For Dana"), audience=Audience(users={dana.id})
+        ).id
         other = record_activity(sam, "task.created", Ref("task", 2, "Not Dana's")).id
     response = admin("preview", htmx=False, user=dana.id)
     assert response.status_code == 200

@@ -50,8 +50,23 @@ PEOPLE = (
 )
 HIDDEN_FROM = ("teammate@example.com", "sales@example.com")
 # Words found elsewhere in the data (people, tasks, actions, types), which a team may be named.
-WORDS = ("Dana", "Scully", "Fox", "Owner", "report", "plan", "Delivery", "team", "task",
-         "edited", "Quokkasquad", "quok", "a team", "hidden", "Members")  # fmt: skip
+WORDS = (
+    "Dana",
+    "Scully",
+    "Fox",
+    "Owner",
+    "report",
+    "plan",
+    "Delivery",
+    "team",
+    "task",
+    "edited",
+    "Quokkasquad",
+    "quok",
+    "a team",
+    "hidden",
+    "Members",
+)
 KEEP = {"role", "schema_migration"}
 BASE_TIME = datetime(2026, 3, 1, 9, 0)
 # No shrinking: each example builds two worlds; a failure names its URL and shows the diff.
@@ -90,13 +105,21 @@ def worlds(draw):
     names_b = draw(_names(4).filter(lambda names: names[0].casefold() != names_a[0].casefold()))
     pool = list(WORDS) + names_a + names_b
     # A team's description may repeat its own name (each world's), or hold other words.
-    templates = st.one_of(st.just("about {name}"), st.just("{name}, the team"),
-                          st.sampled_from(pool).map(lambda word: f"about {word}"))  # fmt: skip
+    templates = st.one_of(
+        st.just("about {name}"),
+        st.just("{name}, the team"),
+        st.sampled_from(pool).map(lambda word: f"about {word}"),
+    )
     descriptions = [draw(templates) for _ in range(3)]
     tasks = [f"{draw(st.sampled_from(pool))} {word}" for word in ("plan", "notes")]
     queries = draw(st.lists(_query(pool), min_size=3, max_size=5))
-    return {"a": names_a, "b": names_b, "descriptions": descriptions, "tasks": tasks,
-            "queries": queries}  # fmt: skip
+    return {
+        "a": names_a,
+        "b": names_b,
+        "descriptions": descriptions,
+        "tasks": tasks,
+        "queries": queries,
+    }
 
 
 def _query(pool):
@@ -181,23 +204,29 @@ def build(app, names, descriptions, tasks):
         set_grant(owner, get_tab("activity"), "team", teams[2], True)
         set_member(owner, teams[2], dana, True)
         for number, label in enumerate(tasks, start=1):
-            record_activity(owner, "task.created", Ref("task", number, label),
-                            changes={"title": [None, label]},
-                            audience=Audience(users={dana.id, sam.id}))  # fmt: skip
+            record_activity(
+                owner,
+                "task.created",
+                Ref("task", number, label),
+                changes={"title": [None, label]},
+                audience=Audience(users={dana.id, sam.id}),
+            )
         update_person(owner, fox, fox.name, fox.email, "Freelancer", "UTC")
         delete_team(owner, teams[2])
         # The same times and no request details in both worlds: only the names differ.
         for event in ActivityEvent.select(ActivityEvent.id):
             ActivityEvent.update(
                 occurred_at=BASE_TIME + timedelta(minutes=event.id),
-                ip=None, user_agent=None, request_id=None,
-            ).where(ActivityEvent.id == event.id).execute()  # fmt: skip
+                ip=None,
+                user_agent=None,
+                request_id=None,
+            ).where(ActivityEvent.id == event.id).execute()
         return {
             "events": sorted(event.id for event in ActivityEvent.select(ActivityEvent.id)),
             "teams": [team.id for team in teams],
             "fox": fox.id,
             "team_names": names,
-        }  # fmt: skip
+        }
 
 
 def answers(app, email, world, queries):
@@ -215,10 +244,14 @@ def answers(app, email, world, queries):
             (f"/stream/activity/new?q={_q(query)}&since=0", htmx),
         ]
     for team in [*world["teams"], 99]:
-        requests += [(f"/stream/activity?object=team:{team}", {}),
-                     (f"/stream/activity?team={team}", {})]  # fmt: skip
-    requests += [(f"/stream/activity?object=user:{world['fox']}", {}),
-                 ("/stream/activity?object=settings:activity", {})]  # fmt: skip
+        requests += [
+            (f"/stream/activity?object=team:{team}", {}),
+            (f"/stream/activity?team={team}", {}),
+        ]
+    requests += [
+        (f"/stream/activity?object=user:{world['fox']}", {}),
+        ("/stream/activity?object=settings:activity", {}),
+    ]
     requests += [(f"/stream/activity/{event}", {}) for event in [*world["events"], after]]
     # Inline, a detail is the full page's change set without the sentence: one is enough.
     requests.append((f"/stream/activity/{world['events'][-1]}", htmx))
@@ -253,8 +286,13 @@ def _difference(one, other):
 
 
 def test_no_answer_of_the_activity_tab_depends_on_a_team_name(app):
-    @settings(max_examples=3, deadline=None, database=None, phases=PHASES,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+    @settings(
+        max_examples=3,
+        deadline=None,
+        database=None,
+        phases=PHASES,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(world=worlds())
     @example(
         world={
@@ -265,14 +303,24 @@ def test_no_answer_of_the_activity_tab_depends_on_a_team_name(app):
             "queries": ["object:team:3", '-"Members" actor:rep', '"quok"'],
         }
     )
-    @example(world={
-        "a": ["Quokkasquad", "Delivery", "Sales", "Quokkasquad Ops"],
-        "b": ["Zebra", "Yak", "Xenon", "Zebra Ops"],
-        "descriptions": ["about {name}", "{name}, the team", "about Yak"],
-        "tasks": ["Quokkasquad plan", "Delivery notes"],
-        "queries": ["-qqqqz", "-quok", "quok", '"about Quokkasquad"', '-"Quokkasquad plan"',
-                    "object:team:1", "team:quok", "deliv"],
-    })  # fmt: skip
+    @example(
+        world={
+            "a": ["Quokkasquad", "Delivery", "Sales", "Quokkasquad Ops"],
+            "b": ["Zebra", "Yak", "Xenon", "Zebra Ops"],
+            "descriptions": ["about {name}", "{name}, the team", "about Yak"],
+            "tasks": ["Quokkasquad plan", "Delivery notes"],
+            "queries": [
+                "-qqqqz",
+                "-quok",
+                "quok",
+                '"about Quokkasquad"',
+                '-"Quokkasquad plan"',
+                "object:team:1",
+                "team:quok",
+                "deliv",
+            ],
+        }
+    )
     def check(world):
         seen = {}
         for side in ("a", "b"):

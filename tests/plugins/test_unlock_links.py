@@ -49,9 +49,10 @@ def lock_out(app, email="owner@example.com"):
 def mailed_link(smtp_server, email="owner@example.com"):
     """Return the path of the unlock link in the last lock notice mailed to ``email``."""
     notices = [
-        message for message in smtp_server.messages()
+        message
+        for message in smtp_server.messages()
         if message["To"].addresses[0].addr_spec == email and "locked" in message["Subject"]
-    ]  # fmt: skip
+    ]
     assert notices, [message["Subject"] for message in smtp_server.messages()]
     text = notices[-1].get_body(("plain",)).get_content()
     html = notices[-1].get_body(("html",)).get_content()

@@ -45,7 +45,7 @@ def upgrade_on_two_hosts_at_once(env):
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     try:
@@ -139,8 +139,12 @@ def test_an_upgrade_waits_for_the_lock_and_goes_on_once_its_holder_is_gone(
     env = host_env(url, f"sqlite:///{tmp_path / 'huey.db'}")
     upgrade = subprocess.Popen(
         [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     deadline = threading.Timer(60, upgrade.kill)  # an upgrade that never speaks fails the test
     deadline.start()
     try:

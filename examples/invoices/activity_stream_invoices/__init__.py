@@ -75,8 +75,9 @@ INDEX = TextIndex(name="invoice_search", table="invoice", columns=("number", "cu
 FILTERS = FilterSet(
     Person("owner", "owners", column=Invoice.owner_id),
     Qualifier("status", "statuses", column=Invoice.status, normal=str.lower, choices=STATUSES),
-    words=INDEX, days=Invoice.issued_at,
-)  # fmt: skip
+    words=INDEX,
+    days=Invoice.issued_at,
+)
 
 
 def visible_invoices(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):
@@ -101,15 +102,30 @@ def choices(viewer):
 def prepare_rows(viewer, rows):
     """Return each invoice with its amount and time as the viewer reads them."""
     zone = viewer.zone()
-    return [{"invoice": row, "amount": f"{row.amount_cents / 100:,.2f}",
-             "local": local_time(row.issued_at, zone=zone)} for row in rows]  # fmt: skip
+    return [
+        {
+            "invoice": row,
+            "amount": f"{row.amount_cents / 100:,.2f}",
+            "local": local_time(row.issued_at, zone=zone),
+        }
+        for row in rows
+    ]
 
 
 FEED = Feed(
-    name="invoices", label="Invoices", noun="invoice", model=Invoice, records=visible_invoices,
-    read=list, filters=FILTERS, prepare_rows=prepare_rows, options=choices,
-    detail_template="invoices/detail.html", empty_text="No invoices yet.", import_name=__name__,
-)  # fmt: skip
+    name="invoices",
+    label="Invoices",
+    noun="invoice",
+    model=Invoice,
+    records=visible_invoices,
+    read=list,
+    filters=FILTERS,
+    prepare_rows=prepare_rows,
+    options=choices,
+    detail_template="invoices/detail.html",
+    empty_text="No invoices yet.",
+    import_name=__name__,
+)
 
 
 @hookimpl
@@ -121,8 +137,10 @@ def register_models():
 @hookimpl
 def register_migrations():
     """Create the invoice table."""
-    return [Migration("invoices.0001_tables", create_tables(Invoice)),
-            Migration("invoices.0002_full_text", INDEX.create)]  # fmt: skip
+    return [
+        Migration("invoices.0001_tables", create_tables(Invoice)),
+        Migration("invoices.0002_full_text", INDEX.create),
+    ]
 
 
 @hookimpl
@@ -136,8 +154,10 @@ def describe_event(event):
     """Phrase an issued invoice on the Activity tab: "Avery Chen issued invoice INV-0007"."""
     if event.verb != "invoice.issued":
         return None
-    return Markup(f"<strong>{escape(event.actor_name)}</strong> issued invoice "
-                  f"<strong>{escape(event.object_label)}</strong>")  # fmt: skip
+    return Markup(
+        f"<strong>{escape(event.actor_name)}</strong> issued invoice "
+        f"<strong>{escape(event.object_label)}</strong>"
+    )
 
 
 @hookimpl(trylast=True)  # after the built-in demo history, which seeds only an empty stream
@@ -150,7 +170,10 @@ def seed_demo():
     rng = random.Random(11)
     for number in range(1, 31):
         record_invoice(
-            people["admin@example.com"], rng.choice(staff), f"INV-{number:04d}",
-            rng.choice(["Acme Corp", "Globex", "Initech"]), rng.randrange(5_000, 500_000),
+            people["admin@example.com"],
+            rng.choice(staff),
+            f"INV-{number:04d}",
+            rng.choice(["Acme Corp", "Globex", "Initech"]),
+            rng.randrange(5_000, 500_000),
             rng.choice(STATUSES),
-        )  # fmt: skip
+        )

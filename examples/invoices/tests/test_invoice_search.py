@@ -20,7 +20,7 @@ def issued(app, people):
             "acme": record_invoice(admin, dana, "INV-1", "Acme Corp", 12_000),
             "draft": record_invoice(admin, dana, "INV-2", "Initech", 900, "draft"),
             "globex": record_invoice(admin, sam, "INV-3", "Globex", 5, "paid"),
-        }  # fmt: skip
+        }
 
 
 def seen(app, **query):

@@ -60,8 +60,12 @@ def _fields(fields, texts, known, creating):
 
 def company_values(fields, creating=False):
     """Check the fields of a company."""
-    texts = {"name": (120, True), "industry": (80, False), "phone": (40, False),
-             "notes": (LONG_TEXT, False)}  # fmt: skip
+    texts = {
+        "name": (120, True),
+        "industry": (80, False),
+        "phone": (40, False),
+        "notes": (LONG_TEXT, False),
+    }
     values = _fields(fields, texts, ("account_manager", "members"), creating)
     links = {}
     if "account_manager" in fields:

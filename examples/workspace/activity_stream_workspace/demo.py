@@ -43,11 +43,20 @@ TASKS = (
     ("Onboard Kemi", "Initech", "grace", ("kemi",)),
 )
 NEW_TASKS = (
-    "Prepare the workshop", "Draft the proposal", "Renew the support contract",
-    "Book the venue", "Review the budget", "Plan the migration", "Send the survey",
-    "Fix the onboarding checklist", "Collect testimonials", "Quarterly review",
-    "Update the price list", "Train the new hire", "Write the case study",
-)  # fmt: skip
+    "Prepare the workshop",
+    "Draft the proposal",
+    "Renew the support contract",
+    "Book the venue",
+    "Review the budget",
+    "Plan the migration",
+    "Send the survey",
+    "Fix the onboarding checklist",
+    "Collect testimonials",
+    "Quarterly review",
+    "Update the price list",
+    "Train the new hire",
+    "Write the case study",
+)
 # (title, company, owner, shared with, access code)
 DOCUMENTS = (
     ("Master services agreement", "Acme Corp", "sales", ("client",), "MSA-7731"),
@@ -56,13 +65,21 @@ DOCUMENTS = (
     ("NDA", "Initech", "grace", ("kemi",), "NDA-0042"),
 )
 COMMENTS = (
-    "Can we see a draft on Friday?", "Done on my side, over to you.",
+    "Can we see a draft on Friday?",
+    "Done on my side, over to you.",
     "Blocked until legal replies.",
-    "I added the numbers from last quarter.", "Moving this to next week.", "Looks good to me.",
-    "Who owns the follow-up?", "Call booked for Tuesday 10:00.",
-)  # fmt: skip
-NOTES = ("Prefers calls in the morning.", "Renewal due in spring.", "New procurement contact.",
-         "Invoices by email only.")  # fmt: skip
+    "I added the numbers from last quarter.",
+    "Moving this to next week.",
+    "Looks good to me.",
+    "Who owns the follow-up?",
+    "Call booked for Tuesday 10:00.",
+)
+NOTES = (
+    "Prefers calls in the morning.",
+    "Renewal due in spring.",
+    "New procurement contact.",
+    "Invoices by email only.",
+)
 STAFF = ("admin", "pm", "office", "teammate", "sales", "fox", "grace", "hiro", "ines")
 # (from, to, subject, body); people by the part of their email before "@"
 CONVERSATIONS = (
@@ -147,31 +164,50 @@ class Story:
         for name, industry, manager, members in COMPANIES:
             with clock_at(moment.replace(hour=9) + timedelta(minutes=next(step))):
                 self.companies[name] = self.act(
-                    services.create_company, admin, name=name, industry=industry,
-                    account_manager=self.people.get(manager), members=self.some(members),
-                )  # fmt: skip
+                    services.create_company,
+                    admin,
+                    name=name,
+                    industry=industry,
+                    account_manager=self.people.get(manager),
+                    members=self.some(members),
+                )
         for title, company, creator, assignees in TASKS:
             with clock_at(moment.replace(hour=10) + timedelta(minutes=next(step))):
                 self.act(
-                    services.create_task, self.people.get(creator, admin), title=title,
-                    company=self.companies.get(company), assignees=self.some(assignees),
-                )  # fmt: skip
+                    services.create_task,
+                    self.people.get(creator, admin),
+                    title=title,
+                    company=self.companies.get(company),
+                    assignees=self.some(assignees),
+                )
         for title, company, owner, shared, code in DOCUMENTS:
             with clock_at(moment.replace(hour=11) + timedelta(minutes=next(step))):
                 owner = self.people.get(owner, admin)
-                self.documents.append(self.act(
-                    services.create_document, owner, title=title, owner=owner,
-                    company=self.companies.get(company), shared_with=self.some(shared),
-                    access_code=code,
-                ))  # fmt: skip
+                self.documents.append(
+                    self.act(
+                        services.create_document,
+                        owner,
+                        title=title,
+                        owner=owner,
+                        company=self.companies.get(company),
+                        shared_with=self.some(shared),
+                        access_code=code,
+                    )
+                )
 
     def next_action(self):
         """Do one plausible thing: move a task on, comment, plan, edit, share or tidy up."""
         choice = self.rng.choices(
-            [self.move_task, self.comment, self.new_task, self.edit_company,
-             self.edit_document, self.tidy_up],
+            [
+                self.move_task,
+                self.comment,
+                self.new_task,
+                self.edit_company,
+                self.edit_document,
+                self.tidy_up,
+            ],
             weights=[3, 4, 2, 1, 2, 0.5],
-        )[0]  # fmt: skip
+        )[0]
         choice()
 
     def staff(self):
@@ -215,8 +251,9 @@ class Story:
         company = self.rng.choice([None, *self.companies.values()])
         assignees = self.rng.sample(self.some(STAFF), 2 if self.rng.random() < 0.3 else 1)
         creator = self.rng.choice(self.some(("pm", "grace", "office", "admin")))
-        return self.act(services.create_task, creator, title=title, company=company,
-                        assignees=assignees)  # fmt: skip
+        return self.act(
+            services.create_task, creator, title=title, company=company, assignees=assignees
+        )
 
     def edit_company(self):
         """Update a company's phone or notes, as its account manager."""
@@ -236,8 +273,12 @@ class Story:
         unshared = [member.user for member in contacts if member.user_id not in shared]
         if unshared and self.rng.random() < 0.3:
             already = [share.user for share in document.shares]
-            return self.act(services.update_document, document.owner, document,
-                            shared_with=[*already, unshared[0]])  # fmt: skip
+            return self.act(
+                services.update_document,
+                document.owner,
+                document,
+                shared_with=[*already, unshared[0]],
+            )
         revision = f"{document.body or 'First draft.'}\nRevised {utcnow():%d %B}."
         return self.act(services.update_document, document.owner, document, body=revision[-2000:])
 

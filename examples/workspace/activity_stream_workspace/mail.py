@@ -52,29 +52,55 @@ def _task_context(task):
 
 def task_assigned(actor, task, users):
     """Tell each of ``users`` that ``actor`` assigned them ``task``."""
-    return _send("task.assigned", actor, users, f"Task assigned to you: {task.title}",
-                 "task_assigned", **_task_context(task))  # fmt: skip
+    return _send(
+        "task.assigned",
+        actor,
+        users,
+        f"Task assigned to you: {task.title}",
+        "task_assigned",
+        **_task_context(task),
+    )
 
 
 def task_completed(actor, task):
     """Tell the creator of ``task`` that ``actor`` completed it."""
     creator = User.get_or_none(User.id == task.created_by_id) if task.created_by_id else None
-    return _send("task.completed", actor, [creator], f"Task completed: {task.title}",
-                 "task_completed", **_task_context(task))  # fmt: skip
+    return _send(
+        "task.completed",
+        actor,
+        [creator],
+        f"Task completed: {task.title}",
+        "task_completed",
+        **_task_context(task),
+    )
 
 
 def task_commented(actor, task, assignees, body):
     """Tell the assignees and the creator of ``task`` (not the commenter) about a comment."""
     creator = User.get_or_none(User.id == task.created_by_id) if task.created_by_id else None
-    return _send("task.commented", actor, [*assignees, creator], f"New comment on {task.title}",
-                 "task_commented", body=body, **_task_context(task))  # fmt: skip
+    return _send(
+        "task.commented",
+        actor,
+        [*assignees, creator],
+        f"New comment on {task.title}",
+        "task_commented",
+        body=body,
+        **_task_context(task),
+    )
 
 
 def document_shared(actor, document, contacts):
     """Tell each of ``contacts`` that ``actor`` shared ``document`` with them."""
     link = _link("workspace.documents.document", document_id=document.id)
-    return _send("document.shared", actor, contacts, f"Document shared with you: {document.title}",
-                 "document_shared", title=document.title, link=link)  # fmt: skip
+    return _send(
+        "document.shared",
+        actor,
+        contacts,
+        f"Document shared with you: {document.title}",
+        "document_shared",
+        title=document.title,
+        link=link,
+    )
 
 
 def users(ids):

@@ -86,8 +86,11 @@ def send_private_message(sender, recipients, subject, body):
         PrivateMessageRecipient.insert_many(
             [{"message": message.id, "user": user.id} for user in recipients]
         ).execute()
-        link = url_for("workspace.messages.message", message_id=message.id, _external=True) \
-            if has_request_context() else None  # fmt: skip
+        link = (
+            url_for("workspace.messages.message", message_id=message.id, _external=True)
+            if has_request_context()
+            else None
+        )
         notify(
             Notification(
                 kind="private_message",
