@@ -18,6 +18,7 @@ BUILTIN_PLUGINS = (
     "plugins.activity",
     "plugins.email",
     "plugins.logins",
+    "plugins.api",
 )
 
 

@@ -56,9 +56,24 @@ def rotate_csrf_token():
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
 
 
+def csrf_exempt(app, prefix):
+    """Leave URLs starting with ``prefix`` out of the CSRF check: only for routes that never
+    act on the session cookie (an API authenticated by a token a browser does not send by
+    itself). A URL there that no route matches stays a 404 or 405, as anywhere."""
+    app.extensions.setdefault("csrf_exempt", []).append(prefix)
+
+
+def render_errors_under(app, prefix, render):
+    """Answer every error of a URL starting with ``prefix`` with ``render(error)`` instead of
+    the site's HTML pages (an API's JSON), a URL no route matches included."""
+    app.extensions.setdefault("error_renderers", []).append((prefix, render))
+
+
 def check_csrf():
     """Refuse a state-changing request whose CSRF token is missing or wrong (400)."""
     if request.method not in UNSAFE_METHODS:
+        return
+    if request.path.startswith(tuple(current_app.extensions.get("csrf_exempt", ()))):
         return
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
     expected = session.get(CSRF_FIELD, "")
@@ -111,6 +126,9 @@ ERROR_TITLES = {
 
 def render_error(error):
     """Render an HTTP error in plain words: in the shell for pages, as a panel for htmx."""
+    for prefix, render in current_app.extensions.get("error_renderers", ()):
+        if request.path.startswith(prefix):
+            return render(error)
     if not isinstance(error, HTTPException):
         error = InternalServerError()
     code = error.code or 500

@@ -26,7 +26,8 @@ class Tab:
     request's query string); a list tab gets it from its ``core.listing.feed.Feed``. ``blueprint``
     holds the tab's other routes (rows, exports, detail views); the core mounts it at
     ``/stream/<name>`` behind the same gate as the panel.
-    ``configurable`` tabs are granted per role, person and team in Settings.
+    ``configurable`` tabs are granted per role, person and team in Settings. ``feed`` is a list
+    tab's ``Feed``: the API and exports read the tab through it.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Tab:
     panel: Callable[..., str]
     blueprint: Blueprint | None = None
     configurable: bool = True
+    feed: object = None  # the tab's core.listing.feed.Feed, when it is a list tab
 
 
 def collect_tabs(app):

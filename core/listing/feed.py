@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import datetime
 from urllib.parse import urlencode
 
 import peewee
@@ -70,6 +71,8 @@ class Feed:
     - ``filter_template``, ``rows_template`` and ``detail_template`` are the tab's own
       templates: by default ``<tab>/filters.html``, ``<tab>/rows.html`` and, when there is a
       ``detail_context``, ``<tab>/detail.html``.
+    - ``as_data(viewer, rows)`` returns rows as plain dicts for the API, exports and log
+      streams (``records_data``); declare it to leave out what the viewer may not read.
     - ``import_name`` (the tab's module, ``__name__``) locates the tab's ``templates/``; or
       pass a ``blueprint`` of the tab's own, to which the feed adds its routes.
     """
@@ -90,6 +93,7 @@ class Feed:
     detail_context: Callable = None
     import_name: str = None
     blueprint: Blueprint = None
+    as_data: Callable = None
     # Read from ``filters``: its parser, its URL parameters, its search-box keys.
     parse_filters: Callable = field(init=False)
     filter_keys: tuple = field(init=False)
@@ -131,7 +135,18 @@ class Feed:
 
     def tab(self, label=None, order=100, configurable=True):
         """Return the ``Tab`` serving this feed (its panel and its blueprint)."""
-        return Tab(self.name, label or self.label, order, self.panel, self.blueprint, configurable)
+        return Tab(
+            self.name, label or self.label, order, self.panel, self.blueprint, configurable, self
+        )
+
+    def records_data(self, viewer, rows):
+        """Return ``rows`` (read by ``read``, or full records) as plain dicts for JSON and CSV:
+        what the API, exports and log streams send. The tab's ``as_data(viewer, rows)`` when
+        it declares one (it hides what ``viewer`` may not read, as its templates do), else
+        every column read, times in ISO 8601 UTC."""
+        if self.as_data is not None:
+            return self.as_data(viewer, rows)
+        return [plain_data(row) for row in rows]
 
     def term(self, key, value):
         """Return ``key:value`` as the search box writes it (quoted where it must be)."""
@@ -347,6 +362,21 @@ def controls_of(filters):
     so the controls follow a query typed in the box (``static/app.js`` sets them)."""
     controls = getattr(filters, "controls", None)
     return controls() if controls else {}
+
+
+def plain_data(row):
+    """Return ``row`` (a light tuple or a model row) as a dict of JSON values: times as ISO
+    8601 UTC (``2026-12-03T18:20:00Z``), other values as they are."""
+    values = row._asdict() if hasattr(row, "_asdict") else dict(row.__data__)
+    return {
+        name: iso_utc(value) if isinstance(value, datetime) else value
+        for name, value in values.items()
+    }
+
+
+def iso_utc(moment):
+    """Return ``moment`` (a naive UTC datetime, as stored) in ISO 8601 with a ``Z``."""
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def parse_cursor(args):

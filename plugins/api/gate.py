@@ -1,0 +1,58 @@
+"""The API's gate: every ``/api/v1`` request but the public documents carries a token.
+
+``Authorization: Bearer <token>``. The request then acts as the token's person: flask-login's
+``current_user`` is that person for the request (no session, no cookie), so every function the
+UI calls with the signed-in viewer (visibility, row scope, team names) answers the same here.
+Deny by default: a route is public only when it is listed in ``PUBLIC``.
+"""
+
+from functools import wraps
+
+from flask import g
+from flask import request
+
+from plugins.api.problems import Problem
+from plugins.api.tokens import find_token
+from plugins.api.tokens import note_use
+
+PUBLIC = {"api.openapi", "api.docs"}
+
+
+def authenticate():
+    """Before each API request: find the token, check it and its person, act as them."""
+    if request.endpoint in PUBLIC:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(401, "Send a token: Authorization: Bearer <token>.")
+    row = find_token(token.strip())
+    if row is None or not row.usable():
+        raise Problem(401, "The token is unknown, revoked or expired.")
+    person = _person(row.user_id)
+    if person is None or not person.is_active:
+        raise Problem(401, "The token's person may no longer sign in.")
+    g.api_token = row
+    g._login_user = person  # flask-login's current_user, for this request only
+    note_use(row)
+
+
+def requires(scope):
+    """Decorate an API view that needs ``scope`` (``events:write`` or ``read``): a token of
+    another scope gets a 403 naming the scope it needs."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(*args, **kwargs):
+            if g.api_token.scope != scope:
+                raise Problem(403, f"This needs a token with the scope {scope}.")
+            return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def _person(user_id):
+    from core.people import User
+
+    return User.get_or_none(User.id == user_id)

@@ -1,0 +1,43 @@
+"""The API's blueprint, mounted at ``/api/v1``: its gate, its errors, and who is asking.
+
+The other routes are added by their modules (``ingest``, ``read``, ``openapi``) on this
+blueprint, each behind the gate.
+"""
+
+from flask import Blueprint
+from flask import g
+from flask import jsonify
+from flask_login import current_user
+
+from core.security import csrf_exempt
+from core.security import render_errors_under
+from core.tabs import visible_tabs
+from plugins.api.gate import authenticate
+from plugins.api.problems import as_problem
+
+PREFIX = "/api/v1"
+
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+bp.before_request(authenticate)
+
+
+@bp.get("/")
+def index():
+    """Answer who the token acts as, its scope, and the tabs it may read."""
+    token = g.api_token
+    return jsonify(
+        {
+            "person": {"id": current_user.id, "name": current_user.name},
+            "token": {"id": token.id, "name": token.name, "scope": token.scope},
+            "tabs": [tab.name for tab in visible_tabs(current_user)],
+        }
+    )
+
+
+def init_app(app):
+    """Mount the API. It authenticates by token, so the session's CSRF check does not apply
+    (a browser never sends a bearer token by itself); any error under its prefix, a URL that
+    matches no route included, answers as a problem, not as the site's HTML page."""
+    csrf_exempt(app, PREFIX + "/")
+    render_errors_under(app, PREFIX + "/", as_problem)
+    app.register_blueprint(bp)
