@@ -41,6 +41,12 @@ def flyout_links(viewer):
 
 
 @hookspec
+def settings_sections(viewer):
+    """Return a list of HTML sections (``Markup``, each a ``<section>`` with its heading) this
+    plugin adds to the Settings tab as ``viewer`` (an owner or admin) sees it."""
+
+
+@hookspec
 def tab_visible(viewer, tab):
     """Return True to let ``viewer`` see ``tab`` (a ``core.tabs.Tab``), False to forbid it,
     None for no opinion. Any False denies; without a True the tab stays hidden."""

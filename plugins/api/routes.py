@@ -1,7 +1,7 @@
 """The API's blueprint, mounted at ``/api/v1``: its gate, its errors, and who is asking.
 
-The other routes are added by their modules (``ingest``, ``read``, ``openapi``) on this
-blueprint, each behind the gate.
+The other routes are attached by their modules (``ingest``, ``read``, ``openapi``) when the
+module is imported, each behind the gate.
 """
 
 from flask import Blueprint
@@ -12,6 +12,9 @@ from flask_login import current_user
 from core.security import csrf_exempt
 from core.security import render_errors_under
 from core.tabs import visible_tabs
+from plugins.api import ingest
+from plugins.api import openapi
+from plugins.api import read
 from plugins.api.gate import authenticate
 from plugins.api.problems import as_problem
 
@@ -41,3 +44,8 @@ def init_app(app):
     csrf_exempt(app, PREFIX + "/")
     render_errors_under(app, PREFIX + "/", as_problem)
     app.register_blueprint(bp)
+
+
+# Once, when this module is imported: a blueprint takes no new route after its first app.
+for _module in (ingest, read, openapi):
+    _module.attach(bp)
