@@ -15,6 +15,7 @@ from plugins.api import commands
 from plugins.api import ingest
 from plugins.api import routes
 from plugins.api import settings_section
+from plugins.api import token_views
 from plugins.api import tokens
 
 
@@ -32,8 +33,9 @@ def register_migrations():
 
 @hookimpl
 def register_blueprints(app):
-    """Mount the API at ``/api/v1``."""
+    """Mount the API at ``/api/v1``, and the Settings section's actions."""
     routes.init_app(app)
+    app.register_blueprint(token_views.bp)
 
 
 @hookimpl
