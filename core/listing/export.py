@@ -1,0 +1,312 @@
+"""Exports: a list tab's rows as CSV or JSON Lines, exactly the rows its panel lists for the
+same filters and viewer, streamed in keyset batches with constant memory, and recorded.
+
+``Feed`` adds ``/stream/<tab>/export?format=csv|jsonl&<filters>`` to every list tab (behind the
+stream gate, like the tab's other routes). The rows come from the tab's ``records`` for the
+signed-in viewer, ``BATCH_ROWS`` at a time by id (``older_than`` the last id sent), and are
+written through the tab's ``records_data``, so an export shows what the panel shows and no more.
+
+Consistency: the first batch reads up to the table's commit horizon H (``core.listing.sql``'s
+``bounded``); every later batch reads below the last id sent. So an export holds each row at
+most once, in id order (newest first), and exactly the visible rows with ids below H: a row
+committing during the export is never in it (its id is H or more), and no row below H can
+commit later. Each batch reads rows as they are when it runs (no long transaction is held:
+a row edited meanwhile, an Email status say, shows its state at its batch).
+"""
+
+import csv
+import io
+import json
+import logging
+import re
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+
+from flask import Response
+from flask import abort
+from flask import current_app
+from flask import stream_with_context
+
+from core.db import utcnow
+from core.events import Ref
+from core.events import record_activity
+from core.search.language import Search
+from core.search.language import Term
+from core.search.language import parse
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 1000  # rows per keyset batch; the ``EXPORT_BATCH_ROWS`` setting overrides it
+FORMATS = {
+    "csv": ("text/csv; charset=utf-8; header=present", "CSV"),
+    "jsonl": ("application/x-ndjson", "JSON Lines"),
+}
+# A cell starting with one of these is read as a formula by spreadsheets (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
+LOCAL_SUFFIX = "_local"
+
+
+def export_response(feed, viewer, args):
+    """Answer the export of ``feed``'s rows that ``viewer`` may see under the filters of
+    ``args`` (``format`` is ``csv``, the default, or ``jsonl``): a streamed download.
+
+    A refused filter or format is a 400 naming it, before anything is read.
+    """
+    fmt = args.get("format") or "csv"
+    if fmt not in FORMATS:
+        abort(400, f"format: expected csv or jsonl, got {fmt[:20]!r}")
+    filters = feed.filters_of(args, viewer)  # every refusal: a 400 naming its field
+    size = batch_rows()
+    batches = keyset_batches(feed, viewer, filters, size)
+    first = next(batches)  # read now: a failing query is an error page, not a cut file
+    count = [0]
+
+    def rows_data():
+        for rows in _chained(first, batches):
+            data = feed.records_data(viewer, rows)
+            count[0] += len(data)
+            yield data
+
+    writer = CsvWriter(feed, viewer.zone()) if fmt == "csv" else JsonLinesWriter()
+    body = _recorded(writer.chunks(rows_data()), feed, viewer, filters, fmt, count)
+    mimetype, _label = FORMATS[fmt]
+    response = Response(stream_with_context(body), content_type=mimetype)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    response.headers["Content-Disposition"] = f'attachment; filename="{feed.name}-{stamp}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy passes each batch on as it comes
+    return response
+
+
+def batch_rows():
+    """Return the rows per batch: the ``EXPORT_BATCH_ROWS`` setting (a whole number ≥ 1)."""
+    value = current_app.config.get("EXPORT_BATCH_ROWS", BATCH_ROWS)
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1:
+        raise RuntimeError("ACTIVITY_STREAM_EXPORT_BATCH_ROWS must be a whole number ≥ 1")
+    return value
+
+
+def keyset_batches(feed, viewer, filters, size=BATCH_ROWS):
+    """Yield the rows ``viewer`` may see under ``filters`` in lists of up to ``size``, newest
+    first, each read by ``feed.records`` below the last id of the one before (the first at
+    the commit horizon); always yields at least one list (maybe empty)."""
+    cursor = None
+    while True:
+        rows = feed.read(feed.records(viewer, filters, older_than=cursor, limit=size))
+        yield rows
+        if len(rows) < size:
+            return
+        cursor = rows[-1].id
+
+
+def _chained(first, rest):
+    yield first
+    yield from rest
+
+
+def _recorded(chunks, feed, viewer, filters, fmt, count):
+    """Yield ``chunks``, then record the export: complete, cut short by the client (the
+    server closes the generator when the connection drops) or failed, with the rows sent."""
+    outcome = "aborted by the client"
+    try:
+        yield from chunks
+        outcome = "complete"
+    except Exception:
+        outcome = "failed"
+        raise
+    finally:
+        try:
+            record_export(feed, viewer, filters, fmt, count[0], outcome)
+        except Exception:  # the download's answer is sent already; keep the error in the log
+            log.exception("could not record the export of %s", feed.name)
+
+
+def record_export(feed, viewer, filters, fmt, rows, outcome="complete"):
+    """Record on the event store that ``viewer`` exported ``rows`` rows of ``feed`` under
+    ``filters`` as ``fmt``: ``tab.exported`` on the tab, its query and outcome in the change
+    set. A qualifier some roles may not use (``team:``) is recorded by id, never by name: the
+    event relates to the exporter's teams, whose members may not read team names."""
+    query = recorded_query(feed, filters)
+    noun = feed.noun if rows == 1 else f"{feed.noun}s"
+    summary = f"{rows:,} {noun} as {FORMATS[fmt][1]}, " + (
+        f"filtered by {query}" if query else "unfiltered"
+    )
+    if outcome != "complete":
+        summary += f" ({outcome})"
+    changes = {
+        "format": [None, fmt],
+        "query": [None, query],
+        "rows": [None, rows],
+        "outcome": [None, outcome],
+    }
+    record_activity(
+        viewer, "tab.exported", Ref("tab", feed.name, feed.label), changes=changes, summary=summary
+    )
+
+
+def recorded_query(feed, filters):
+    """Return the search box's text of ``filters`` with each restricted qualifier's terms
+    (a ``Named`` one with a ``visible`` rule) written by id: ``team:#3``."""
+    restricted = [q for q in feed.filters.qualifiers if getattr(q, "visible", None)]
+    keys = {q.key for q in restricted}
+    terms = [term for term in parse(filters.query).terms if term.key not in keys]
+    for qualifier in restricted:
+        for negated, ids in ((False, filters.values), (True, filters.excluded)):
+            terms += [Term(qualifier.key, f"#{i}", negated) for i in ids[qualifier.key]]
+    return Search(terms).text()
+
+
+# Writers: each turns batches of plain dicts into encoded chunks, one chunk per batch.
+
+
+class JsonLinesWriter:
+    """JSON Lines: one JSON object per row and line, UTF-8."""
+
+    def chunks(self, batches):
+        """Yield one encoded chunk per batch of rows."""
+        dumps = json.JSONEncoder(ensure_ascii=False, default=_json_default).encode
+        for data in batches:
+            if data:
+                yield ("\n".join(map(dumps, data)) + "\n").encode("utf-8")
+
+
+class CsvWriter:
+    """RFC 4180 CSV (CRLF, quotes doubled), UTF-8 with a byte order mark, a header row.
+
+    Columns are the first row's keys; each time column (a datetime, or ISO 8601 UTC text)
+    is followed by ``<name>_local``, the same moment in the viewer's ``zone``. Nested values
+    are JSON text. A text cell starting with ``= + - @``, a tab or a carriage return gets a
+    leading ``'``, so a spreadsheet shows it instead of running it as a formula.
+    """
+
+    def __init__(self, feed, zone):
+        self.feed = feed
+        self.zone = zone
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+        self.columns = None
+        self.times = ()
+
+    def chunks(self, batches):
+        """Yield the BOM and header with the first batch, then one encoded chunk per batch."""
+        for data in batches:
+            head = ""
+            if self.columns is None:
+                head = "\ufeff" + self._start(data)
+            rows = self._rows(data)
+            if head or rows:
+                yield (head + rows).encode("utf-8")
+
+    def _start(self, data):
+        """Fix the columns from the first batch; return the header line."""
+        if data:
+            self.columns = list(data[0])
+        else:  # nothing to export: the list's own columns name the header
+            self.columns = _list_columns(self.feed)
+        model_times = {
+            name
+            for name, field in self.feed.model._meta.fields.items()
+            if field.field_type == "DATETIME"
+        }
+        self.times = {
+            name
+            for name in self.columns
+            if name in model_times or any(_is_time(row.get(name)) for row in data)
+        }
+        header = []
+        for name in self.columns:
+            header += [name, name + LOCAL_SUFFIX] if name in self.times else [name]
+        return self._write([[_cell(name) for name in header]])
+
+    def _rows(self, data):
+        """Return ``data`` as CSV lines."""
+        if not data:
+            return ""
+        columns, times, zone = self.columns, self.times, self.zone
+        lines = []
+        for row in data:
+            line = []
+            for name in columns:
+                value = row.get(name)
+                if name in times:
+                    utc, local = _both_times(value, zone)
+                    line += (utc, local)
+                else:
+                    line.append(_cell(value))
+            lines.append(line)
+        return self._write(lines)
+
+    def _write(self, lines):
+        self.writer.writerows(lines)
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+
+def _list_columns(feed):
+    """Return the header of an empty export: the list's columns (``ListColumns``) when the tab
+    writes its rows as read, else ``id`` alone (a tab's ``as_data`` shapes its rows itself)."""
+    row = getattr(getattr(feed.read, "__self__", None), "row", None)
+    if feed.as_data is None and row is not None:
+        return list(row._fields)
+    return ["id"]
+
+
+def _cell(value):
+    """Return ``value`` as a CSV cell: text neutralised, nested values as JSON, None empty."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if value is None:
+        return ""
+    if kind is int or kind is float or kind is bool:
+        return value  # a number is never a formula; the csv module writes it as it is
+    if kind is dict or kind is list or kind is tuple:
+        value = json.dumps(value, ensure_ascii=False, default=_json_default, sort_keys=True)
+    elif isinstance(value, datetime):
+        value = _utc_text(value)
+    elif isinstance(value, date):
+        value = value.isoformat()
+    else:
+        value = str(value)
+    return _cell(value)
+
+
+def _is_time(value):
+    return isinstance(value, datetime) or (isinstance(value, str) and bool(ISO_UTC.match(value)))
+
+
+def _both_times(value, zone):
+    """Return ``(utc, local)`` cells of a time (a naive UTC datetime or ISO UTC text)."""
+    if value is None or value == "":
+        return "", ""
+    if isinstance(value, str):
+        if not ISO_UTC.match(value):  # not a time after all: kept as text
+            return _cell(value), ""
+        moment = datetime.fromisoformat(value)
+        utc = value
+    else:
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        utc = _utc_text(value)
+    return utc, moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def _utc_text(moment):
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return _utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
