@@ -86,6 +86,7 @@ def core_migrations():
         Migration("core.0005_known_browser_ip_pairs", remember_pairs_from_the_log),
         # The list machinery's; shipped under this name as the Activity plugin's migration.
         Migration("feed.0001_saved_searches", create_tables(SavedSearch)),
+        Migration("core.0006_event_metadata", events.add_metadata_columns),
     ]
 
 

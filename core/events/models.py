@@ -30,6 +30,9 @@ class ActivityEvent(BaseModel):
     ip = peewee.CharField(max_length=45, null=True)
     user_agent = peewee.CharField(max_length=300, null=True)
     request_id = peewee.CharField(max_length=64, null=True)
+    # An actor of another system (recorded over the API): its id there; actor_id is then None.
+    actor_external_id = peewee.CharField(max_length=64, null=True)
+    metadata = peewee.TextField(null=True)  # JSON object sent with the event, read on expand only
 
     class Meta:
         indexes = (
@@ -109,6 +112,15 @@ def drop_audience_foreign_key():
     )
     database.execute_sql("DROP TABLE activity_audience")
     database.execute_sql("ALTER TABLE activity_audience_rebuilt RENAME TO activity_audience")
+
+
+def add_metadata_columns():
+    """Add the external actor's id and the metadata to ``activity_event`` (nullable: every
+    event recorded before has neither). A database created by this release has them already."""
+    present = {column.name for column in database.get_columns(ActivityEvent._meta.table_name)}
+    for name, kind in (("actor_external_id", "VARCHAR(64)"), ("metadata", "TEXT")):
+        if name not in present:
+            database.execute_sql(f"ALTER TABLE activity_event ADD COLUMN {name} {kind}")
 
 
 def add_actor_verb_index():

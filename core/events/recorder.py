@@ -59,17 +59,20 @@ class RecordError(RuntimeError):
     """The event could not be recorded; the change it records must not commit either."""
 
 
-def record_activity(actor, verb, obj, changes=None, target=None, audience=None, summary=None):
+def record_activity(
+    actor, verb, obj, changes=None, target=None, audience=None, summary=None, metadata=None
+):
     """Record one action by ``actor`` (a User, or None for the system) on ``obj`` (a Ref).
 
     ``verb`` is dotted (``task.updated``); ``changes`` is ``{field: [old, new]}``; ``audience``
-    names the parties it relates to. Runs in the caller's transaction (or its own).
-    Returns the saved ``ActivityEvent``.
+    names the parties it relates to; ``metadata`` is a JSON object kept with the event. Runs
+    in the caller's transaction (or its own). Returns the saved ``ActivityEvent``.
     """
     in_sql = not is_sqlite()  # PostgreSQL: the actor's teams are read by the insert itself
-    entry = build_entry(actor, verb, obj, changes, target, audience, summary, teams=not in_sql)
-    entry["row"].update(request_context())
-    _enrich(entry["row"])
+    entry = build_entry(
+        actor, verb, obj, changes, target, audience, summary, teams=not in_sql, metadata=metadata
+    )
+    as_in_request(entry["row"])
     if in_sql:
         event_id = _record_one_postgres(entry, actor.id if hasattr(actor, "role") else None)
     else:
@@ -133,19 +136,25 @@ def build_entry(
     summary=None,
     occurred_at=None,
     teams=True,
+    metadata=None,
 ):
     """Return one event ready for ``record_entries``: its row and its audience parties.
 
-    ``actor`` may be a User or a ``Ref`` of type ``user`` (an imported event); the actor's
-    teams are looked up only for a User, and only with ``teams`` (the one-event path on
-    PostgreSQL reads them inside its insert instead).
+    ``actor`` may be a User, a ``Ref`` of type ``user`` (an imported event), or a ``Ref`` of
+    another type: an actor of another system, kept by its id there (``actor_external_id``)
+    and name, with no person and so no party of its own. The actor's teams are looked up only
+    for a User, and only with ``teams``: True looks them up, a collection of team ids gives
+    them (a batch reads every actor's teams at once), False leaves them out (the one-event
+    path on PostgreSQL reads them inside its insert instead). ``metadata`` is a JSON object.
     """
     if "." not in verb:
         raise ValueError(f"verb: {verb!r} must be dotted, like 'task.updated'")
     audience = audience or Audience()
+    external = actor is not None and getattr(actor, "type", "user") != "user"
+    person = actor is not None and not external
     row = {
         "occurred_at": occurred_at or utcnow(),
-        "actor_id": int(actor.id) if actor is not None else None,
+        "actor_id": int(actor.id) if person else None,
         "actor_name": clip(_name(actor), 120),
         "actor_role": actor.role.name if hasattr(actor, "role") else "",
         "verb": verb,
@@ -161,13 +170,16 @@ def build_entry(
         "ip": None,
         "user_agent": None,
         "request_id": None,
+        "actor_external_id": clip(str(actor.id), 64) if external else None,
+        "metadata": json.dumps(metadata, ensure_ascii=False, sort_keys=True) if metadata else None,
     }
     parties = {user_party(user_id) for user_id in audience.users}
     parties |= {team_party(team_id) for team_id in audience.teams}
-    if actor is not None:
+    if person:
         parties.add(user_party(actor.id))
     if teams and hasattr(actor, "role"):
-        parties |= {team_party(team_id) for team_id in _team_ids(actor.id)}
+        team_ids = _team_ids(actor.id) if teams is True else teams
+        parties |= {team_party(team_id) for team_id in team_ids}
     return {"row": row, "parties": parties}
 
 
@@ -258,6 +270,13 @@ def request_context():
         "user_agent": clip(request.headers.get("User-Agent"), 300) or None,
         "request_id": g.get("request_id"),
     }
+
+
+def as_in_request(row):
+    """Complete ``row`` as every action recorded in a request is: the request's IP, user agent
+    and id, then each ``before_record`` hook's additions."""
+    row.update(request_context())
+    _enrich(row)
 
 
 def _enrich(row):
