@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from core.plugins import hooks
 from core.tabs import get_tab
-from core.tabs import tab_for_blueprint
+from core.tabs import tab_for_blueprint as own_tab_of
 from core.tabs import visible_tabs
 
 bp = Blueprint("stream", __name__)
@@ -57,6 +57,21 @@ def guard_stream():
         abort(403, f"You do not have access to the {tab.label} tab.")
     g.stream_tab = tab
     return None
+
+
+# Blueprints that serve part of a tab without being the tab's own, by blueprint name: each is
+# gated as the tab named here (the API plugin's token actions are part of Settings). Deny by
+# default: a blueprint under /stream that neither a tab owns nor this names answers 404.
+BLUEPRINT_TABS = {"api_tokens": "settings"}
+
+
+def tab_for_blueprint(blueprint_name):
+    """Return the tab whose gate covers ``blueprint_name``: the tab owning it, else the tab
+    ``BLUEPRINT_TABS`` names for it (None when that tab is not installed), else None."""
+    tab = own_tab_of(blueprint_name)
+    if tab is None and blueprint_name in BLUEPRINT_TABS:
+        tab = get_tab(BLUEPRINT_TABS[blueprint_name])
+    return tab
 
 
 def flyout_links(viewer):

@@ -14,12 +14,14 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from markupsafe import Markup
+from markupsafe import escape
 
 from core.inputs import parse_id
 from core.people import Role
 from core.people import Team
 from core.people import User
 from core.people import sees_team_names
+from core.plugins import hooks
 from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.settings import changes
@@ -57,7 +59,19 @@ def settings_panel(viewer):
         manage_teams_url=_manage_teams_url(viewer),
         grants=grants_by_kind(),
         choices=SCOPES,
+        sections=plugin_sections(viewer),
     )
+
+
+def plugin_sections(viewer):
+    """Return every plugin's Settings sections for ``viewer`` (its ``settings_sections``), in
+    the order the hook answers. A section that is not ``Markup`` is shown as text, never as HTML."""
+    found = []
+    for batch in hooks(current_app).settings_sections(viewer=viewer):
+        found.extend(
+            section if isinstance(section, Markup) else escape(section) for section in batch or ()
+        )
+    return found
 
 
 def _manage_teams_url(viewer):
