@@ -12,6 +12,7 @@ from flask import url_for
 from core.db import utcnow
 from core.events import ActivityEvent
 from core.listing.feed import Feed
+from core.listing.feed import iso_utc
 from core.people import Team
 from core.people import User
 from core.people import initials
@@ -36,7 +37,7 @@ def prepare_rows(viewer, events):
     only prints: rendering 50 rows is the hot path of the tab.
     """
     events = _team_free(viewer, events)
-    sentences = describe_all(events, object_links(events))
+    sentences = describe_all(events, object_links(events), viewer)
     zone = viewer.zone()
     now = utcnow()
     base = url_for("stream.tab", tab=queries.TAB)
@@ -104,7 +105,7 @@ def detail_context(viewer, event):
         event = ActivityEvent(**{**event.__data__, **labels})  # a copy: the record stays
     return {
         "changes": readable,
-        "sentence": describe(event, object_links([event])),
+        "sentence": describe(event, object_links([event]), viewer),
         "action": action_phrase(event.action),
         "kind": as_words(event.object_type),
     }
@@ -122,6 +123,55 @@ def _shown(viewer, event):
     }
 
 
+def as_data(viewer, events):
+    """Return ``events`` as plain dicts for the API and exports, as ``viewer`` reads them on
+    the tab: team names hidden from those who may not see them (labels, summary, changes), as
+    in the rows and the detail view. A full record (read by ``FEED.get``) also has its change
+    set and where it came from, as its detail view shows them."""
+    listed = iter(_team_free(viewer, [e for e in events if not isinstance(e, ActivityEvent)]))
+    return [
+        _full_data(viewer, event) if isinstance(event, ActivityEvent) else _data(next(listed))
+        for event in events
+    ]
+
+
+def _data(event, shown=None):
+    """Return the fields of one event that its row shows (``shown``: the labels and summary
+    as the viewer reads them, else the event's own)."""
+    shown = shown or {
+        "object_label": event.object_label,
+        "target_label": event.target_label,
+        "summary": event.summary,
+    }
+    target = None
+    if event.target_type:
+        target = {"type": event.target_type, "id": event.target_id, "label": shown["target_label"]}
+    return {
+        "id": event.id,
+        "occurred_at": iso_utc(event.occurred_at),
+        "actor": {"id": event.actor_id, "name": event.actor_name, "role": event.actor_role},
+        "verb": event.verb,
+        "action": event.action,
+        "object": {
+            "type": event.object_type,
+            "id": event.object_id,
+            "label": shown["object_label"],
+        },
+        "target": target,
+        "summary": shown["summary"],
+    }
+
+
+def _full_data(viewer, event):
+    """Return one event in full: its row's fields, its change set and its request."""
+    shown = _shown(viewer, event)
+    return {
+        **_data(event, shown),
+        "changes": shown["changes"],
+        "request": {"ip": event.ip, "user_agent": event.user_agent, "id": event.request_id},
+    }
+
+
 EMPTY = "No activity yet. Actions on the platform will show up here."
 FEED = Feed(
     name=queries.TAB,
@@ -134,6 +184,7 @@ FEED = Feed(
     prepare_rows=prepare_rows,
     options=filter_options,
     detail_context=detail_context,
+    as_data=as_data,
     empty_text=EMPTY,
     import_name=__name__,
 )

@@ -12,6 +12,7 @@ from flask import url_for
 from core.db import database
 from core.inputs import is_id
 from core.listing.feed import Feed
+from core.listing.feed import iso_utc
 from core.people import User
 from core.security import csrf_token
 from core.templating import local_time
@@ -101,6 +102,70 @@ def message_urls(refs):
     return {("email", str(row[0])): f"{base}/{row[0]}" for row in rows}
 
 
+def as_data(viewer, messages):
+    """Return ``messages`` as plain dicts for the API and exports, as ``viewer`` reads them on
+    the tab. A full record (read by ``FEED.get``) also has what See Message shows: both parts
+    (the HTML sanitised, remote images left out, as the frame shows it), the headers as sent
+    and the delivery attempts. A Private Message's subject and contents are its parties'
+    alone: ``visible_messages`` never gives one to anyone else, and should a list of rows
+    reach here another way, they are left out all the same."""
+    return [_message_data(viewer, message) for message in messages]
+
+
+def _message_data(viewer, message):
+    party = viewer.id in (message.sender_id, message.recipient_id)
+    hidden = message.private and not party
+    sender = None
+    if message.sender_id is not None or message.sender_name:
+        sender = {"id": message.sender_id, "name": message.sender_name}
+    data = {
+        "id": message.id,
+        "queued_at": iso_utc(message.queued_at),
+        "kind": message.kind,
+        "kind_label": kind_label(message.kind),
+        "private": message.private,
+        "sender": sender,
+        "recipient": {
+            "id": message.recipient_id,
+            "name": message.recipient_name,
+            "email": message.recipient_email,
+        },
+        "subject": None if hidden else message.subject,
+        "status": message.status,
+        "status_label": STATUS_LABELS.get(message.status, message.status),
+        "attempts": message.attempts,
+        "finished_at": iso_utc(message.finished_at) if message.finished_at else None,
+        "outcome": message.outcome,
+        "resent_from": message.resent_from,
+    }
+    if isinstance(message, EmailMessage):
+        data.update(_contents(message, hidden))
+    return data
+
+
+def _contents(message, hidden):
+    """Return what See Message shows beyond the row (nothing of a hidden message)."""
+    if hidden:
+        return {"text_body": None, "html_body": None, "headers": [], "delivery": []}
+    sent = mime.build(message, current_app.config["MAIL_FROM"])
+    html, _ = sanitise(message.html_body)
+    attempts = EmailAttempt.select().where(EmailAttempt.message == message.id)
+    return {
+        "text_body": message.text_body,
+        "html_body": html,
+        "headers": [{"name": name, "value": str(value)} for name, value in sent.items()],
+        "delivery": [
+            {
+                "started_at": iso_utc(attempt.started_at),
+                "finished_at": iso_utc(attempt.finished_at),
+                "result": attempt.result,
+                "detail": attempt.detail,
+            }
+            for attempt in attempts.order_by(EmailAttempt.id)
+        ],
+    }
+
+
 EMPTY = "No email yet. Notifications and Private Messages will show up here."
 FEED = Feed(
     name=queries.TAB,
@@ -113,6 +178,7 @@ FEED = Feed(
     prepare_rows=prepare_rows,
     options=filter_options,
     detail_context=detail_context,
+    as_data=as_data,
     empty_text=EMPTY,
     blueprint=bp,
 )

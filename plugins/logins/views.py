@@ -23,6 +23,7 @@ from core.auth.throttle import client_key
 from core.auth.throttle import ip_key
 from core.db import utcnow
 from core.listing.feed import Feed
+from core.listing.feed import iso_utc
 from core.people import User
 from core.people import initials
 from core.templating import local_time
@@ -144,6 +145,52 @@ def detail_context(viewer, record):
     }
 
 
+def as_data(viewer, rows):
+    """Return ``rows`` as plain dicts for the API and exports, as ``viewer`` reads them on the
+    tab: the person by their name of today, the outcome and flags in words, the limit a lock
+    row is about. Whether a lock still holds is the owner's and admins' to know (only they
+    may lift it: their rows carry Unlock), so ``lock_in_force`` is theirs alone. A full record
+    (read by ``FEED.get``) adds the raw user agent and the account's email, as its detail
+    view shows them."""
+    ids = {row.user_id for row in rows if row.user_id}
+    people = User.select(User.id, User.name, User.email).where(User.id.in_(ids)) if ids else []
+    accounts = {user.id: user for user in people}
+    locked = locks_in_force(rows) if viewer.is_admin else None
+    return [_attempt_data(row, accounts.get(row.user_id), locked) for row in rows]
+
+
+def _attempt_data(row, user, locked):
+    full = isinstance(row, SignInAttempt)
+    account = None
+    if row.user_id:
+        account = {"id": row.user_id, "name": user.name if user else None}
+        if full:
+            account["email"] = user.email if user else None
+    data = {
+        "id": row.id,
+        "attempted_at": iso_utc(row.attempted_at),
+        "outcome": row.outcome,
+        "outcome_label": OUTCOME_BADGES[row.outcome][0],
+        "name_typed": row.name_typed,
+        "user": account,
+        "ip": row.ip,
+        "country": row.country,
+        "browser": row.browser,
+        "os": row.os,
+        "device": row.device,
+        "flags": flag_labels(row.flags),
+        "failures_before": row.failures_before,
+        "session_id": row.session_id,
+        "detail": row.detail,
+        "limit": LIMITS.get(row.outcome, (None,))[0],
+    }
+    if locked is not None and row.outcome in LOCKS:
+        data["lock_in_force"] = row.id in locked
+    if full:
+        data["user_agent"] = row.user_agent
+    return data
+
+
 EMPTY = "No sign-in attempts yet. Every attempt through the sign-in form shows up here."
 FEED = Feed(
     name=queries.TAB,
@@ -156,6 +203,7 @@ FEED = Feed(
     prepare_rows=prepare_rows,
     options=filter_options,
     detail_context=detail_context,
+    as_data=as_data,
     empty_text=EMPTY,
     blueprint=bp,
 )
