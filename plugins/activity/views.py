@@ -127,7 +127,7 @@ def as_data(viewer, events):
     """Return ``events`` as plain dicts for the API and exports, as ``viewer`` reads them on
     the tab: team names hidden from those who may not see them (labels, summary, changes), as
     in the rows and the detail view. A full record (read by ``FEED.get``) also has its change
-    set and where it came from, as its detail view shows them."""
+    set, where it came from and its metadata, as its detail view shows them."""
     listed = iter(_team_free(viewer, [e for e in events if not isinstance(e, ActivityEvent)]))
     return [
         _full_data(viewer, event) if isinstance(event, ActivityEvent) else _data(next(listed))
@@ -149,7 +149,13 @@ def _data(event, shown=None):
     return {
         "id": event.id,
         "occurred_at": iso_utc(event.occurred_at),
-        "actor": {"id": event.actor_id, "name": event.actor_name, "role": event.actor_role},
+        "actor": {
+            "id": event.actor_id,
+            "name": event.actor_name,
+            "role": event.actor_role,
+            # An actor of another system (recorded over the API) has its id there instead.
+            "external_id": event.actor_external_id,
+        },
         "verb": event.verb,
         "action": event.action,
         "object": {
@@ -169,6 +175,8 @@ def _full_data(viewer, event):
         **_data(event, shown),
         "changes": shown["changes"],
         "request": {"ip": event.ip, "user_agent": event.user_agent, "id": event.request_id},
+        # Shown as sent by the detail view, to whoever may open the event.
+        "metadata": json.loads(event.metadata) if event.metadata else None,
     }
 
 

@@ -213,6 +213,9 @@ def as_activity(feed, item, context=False):
 
 
 def _actor(actor):
+    if actor.get("external_id"):  # a person of the system that sent the event
+        urn = f"urn:activity-stream:external:{actor['external_id']}"
+        return {"type": "Person", "id": urn, "name": actor["name"]}
     if actor["id"] is None:  # the system itself
         return {"type": "Application", "name": actor["name"]}
     return {

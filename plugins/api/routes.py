@@ -20,7 +20,7 @@ from plugins.api.problems import as_problem
 
 PREFIX = "/api/v1"
 
-bp = Blueprint("api", __name__, url_prefix=PREFIX)
+bp = Blueprint("api", __name__, url_prefix=PREFIX, template_folder="templates")
 bp.before_request(authenticate)
 
 

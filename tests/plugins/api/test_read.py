@@ -108,7 +108,7 @@ def test_rows_are_plain_data_with_utc_dates(client, token_for, events):
     assert ISO_UTC.match(row["occurred_at"])
     fields = {"id", "occurred_at", "actor", "verb", "action", "object", "target", "summary"}
     assert set(row) == fields
-    assert set(row["actor"]) == {"id", "name", "role"} and "changes" not in row
+    assert set(row["actor"]) == {"id", "name", "role", "external_id"} and "changes" not in row
 
 
 FILTERED = [
