@@ -1,4 +1,15 @@
-"""Recording events sent by other systems: ``POST /api/v1/events``."""
+"""Recording events sent by other systems: ``POST /api/v1/events`` (see docs/ingest.md).
+
+``EVENT_SCHEMA`` describes one event (JSON Schema 2020-12, for the API's description);
+``event_checks`` checks events against it, ``ingest_view`` answers the route, ``idempotency``
+and ``rates`` keep their tables here.
+"""
+
+from core.config import ConfigError
+from core.migrations import Migration
+from core.migrations import create_tables
+from plugins.api.idempotency import IdempotencyKey
+from plugins.api.rates import ApiRate
 
 # Limits of one event, shared by the schema and the validator.
 VERB_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
@@ -139,9 +150,33 @@ EVENT_SCHEMA = {
     },
 }
 
-MODELS = []
-MIGRATIONS = []
+# Settings (``ACTIVITY_STREAM_<name>``), checked when the API is mounted.
+SETTINGS = {
+    "API_RATE_LIMIT": (600, 1, 1_000_000),  # requests per minute per token
+    "API_MAX_BODY": (1024 * 1024, 1024, 2 * 1024 * 1024),  # bytes; the site's limit is 2 MB
+    "API_CLOCK_SKEW": (300, 0, 86400),  # seconds an event's time may be ahead of ours
+    "API_EVENT_MAX_AGE_DAYS": (365, 1, 36500),  # an older event is refused
+    "API_IDEMPOTENCY_HOURS": (24, 1, 24 * 30),  # how long a key is remembered
+    "API_IDEMPOTENCY_WAIT": (10, 0.1, 60),  # seconds a retry waits for the first request
+}
+
+MODELS = [IdempotencyKey, ApiRate]
+MIGRATIONS = [Migration("api_ingest.0001_keys_and_rates", create_tables(*MODELS))]
+
+
+def check_settings(config):
+    """Fill in the ingest's settings missing from ``config`` and check each one: a bad value
+    stops start-up with a message naming its variable."""
+    for name, (default, low, high) in SETTINGS.items():
+        value = config.setdefault(name, default)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not low <= value <= high:
+            raise ConfigError(f"ACTIVITY_STREAM_{name}: must be a number from {low} to {high}")
 
 
 def attach(bp):
     """Add the ingest routes to the API's blueprint ``bp``."""
+    from plugins.api import ingest_view
+
+    bp.record_once(lambda state: check_settings(state.app.config))
+    bp.add_url_rule("/events", "events", ingest_view.record_events, methods=["POST"])
