@@ -246,3 +246,37 @@
   // Close the flyout once htmx has swapped in a new panel.
   document.addEventListener("htmx:afterSwap", function () { setOpen(false); });
 })();
+
+// Copy buttons (a new API token, shown once): copy the named field's text and say so in the
+// status beside it. The clipboard API needs a secure context (https, localhost); elsewhere the
+// text is selected and copied the older way, or left selected for Ctrl+C.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    if (!field) return;
+    function say(copied) {
+      if (status) {
+        status.textContent = copied
+          ? "Copied to the clipboard."
+          : "Could not copy by itself: the token is selected, press Ctrl+C (⌘C) to copy it.";
+      }
+      if (!copied) { field.focus(); field.select(); }
+    }
+    function copyBySelection() {
+      field.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      if (copied) button.focus();
+      say(copied);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { say(true); }, copyBySelection);
+    } else {
+      copyBySelection();
+    }
+  });
+})();

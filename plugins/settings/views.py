@@ -4,6 +4,8 @@ Every control is a small real form that saves on change through htmx and swaps o
 without JavaScript the same form posts and the page reloads.
 """
 
+from html.parser import HTMLParser
+
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -46,6 +48,7 @@ def settings_panel(viewer):
     """Render the Settings panel (the same for every viewer allowed to see it)."""
     search = request.args.get("q", "").strip()
     roles = list(Role.select().order_by(Role.position))
+    sections = plugin_sections(viewer)
     return render_template(
         "settings/panel.html",
         tabs=configurable_tabs(),
@@ -59,8 +62,41 @@ def settings_panel(viewer):
         manage_teams_url=_manage_teams_url(viewer),
         grants=grants_by_kind(),
         choices=SCOPES,
-        sections=plugin_sections(viewer),
+        sections=sections,
+        section_links=section_links(sections),
     )
+
+
+class _FirstHeading(HTMLParser):
+    """Finds a section's first ``<h2 id=…>`` and its text, for the panel's contents."""
+
+    def __init__(self):
+        super().__init__()
+        self.id, self.text, self.inside, self.done = None, "", False, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h2" and not self.done:
+            self.id, self.inside = dict(attrs).get("id"), True
+
+    def handle_endtag(self, tag):
+        if tag == "h2" and self.inside:
+            self.inside, self.done = False, True
+
+    def handle_data(self, data):
+        if self.inside:
+            self.text += data
+
+
+def section_links(sections):
+    """Return ``(anchor, heading)`` of each section whose first ``<h2>`` has an id, so the
+    contents at the top of the panel lead to it (the page is long: a plugin's section is last)."""
+    links = []
+    for section in sections:
+        parser = _FirstHeading()
+        parser.feed(str(section))
+        if parser.id and parser.text.strip():
+            links.append((parser.id, " ".join(parser.text.split())))
+    return links
 
 
 def plugin_sections(viewer):
