@@ -1,13 +1,17 @@
 """The authorization matrix: every URL rule x method, every role, several grant scenarios.
 
-``docs/authorization.json`` names a policy for every rule; this test derives the expected
-outcome from a small reference model of the product rules (docs/design.md, section 2),
-independent of the app's code, and compares it with what the app answers: 0 mismatches, no
-rule left out.
+``docs/authorization.json`` (with ``docs/authorization.*.json`` and each installed plugin's
+``authorization.json``) names a policy for every rule; this test derives the expected outcome
+from a small reference model of the product rules (docs/design.md, section 2), independent of
+the app's code, and compares it with what the app answers: 0 mismatches, no rule left out.
+The HTTP API (``/api/v1``, docs/authorization.api.json) is asked with session cookies, which
+give nothing there, and with tokens of every scope, fresh, refused and of people who lapsed.
 """
 
 import importlib.metadata
 import json
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ import pytest
 from core.auth.clients import Client
 from core.auth.sessions import start_session
 from core.db import database
+from core.db import utcnow
 from core.events import ActivityEvent
 from core.events import Ref
 from core.events import record_activity
@@ -22,7 +27,12 @@ from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
+from core.people import create_user
+from plugins.api.tokens import SCOPES
+from plugins.api.tokens import create_token
+from plugins.api.tokens import revoke_token
 from plugins.email.models import EmailMessage
+from plugins.people import accounts
 from plugins.people.models import OneTimeLink
 from plugins.settings.models import TabGrant
 from tests.examples import workspace
@@ -50,20 +60,23 @@ EXTRA = sorted(DOCS.glob("authorization.*.json"))
 for entry_point in importlib.metadata.entry_points(group="activity_stream"):
     package = Path(entry_point.load().__file__).parent
     EXTRA += [package / "authorization.json"] if (package / "authorization.json").exists() else []
+POLICY_TEXTS = dict(MATRIX["policies"])
 for extra in EXTRA:
     MATRIX["routes"].update(json.loads(extra.read_text()).get("routes", {}))
+    POLICY_TEXTS.update(json.loads(extra.read_text()).get("policies", {}))
 # Object-level rules: every URL of one object, checked per object (docs/authorization.objects.json).
 OBJECT_MATRIX = json.loads((DOCS / "authorization.objects.json").read_text())
 OBJECTS = OBJECT_MATRIX["objects"]
 # The URL prefixes whose objects the world of tests/object_world.py holds: each of their rules
 # naming an object must be checked per object.
 OBJECT_PREFIXES = ("/workspace/", "/stream/email/")
-# Every tab named by a policy, but Settings, is granted by role, person and team.
+# Every tab named by a policy (a page's or the API's), but Settings, is granted by role,
+# person and team.
 CONFIGURABLE_TABS = {
     example["policy"].split(":", 1)[1]
     for examples in MATRIX["routes"].values()
     for example in examples
-    if example["policy"].startswith("tab:")
+    if example["policy"].startswith(("tab:", "api_read_tab:"))
 } - {"settings"}
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 STAFF_KINDS = {"owner", "admin", "staff"}
@@ -145,6 +158,152 @@ def expected_outcome(policy, user):
     return "allowed" if policy.split(":", 1)[1] in visible else "forbidden"
 
 
+# --- the HTTP API: a token or nothing --------------------------------------------------------
+
+API_PREFIX = "/api/v1"
+API_POLICIES = ("api", "api_write", "api_read_tab:")
+# The scopes the reference model knows; a scope the product adds fails the test below until
+# the model says what its tokens may do.
+TOKEN_SCOPES = ("read", "events:write")
+API_ANSWERS = (200, 201, 204)
+PROBLEM = "application/problem+json"
+
+
+def is_api_rule(key):
+    """Tell whether ``"METHOD rule"`` is a rule of the API."""
+    path = key.split(" ", 1)[1]
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def may_sign_in(user):
+    """Reference model: whether ``user`` may sign in today (active, their role can sign in)."""
+    return user is not None and user.active and Role.get_by_id(user.role_id).can_sign_in
+
+
+def expected_api_outcome(policy, user, scope, usable=True):
+    """Return ``allowed``, ``unauthenticated`` or ``forbidden`` for a request to an API rule of
+    ``policy`` with a token of ``user`` and ``scope`` (``scope`` None: no token, whatever
+    session cookie the request holds; ``usable`` False: a revoked or expired token)."""
+    if policy == "public":
+        return "allowed"
+    if scope is None or not usable or not may_sign_in(user):
+        return "unauthenticated"
+    if policy == "api":
+        return "allowed"
+    if policy == "api_write":
+        staff = Role.get_by_id(user.role_id).kind in STAFF_KINDS
+        return "allowed" if scope == "events:write" and staff else "forbidden"
+    if policy.startswith("api_read_tab:"):
+        visible = policy.split(":", 1)[1] in expected_tabs(user)
+        return "allowed" if scope == "read" and visible else "forbidden"
+    raise AssertionError(f"the reference model has no API policy {policy!r}")
+
+
+def actual_api_outcome(status, headers, answers):
+    """Classify an API answer the way ``expected_api_outcome`` speaks: a refusal counts only
+    as ``application/problem+json``; an allowed answer is one of the example's ``answers``."""
+    if status >= 500:
+        return f"error {status}"
+    problem = headers.get("Content-Type", "").startswith(PROBLEM)
+    if status == 401 and problem:
+        return "unauthenticated"
+    if status == 403 and problem:
+        return "forbidden"
+    if status in answers:
+        return "allowed"
+    return f"unexpected {status} {headers.get('Content-Type', '')}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A token the API is asked with: whose, its scope, the token, whether it is usable."""
+
+    label: str
+    user_id: int
+    scope: str
+    token: str
+    usable: bool = True
+
+
+# Admins given a token of each scope, then changed: none of them may act as an Admin again.
+LAPSES = {
+    "deactivated@example.com": lambda owner, user: accounts.set_active(owner, user, False),
+    # A former Staff Member whose new role may not sign in: refused.
+    "former-lead@example.com": lambda owner, user: accounts.update_person(
+        owner, user, user.name, user.email, "Lead", user.time_zone
+    ),
+    # A former Staff Member who is now a Client: the token acts as the Client of today.
+    "former-client@example.com": lambda owner, user: accounts.update_person(
+        owner, user, user.name, user.email, "Client", user.time_zone
+    ),
+}
+
+
+def token_holders(people):
+    """Make (in an app context) the tokens the API is asked with: one of each scope for each
+    signed-in viewer; the owner's revoked, expired and expiring-tomorrow ones; and those of
+    the ``LAPSES`` Admins, made before their change. Once per scenario, not per request."""
+    owner = people["owner@example.com"]
+    holders = []
+    with database.atomic():
+        for email in filter(None, VIEWERS):
+            for scope in TOKEN_SCOPES:
+                _, token = create_token(people[email], "matrix", scope, by=owner)
+                holders.append(Holder(email, people[email].id, scope, token))
+        for scope in TOKEN_SCOPES:
+            row, token = create_token(owner, "revoked", scope, by=owner)
+            revoke_token(row, by=owner)
+            holders.append(Holder("owner, revoked", owner.id, scope, token, usable=False))
+            for label, days, usable in (("expired", -1, False), ("expiring tomorrow", 1, True)):
+                expires_at = utcnow() + timedelta(days=days)
+                _, token = create_token(owner, label, scope, by=owner, expires_at=expires_at)
+                holders.append(Holder(f"owner, {label}", owner.id, scope, token, usable))
+        for email, change in LAPSES.items():
+            person = create_user(email.split("@")[0], email, "Admin")
+            for scope in TOKEN_SCOPES:
+                _, token = create_token(person, "matrix", scope, by=owner)
+                holders.append(Holder(email, person.id, scope, token))
+            change(owner, person)
+    return holders
+
+
+def api_examples():
+    """Return ``(key, example)`` for every example of an API rule."""
+    return [
+        (key, example)
+        for key, examples in MATRIX["routes"].items()
+        if is_api_rule(key)
+        for example in examples
+    ]
+
+
+def test_the_model_knows_every_token_scope():
+    assert sorted(SCOPES) == sorted(TOKEN_SCOPES)
+
+
+def test_api_rules_and_only_they_name_api_policies():
+    wrong = [
+        f"{key}: {example['policy']}"
+        for key, examples in MATRIX["routes"].items()
+        for example in examples
+        if is_api_rule(key) != example["policy"].startswith(API_POLICIES)
+        and example["policy"] != "public"
+    ]
+    assert wrong == []
+
+
+def test_every_policy_is_described():
+    # "tab:activity" is described as "tab:<name>".
+    undescribed = {
+        example["policy"]
+        for examples in MATRIX["routes"].values()
+        for example in examples
+        if example["policy"] not in POLICY_TEXTS
+        and example["policy"].split(":", 1)[0] + ":<name>" not in POLICY_TEXTS
+    }
+    assert undescribed == set()
+
+
 ALLOWED_ANSWERS = (200, 204, 302, 303)
 
 
@@ -185,15 +344,17 @@ def rule_keys(app):
 
 def test_every_rule_has_an_entry(app):
     missing = sorted(rule_keys(app) - set(MATRIX["routes"]))
-    assert missing == [], f"rules with no entry in docs/authorization.json: {missing}"
+    assert missing == [], f"rules with no entry in docs/authorization*.json: {missing}"
 
 
 def test_the_matrix_names_no_rule_that_does_not_exist(app):
     assert sorted(set(MATRIX["routes"]) - rule_keys(app)) == []
 
 
-def request_as(app, user_id, method, url, data, forged):
-    """Make one request as ``user_id`` (None: signed out), each in a fresh session.
+def request_as(app, user_id, method, url, data, forged, token=None, body=None):
+    """Make one request as ``user_id`` (None: signed out), each in a fresh session, with
+    ``token`` as ``Authorization: Bearer`` and ``body`` as JSON (instead of the form ``data``)
+    when given.
 
     Requests run outside any app context, as in production, so nothing cached on ``g`` leaks
     from one request to the next. Returns ``(status, headers, body)``.
@@ -210,21 +371,58 @@ def request_as(app, user_id, method, url, data, forged):
     headers = {"X-CSRF-Token": "matrix-token"}
     if forged:
         headers.update({"HX-Request": "true", "HX-Target": "panel", "HX-Boosted": "true"})
-    response = client.open(url, method=method, data=data or {}, headers=headers)
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    payload = {"json": body} if body is not None else {"data": data or {}}
+    response = client.open(url, method=method, headers=headers, **payload)
     result = (response.status_code, response.headers, response.get_data(as_text=True))
     response.close()
     return result
 
 
-def expected_grid(app, people):
-    """Return ``{email: {policy: outcome}}`` from the reference model, for the stored grants."""
-    policies = {example["policy"] for examples in MATRIX["routes"].values() for example in examples}
+def expected_grid(app, holders):
+    """Return the reference model's outcomes under the stored grants: ``{email: {policy:
+    outcome}}`` with each viewer's session cookie (a page's policies, then the API's, where a
+    cookie gives nothing), and ``{holder: {policy: outcome}}`` with each token."""
+    pages = {
+        example["policy"]
+        for key, examples in MATRIX["routes"].items()
+        if not is_api_rule(key)
+        for example in examples
+    }
+    api = {example["policy"] for _, example in api_examples()}
     with app.app_context():
-        grid = {}
+        by_cookie, by_token = {}, {}
         for email in VIEWERS:
             user = User.get(User.email == email) if email else None
-            grid[email] = {policy: expected_outcome(policy, user) for policy in policies}
-        return grid
+            by_cookie[email] = {
+                "pages": {policy: expected_outcome(policy, user) for policy in pages},
+                "api": {policy: expected_api_outcome(policy, user, None) for policy in api},
+            }
+        for holder in holders:
+            user = User.get_by_id(holder.user_id)
+            by_token[holder] = {
+                policy: expected_api_outcome(policy, user, holder.scope, holder.usable)
+                for policy in api
+            }
+        return by_cookie, by_token
+
+
+def outcome_of(key, example, response):
+    """Classify ``response`` (``(status, headers, body)``) to ``example`` of rule ``key``."""
+    status, headers, body = response
+    if is_api_rule(key):
+        return actual_api_outcome(status, headers, example.get("answers", API_ANSWERS))
+    answers = example.get("answers", ALLOWED_ANSWERS)
+    return actual_outcome(example["policy"], status, headers, body, answers)
+
+
+def ask(app, key, example, user_id=None, forged=False, token=None):
+    """Send ``example`` of rule ``key``; return ``(outcome, status)``."""
+    method, url = key.split(" ", 1)[0], example["url"]
+    data, body = example.get("data"), example.get("json")
+    response = request_as(app, user_id, method, url, data, forged, token, body)
+    return outcome_of(key, example, response), response[0]
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -233,26 +431,42 @@ def test_every_rule_answers_as_the_matrix_says(app, people, scenario):
         with database.atomic():
             SCENARIOS[scenario]()
         record_activity(people["owner@example.com"], "task.created", Ref("task", 1, "Matrix"))
-    grid = expected_grid(app, people)
+        holders = token_holders(people)
+    by_cookie, by_token = expected_grid(app, holders)
     mismatches = []
+
+    def compare(who, key, example, expected, answer):
+        actual, status = answer
+        if actual != expected:
+            mismatches.append(
+                f"{scenario} {who} {key.split()[0]} {example['url']}: "
+                f"expected {expected}, got {actual} ({status})"
+            )
+
+    # Every rule with each viewer's session cookie (the API's too: a cookie gives nothing).
     for email in VIEWERS:
         user_id = people[email].id if email else None
         for forged in (False, True):
             for key, examples in MATRIX["routes"].items():
-                method = key.split(" ", 1)[0]
                 for example in examples:
-                    expected = grid[email][example["policy"]]
-                    status, headers, body = request_as(
-                        app, user_id, method, example["url"], example.get("data"), forged
-                    )
-                    answers = example.get("answers", ALLOWED_ANSWERS)
-                    actual = actual_outcome(example["policy"], status, headers, body, answers)
-                    if actual != expected:
-                        mismatches.append(
-                            f"{scenario} {email} {method} {example['url']} forged={forged}: "
-                            f"expected {expected}, got {actual} ({status})"
-                        )
-    assert mismatches == [], "\n".join(mismatches[:40])
+                    kind = "api" if is_api_rule(key) else "pages"
+                    expected = by_cookie[email][kind][example["policy"]]
+                    answer = ask(app, key, example, user_id, forged)
+                    compare(f"{email} forged={forged}", key, example, expected, answer)
+    # Every API rule with each token, no cookie.
+    for holder in holders:
+        for key, example in api_examples():
+            expected = by_token[holder][example["policy"]]
+            answer = ask(app, key, example, token=holder.token)
+            compare(f"{holder.label} {holder.scope} token", key, example, expected, answer)
+    # A token opens no page: a signed-out visitor holding the owner's is still signed out.
+    token = next(h.token for h in holders if h.label == "owner@example.com")
+    for key, examples in MATRIX["routes"].items():
+        for example in [] if is_api_rule(key) else examples:
+            answer = ask(app, key, example, token=token)
+            expected = by_cookie[None]["pages"][example["policy"]]
+            compare("signed out with a token", key, example, expected, answer)
+    assert mismatches == [], f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:40])
 
 
 # --- object level: every object URL, per object, per viewer ---------------------------------
