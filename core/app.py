@@ -4,6 +4,7 @@ import re
 import uuid
 from pathlib import Path
 
+from flask import Blueprint
 from flask import Flask
 from flask import g
 from flask import redirect
@@ -22,6 +23,7 @@ from core import shell
 from core.auth import views as auth
 from core.config import load_config
 from core.inputs import IdConverter
+from core.plugins import PluginError
 from core.plugins import call_at_startup
 from core.plugins import make_plugin_manager
 from core.tabs import collect_tabs
@@ -64,11 +66,27 @@ def create_app(config=None, plugins=()):
     init_templating(app)
     app.register_blueprint(shell.bp)
     app.add_url_rule("/", "home", home)
-    call_at_startup(app, "register_blueprints", app=app)
+    register_plugin_blueprints(app)
     collect_tabs(app)
     cli.init_app(app)
     call_at_startup(app, "startup", app=app)
     return app
+
+
+def register_plugin_blueprints(app):
+    """Register the blueprints every plugin's ``register_blueprints`` returns: a blueprint, or
+    a ``(blueprint, options)`` pair whose options go to ``Flask.register_blueprint``."""
+    for answer in call_at_startup(app, "register_blueprints", app=app):
+        for item in answer:
+            blueprint, options = item if isinstance(item, tuple) else (item, {})
+            if not isinstance(blueprint, Blueprint):
+                raise PluginError(f"register_blueprints returned {item!r}, not a blueprint")
+            try:
+                app.register_blueprint(blueprint, **options)
+            except Exception as error:
+                # A clash of names or routes: say which blueprint, as start-up errors name theirs.
+                message = f"blueprint {blueprint.name!r} could not be registered: {error}"
+                raise PluginError(message) from error
 
 
 def assign_request_id():

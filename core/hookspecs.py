@@ -22,7 +22,10 @@ def register_tabs():
 
 @hookspec
 def register_blueprints(app):
-    """Register this plugin's Flask blueprints on ``app``."""
+    """Return the Flask blueprints of this plugin's pages outside the stream; core registers
+    each on ``app``. An item is a ``Blueprint`` (its own ``url_prefix`` kept) or a pair
+    ``(blueprint, options)``, ``options`` the keywords of ``Flask.register_blueprint``
+    (``{"url_prefix": "/billing"}``)."""
 
 
 @hookspec
@@ -87,13 +90,40 @@ def after_commit(event):
 
 
 @hookspec(firstresult=True)
-def describe_event(event):
-    """Return the sentence (HTML-safe ``Markup``) describing ``event``, or None for the default.
+def describe_event(event, viewer):
+    """Return the sentence (HTML-safe ``Markup``) describing ``event`` as ``viewer`` reads it,
+    or None for the default.
 
-    Stops at the first answer that is not None (the last registered plugin is asked first).
+    ``viewer`` is the person the rows are phrased for: the signed-in one, or the one Settings'
+    "Preview as…" shows the stream of. Stops at the first answer that is not None (the last
+    registered plugin is asked first).
     """
 
 
 @hookspec
 def object_urls(refs):
     """Return ``{(type, id): url}`` for the objects among ``refs`` that still exist."""
+
+
+@hookspec
+def team_granted_tabs(team):
+    """Return the names of the tabs this plugin grants to ``team`` (a ``core.people.Team``).
+
+    Asked by Manage Teams before a team is deleted, to say what the team is granted.
+    """
+
+
+@hookspec
+def team_tab_losses(team):
+    """Return ``{user id: tab names}``: the tabs each member of ``team`` would lose with it,
+    those this plugin gives them only through ``team`` (not by role, in person or by another
+    team). Members losing nothing are left out; so is the owner, who sees every tab.
+    """
+
+
+@hookspec
+def team_deleted(team, actor):
+    """Undo what this plugin gives ``team`` (its tab grants…), each change recorded as done by
+    ``actor``. Called in the transaction deleting the team, before its row goes (so ``team``
+    still exists); raising rolls the deletion back.
+    """

@@ -6,25 +6,32 @@
 
 import peewee
 import pytest
+from flask import url_for
 from markupsafe import Markup
 
 from core import hookimpl
 from core.db import BaseModel
 from core.db import database
 from core.events import ActivityEvent
+from core.events import Audience
 from core.events import Ref
 from core.events import record_activity
 from core.migrations import Migration
 from core.migrations import create_tables
 from core.notifications import Notification
 from core.notifications import notify
+from core.people import Team
+from core.people import team_label
+from core.plugins import PluginError
 from core.plugins import hooks
 from core.shell import Link
 from core.tabs import Tab
 from core.tabs import get_tab
 from core.tabs import row_scope
 from core.tabs import visible_tabs
+from plugins.people.teams import delete_team
 from plugins.settings.models import TabGrant
+from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
 from tests.core.test_hookspecs import HOOKS
 
@@ -83,10 +90,39 @@ def test_hook_register_blueprints(make_app):
     class Plugin:
         @hookimpl
         def register_blueprints(self, app):
-            app.register_blueprint(blueprint)
+            return [blueprint]
 
     app = make_app(plugins=[Plugin()])
     assert app.test_client().get("/hello").text == "hello there"
+
+
+def test_hook_register_blueprints_with_its_options(make_app):
+    from flask import Blueprint
+
+    blueprint = Blueprint("billing", __name__)
+    blueprint.add_url_rule("/", "index", lambda: "the bills")
+
+    class Plugin:
+        @hookimpl
+        def register_blueprints(self, app):
+            return [(blueprint, {"url_prefix": "/billing"})]
+
+    app = make_app(plugins=[Plugin()])
+    assert app.test_client().get("/billing/").text == "the bills"
+    with app.test_request_context():
+        assert url_for("billing.index") == "/billing/"
+
+
+def test_a_blueprint_that_cannot_be_registered_stops_start_up_naming_it(make_app):
+    from flask import Blueprint
+
+    class Plugin:
+        @hookimpl
+        def register_blueprints(self, app):
+            return [Blueprint("people", __name__)]  # the People plugin's name, taken
+
+    with pytest.raises(PluginError, match="blueprint 'people'"):
+        make_app(plugins=[Plugin()])
 
 
 def test_hook_register_tasks(make_app):
@@ -235,7 +271,7 @@ def test_hook_after_commit(make_app):
 def test_hook_describe_event(make_app, people):
     class Plugin:
         @hookimpl
-        def describe_event(self, event):
+        def describe_event(self, event, viewer):
             if event.verb == "note.created":
                 return Markup("<em>A note appeared</em>")
             return None
@@ -246,6 +282,35 @@ def test_hook_describe_event(make_app, people):
     client = app.test_client()
     sign_in(client, "owner@example.com")
     assert "<em>A note appeared</em>" in client.get("/stream/activity").text
+
+
+def test_hook_describe_event_phrases_for_the_previewed_viewer(make_app, people):
+    """Preview as… a Teammate, signed in as an Admin: the rows are phrased for the Teammate."""
+
+    class Plugin:
+        @hookimpl
+        def describe_event(self, event, viewer):
+            if event.verb == "note.created":
+                return f"a note for {viewer.name} of {team_label(viewer, 'Delivery')}"
+            return None
+
+    app = make_app(plugins=[Plugin()])
+    dana = people["teammate@example.com"]
+    with app.test_request_context():
+        TabGrant.create(tab="activity", role=dana.role)
+        audience = Audience(users={dana.id})
+        record_activity(people["owner@example.com"], "note.created", Ref("note", 1, "A note"))
+        record_activity(None, "note.created", Ref("note", 2, "Hers"), audience=audience)
+    client = app.test_client()
+    sign_in(client, "admin@example.com")
+    assert "a note for Avery Chen of Delivery" in client.get("/stream/activity").text
+    preview = client.post(
+        "/stream/settings/preview",
+        data={"user": dana.id},
+        headers={"X-CSRF-Token": csrf_token_of(client)},
+    )
+    assert preview.status_code == 200
+    assert "a note for Dana Scully of a team" in preview.text
 
 
 def test_hook_object_urls(make_app, people):
@@ -284,3 +349,76 @@ def test_hook_send_notification(make_app, people):
             notify(Notification("note.shared", (owner,), "broken", "notes/shared"))
         assert not TabGrant.select().where(TabGrant.user == people["pm@example.com"]).exists()
     assert queued == ["note.shared"]
+
+
+def test_hook_team_granted_tabs(make_app, people):
+    class Plugin:
+        @hookimpl
+        def team_granted_tabs(self, team):
+            return ["reports"] if team.name == "Delivery" else []
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    with app.app_context():
+        delivery = Team.get(Team.name == "Delivery")
+        TabGrant.create(tab="activity", team=delivery)
+    page = client.get(f"/teams/{delivery.id}/delete").text
+    # Settings' grant by its label, in tab-bar order, then a tab no plugin serves by its name.
+    assert "The team is granted: Activity, reports." in page
+
+
+def test_hook_team_tab_losses(make_app, people):
+    dana, owner = people["teammate@example.com"], people["owner@example.com"]
+
+    class Plugin:
+        @hookimpl
+        def team_tab_losses(self, team):
+            # Someone who is not a member is not listed, whatever a plugin says.
+            return {dana.id: {"reports", "activity"}, owner.id: {"reports"}}
+
+    app = make_app(plugins=[Plugin()], PLUGINS_DISABLED="settings")
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    with app.app_context():
+        delivery = Team.get(Team.name == "Delivery")
+    page = client.get(f"/teams/{delivery.id}/delete").text
+    assert "<strong>Dana Scully</strong> loses Activity, reports</li>" in page
+    assert "Morgan Reyes</strong> loses" not in page
+
+
+def test_hook_team_deleted(make_app, people):
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def team_deleted(self, team, actor):
+            still_there = Team.select().where(Team.id == team.id).exists()
+            seen.append((team.name, actor.name, still_there))
+            if team.name == "Sales":
+                raise RuntimeError("the team's reports could not be archived")
+
+    app = make_app(plugins=[Plugin()], PLUGINS_DISABLED="settings")
+    owner = people["owner@example.com"]
+    with app.test_request_context():
+        delivery, sales = Team.get(Team.name == "Delivery"), Team.get(Team.name == "Sales")
+        delete_team(owner, delivery)
+        # A plugin failing takes the deletion back: the team and its record stay as they were.
+        with pytest.raises(RuntimeError):
+            delete_team(owner, sales)
+        assert Team.select().where(Team.id == sales.id).exists()
+        deleted = ActivityEvent.select().where(ActivityEvent.verb == "team.deleted")
+        assert [event.object_label for event in deleted] == ["Delivery"]
+    assert seen == [("Delivery", "Morgan Reyes", True), ("Sales", "Morgan Reyes", True)]
+
+
+def test_hook_settings_sections(make_app, people):
+    class Plugin:
+        @hookimpl
+        def settings_sections(self, viewer):
+            return [Markup(f"<section><h2>Reports</h2><p>for {viewer.name}</p></section>")]
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "admin@example.com")
+    assert "<h2>Reports</h2><p>for Avery Chen</p>" in client.get("/stream/settings").text

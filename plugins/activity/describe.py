@@ -53,16 +53,18 @@ def object_links(events):
     return links
 
 
-def describe_all(events, links):
-    """Return ``{event id: sentence}`` for ``events`` (asking the plugins only if one phrases)."""
+def describe_all(events, links, viewer):
+    """Return ``{event id: sentence}`` for ``events`` as ``viewer`` reads them (asking the
+    plugins only if one phrases)."""
     phrased_by_plugin = bool(hooks(current_app).describe_event.get_hookimpls())
-    return {event.id: describe(event, links, phrased_by_plugin) for event in events}
+    return {event.id: describe(event, links, viewer, phrased_by_plugin) for event in events}
 
 
-def describe(event, links, phrased_by_plugin=True):
-    """Return the sentence for ``event``: a plugin's phrasing, else the default one."""
+def describe(event, links, viewer, phrased_by_plugin=True):
+    """Return the sentence for ``event`` as ``viewer`` reads it (the rows' viewer, who is not
+    the signed-in one in "Preview as…"): a plugin's phrasing, else the default one."""
     if phrased_by_plugin:
-        custom = hooks(current_app).describe_event(event=event)
+        custom = hooks(current_app).describe_event(event=event, viewer=viewer)
         if custom is not None:
             # Only a Markup answer is trusted as HTML; a plain string is text.
             return custom if isinstance(custom, Markup) else escape(custom)

@@ -38,12 +38,12 @@ def index():
 
 
 def init_app(app):
-    """Mount the API. It authenticates by token, so the session's CSRF check does not apply
-    (a browser never sends a bearer token by itself); any error under its prefix, a URL that
-    matches no route included, answers as a problem, not as the site's HTML page."""
+    """Set ``app`` up for the API, whose blueprint the plugin's ``register_blueprints`` returns.
+    It authenticates by token, so the session's CSRF check does not apply (a browser never
+    sends a bearer token by itself); any error under its prefix, a URL that matches no route
+    included, answers as a problem, not as the site's HTML page."""
     csrf_exempt(app, PREFIX + "/")
     render_errors_under(app, PREFIX + "/", as_problem)
-    app.register_blueprint(bp)
 
 
 # Once, when this module is imported: a blueprint takes no new route after its first app.

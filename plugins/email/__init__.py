@@ -10,9 +10,14 @@ delivers the demo's mail through the real path.
 from core import hookimpl
 from core.migrations import Migration
 from core.migrations import create_tables
-from plugins.email import routes  # noqa: F401  (frame, row poll, Resend: the tab's own routes)
+from plugins.email import routes
+from plugins.email import views
 from plugins.email.models import MODELS
 from plugins.email.queries import MIGRATIONS as SEARCH_MIGRATIONS
+
+# The tab's own routes (frame, row poll, Resend) join its feed's blueprint once, at import: a
+# blueprint takes no new route after its first app.
+routes.attach(views.FEED)
 
 
 @hookimpl
@@ -46,16 +51,12 @@ def send_notification(notification):
 @hookimpl
 def register_tabs():
     """Add the Email tab, after Activity."""
-    from plugins.email import views
-
     return [views.FEED.tab(label="Email", order=20)]
 
 
 @hookimpl
 def object_urls(refs):
     """Link outbox messages (``email`` refs) to their page on the Email tab."""
-    from plugins.email import views
-
     return views.message_urls(refs)
 
 

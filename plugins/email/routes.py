@@ -1,6 +1,6 @@
 """The Email tab's own routes beside the feed's: a message's frame document, one row (polled
-while the message is unfinished) and Resend. All on the tab's blueprint, behind the gate, and
-all through ``FEED.get``: a message the viewer may not see is a 404."""
+while the message is unfinished) and Resend. ``attach`` adds them to the tab's blueprint,
+behind the gate, and all go through ``FEED.get``: a message the viewer may not see is a 404."""
 
 from flask import abort
 from flask import make_response
@@ -24,7 +24,14 @@ from plugins.email.views import MAX_POLLS
 from plugins.email.views import prepare_rows
 
 
-@FEED.route("/<int:record_id>/body")
+def attach(feed):
+    """Add the frame, the row poll and Resend to ``feed``'s blueprint (the Email tab's ``FEED``);
+    once per process, before its first app."""
+    feed.route("/<int:record_id>/body")(body)
+    feed.route("/<int:record_id>/row")(row)
+    feed.route("/<int:record_id>/resend", methods=["POST"])(resend)
+
+
 def body(record_id):
     """Answer the message's HTML, sanitised, as the document of its sandboxed frame.
 
@@ -39,7 +46,6 @@ def body(record_id):
     return response
 
 
-@FEED.route("/<int:record_id>/row")
 def row(record_id):
     """Answer one row as it is now (htmx: a queued row polls this until it is finished)."""
     if not request.htmx:
@@ -50,7 +56,6 @@ def row(record_id):
     return render_template("email/rows.html", rows=rows)
 
 
-@FEED.route("/<int:record_id>/resend", methods=["POST"])
 def resend(record_id):
     """Queue a fresh copy of a message (owner and admins), linked to it, and record that."""
     message = FEED.get(current_user, record_id)

@@ -8,9 +8,13 @@ Recording is core's (``core.auth.views``): turning this tab off loses no attempt
 """
 
 from core import hookimpl
-from plugins.logins import unlock  # noqa: F401  (Unlock, a route of the tab's own on its feed)
+from plugins.logins import unlock
 from plugins.logins import views
 from plugins.logins.queries import MIGRATIONS as SEARCH_MIGRATIONS
+
+# Unlock, a route of the tab's own, joins its feed's blueprint once, at import: a blueprint
+# takes no new route after its first app.
+unlock.attach(views.FEED)
 
 
 @hookimpl

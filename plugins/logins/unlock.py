@@ -24,7 +24,12 @@ from plugins.logins.views import lock_key
 from plugins.logins.views import prepare_rows
 
 
-@FEED.route("/<int:record_id>/unlock", methods=["POST"])
+def attach(feed):
+    """Add Unlock to ``feed``'s blueprint (the Logins tab's ``FEED``); once per process, before
+    its first app."""
+    feed.route("/<int:record_id>/unlock", methods=["POST"])(unlock)
+
+
 def unlock(record_id):
     """Lift the lock that the lock row ``record_id`` records; answer the row, updated."""
     if not current_user.is_admin:

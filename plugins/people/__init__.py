@@ -6,9 +6,7 @@ checks one-time password links; ``views`` (the ``/people`` blueprint, closed to 
 owner and admin kinds), ``team_views``, ``person_views`` and ``link_views`` serve the pages.
 """
 
-from flask import g
 from flask import url_for
-from flask_login import current_user
 from markupsafe import Markup
 from markupsafe import escape
 
@@ -46,13 +44,12 @@ def register_migrations():
 
 @hookimpl
 def register_blueprints(app):
-    """Mount Manage Teams at ``/teams``, Manage People at ``/people``, the password links at
-    ``/password``."""
+    """Return Manage Teams (``/teams``) and Manage People (``/people``), and the password
+    links (``/password``); each blueprint carries its own prefix."""
     from plugins.people import link_views
     from plugins.people.views import bp
 
-    app.register_blueprint(bp)
-    app.register_blueprint(link_views.bp)
+    return [bp, link_views.bp]
 
 
 @hookimpl
@@ -67,15 +64,15 @@ def flyout_links(viewer):
 
 
 @hookimpl
-def describe_event(event):
-    """Phrase the team and people events; a team's name only for those who may see it."""
+def describe_event(event, viewer):
+    """Phrase the team and people events; a team's name only if ``viewer`` (whom the rows are
+    for, not always the signed-in person) may see it."""
     phrase = PHRASES.get(event.verb)
     if phrase is None:
         return None
     label = event.object_label
     if event.object_type == "team":
-        # The viewer the rows are for: Settings' "Preview as…" names them, else the signed-in one.
-        label = team_label(g.get("rows_viewer") or current_user, label)
+        label = team_label(viewer, label)
     badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
     return Markup(
         f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} “{escape(label)}”"

@@ -12,6 +12,7 @@ gate refuses them from their next request. A deactivated person's sessions end a
 from dataclasses import dataclass
 
 import peewee
+from flask import current_app
 
 from core.auth import sessions
 from core.db import database
@@ -33,7 +34,6 @@ from plugins.people import links
 from plugins.people.checks import Invalid
 from plugins.people.models import INVITE
 from plugins.people.models import RESET
-from plugins.people.teams import tab_grant_model
 
 FIELDS = ("name", "email", "role", "time_zone")
 ONLY_ONE_OWNER = "there is already a Super Admin, and there is only ever one"
@@ -270,3 +270,12 @@ def _locked(user):
     if current is None:
         raise Invalid("user", "that person no longer exists")
     return current
+
+
+def tab_grant_model():
+    """Return the Settings grant table, or None when the Settings plugin is left out."""
+    if not current_app.extensions["plugin_manager"].has_plugin("plugins.settings"):
+        return None
+    from plugins.settings.models import TabGrant
+
+    return TabGrant

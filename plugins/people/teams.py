@@ -3,8 +3,9 @@
 Each function takes the acting user (the owner or an admin), checks its input (``Invalid``
 naming the field), then in one transaction changes the team and records it with
 ``record_activity``: ``team.created``, ``team.updated`` (name, description, color, members:
-``+Dana Scully``), ``team.deleted``. A team's tab grants go with it, each revocation recorded
-as Settings records one. Nothing changes and nothing is recorded when nothing would change.
+``+Dana Scully``), ``team.deleted``. What other plugins give a team goes with it, through
+the ``team_deleted`` hook (Settings revokes its tab grants, each revocation recorded).
+Nothing changes and nothing is recorded when nothing would change.
 """
 
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
+from core.plugins import hooks
 from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.people import checks
@@ -126,7 +128,9 @@ def delete_team(actor, team):
     with database.atomic():
         current = _locked(team)
         members = list(members_of(current))
-        revoke_team_grants(actor, current)
+        # What other plugins give the team (Settings: its tab grants) goes first, each
+        # recorded, in this transaction.
+        hooks(current_app).team_deleted(team=current, actor=actor)
         before = _state(current, [user.name for user in members])
         TeamMembership.delete().where(TeamMembership.team == current.id).execute()
         RetiredTeam.insert(id=current.id).on_conflict_ignore().execute()
@@ -150,61 +154,29 @@ class Loss:
 
 
 def grants_lost(team):
-    """Return, for each member who would lose a tab with ``team``, which tabs: those the team
-    grants that their role, their own grants and their other teams do not give them."""
-    TabGrant = tab_grant_model()
-    if TabGrant is None:
+    """Return, for each member who would lose a tab with ``team``, which tabs: those the
+    plugins granting tabs (Settings) give them only through the team (``team_tab_losses``)."""
+    lost = {}
+    for answer in hooks(current_app).team_tab_losses(team=team):
+        for user_id, tabs in (answer or {}).items():
+            lost.setdefault(user_id, set()).update(tabs)
+    if not lost:
         return []
-    team_tabs = {row.tab for row in TabGrant.select(TabGrant.tab).where(TabGrant.team == team.id)}
-    losses = []
-    for user in members_of(team):
-        if user.is_owner or not team_tabs:
-            continue  # the owner sees every tab whatever is granted
-        others = TeamMembership.select(TeamMembership.team).where(
-            (TeamMembership.user == user.id) & (TeamMembership.team != team.id)
-        )
-        kept = {
-            row.tab
-            for row in TabGrant.select(TabGrant.tab).where(
-                (TabGrant.role == user.role_id)
-                | (TabGrant.user == user.id)
-                | TabGrant.team.in_(others)
-            )
-        }
-        lost = sorted(team_tabs - kept)
-        if lost:
-            losses.append(Loss(user, tuple(_tab_label(name) for name in lost)))
-    return losses
+    return [
+        Loss(user, tuple(_tab_label(name) for name in sorted(lost[user.id])))
+        for user in members_of(team)
+        if lost.get(user.id)
+    ]
 
 
 def granted_tabs(team):
-    """Return the labels of the tabs granted to ``team``, in tab-bar order."""
-    TabGrant = tab_grant_model()
-    if TabGrant is None:
-        return []
-    names = {row.tab for row in TabGrant.select(TabGrant.tab).where(TabGrant.team == team.id)}
+    """Return the labels of the tabs granted to ``team`` (``team_granted_tabs``), in tab-bar
+    order."""
+    names = set()
+    for answer in hooks(current_app).team_granted_tabs(team=team):
+        names.update(answer or ())
     known = [tab.label for tab in all_tabs() if tab.name in names]
     return known + sorted(names - {tab.name for tab in all_tabs()})
-
-
-def revoke_team_grants(actor, team):
-    """Revoke every tab grant of ``team``, each recorded as a Settings change."""
-    TabGrant = tab_grant_model()
-    if TabGrant is None:
-        return
-    from plugins.settings.changes import set_grant
-
-    for grant in list(TabGrant.select().where(TabGrant.team == team.id)):
-        tab = get_tab(grant.tab) or _GoneTab(grant.tab, grant.tab.capitalize())
-        set_grant(actor, tab, "team", team, False)
-
-
-@dataclass(frozen=True)
-class _GoneTab:
-    """A granted tab whose plugin is no longer installed: its name and a label."""
-
-    name: str
-    label: str
 
 
 def members_of(team):
@@ -264,15 +236,6 @@ def _next_team_id():
         RetiredTeam.select(peewee.fn.MAX(RetiredTeam.id)).scalar() or 0,
     )
     return highest + 1
-
-
-def tab_grant_model():
-    """Return the Settings grant table, or None when the Settings plugin is left out."""
-    if not current_app.extensions["plugin_manager"].has_plugin("plugins.settings"):
-        return None
-    from plugins.settings.models import TabGrant
-
-    return TabGrant
 
 
 def _tab_label(name):

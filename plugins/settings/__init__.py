@@ -10,9 +10,12 @@ from core.migrations import Migration
 from core.migrations import create_tables
 from core.tabs import Tab
 from plugins.settings import views
+from plugins.settings.changes import revoke_team_grants
 from plugins.settings.grants import granted_tabs
 from plugins.settings.grants import scope_for
 from plugins.settings.grants import seed_default_grants
+from plugins.settings.grants import tabs_lost_with_team
+from plugins.settings.grants import team_tabs
 from plugins.settings.models import MODELS
 
 SETTINGS_TAB = "settings"
@@ -53,3 +56,21 @@ def tab_visible(viewer, tab):
 def row_scope(viewer, tab):
     """Answer the role's configured scope on ``tab``."""
     return scope_for(viewer, tab.name)
+
+
+@hookimpl
+def team_granted_tabs(team):
+    """Name the tabs ``team`` is granted (Manage Teams asks before deleting it)."""
+    return team_tabs(team)
+
+
+@hookimpl
+def team_tab_losses(team):
+    """Tell which members would lose which tabs with ``team``: those only it grants them."""
+    return tabs_lost_with_team(team)
+
+
+@hookimpl
+def team_deleted(team, actor):
+    """Revoke the grants of a team being deleted, each recorded as a Settings change."""
+    revoke_team_grants(actor, team)

@@ -1,11 +1,14 @@
 """Changing grants and scopes. Each change is recorded in the event store, in its transaction."""
 
+from dataclasses import dataclass
+
 from core.db import database
 from core.events import Audience
 from core.events import Ref
 from core.events import record_activity
 from core.people import Role
 from core.people import User
+from core.tabs import get_tab
 from plugins.settings.grants import role_scope
 from plugins.settings.models import RoleScope
 from plugins.settings.models import TabGrant
@@ -39,6 +42,21 @@ def set_grant(actor, tab, kind, target, granted):
             audience=_audience(kind, target),
         )
     return True
+
+
+def revoke_team_grants(actor, team):
+    """Revoke every tab grant of ``team`` (one being deleted), each recorded as a change."""
+    for grant in list(TabGrant.select().where(TabGrant.team == team.id)):
+        tab = get_tab(grant.tab) or _GoneTab(grant.tab, grant.tab.capitalize())
+        set_grant(actor, tab, "team", team, False)
+
+
+@dataclass(frozen=True)
+class _GoneTab:
+    """A granted tab whose plugin is no longer installed: its name and a label."""
+
+    name: str
+    label: str
 
 
 def set_scope(actor, tab, role, scope):

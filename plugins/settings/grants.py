@@ -107,3 +107,41 @@ def grants_by_kind():
             if target_id is not None:
                 found[kind].add((grant.tab, target_id))
     return found
+
+
+def team_tabs(team):
+    """Return the names of the tabs granted to ``team``."""
+    return {row.tab for row in TabGrant.select(TabGrant.tab).where(TabGrant.team == team.id)}
+
+
+def tabs_lost_with_team(team):
+    """Return ``{user id: tab names}``: for each member of ``team`` who would lose a tab with
+    it, the tabs it grants that their role, their own grants and their other teams do not."""
+    granted = team_tabs(team)
+    if not granted:
+        return {}
+    members = (
+        User.select(User, Role)
+        .join(Role)
+        .switch(User)
+        .join(TeamMembership, on=(TeamMembership.user == User.id))
+        .where(TeamMembership.team == team.id)
+    )
+    losses = {}
+    for user in members:
+        if user.is_owner:
+            continue  # the owner sees every tab whatever is granted
+        others = TeamMembership.select(TeamMembership.team).where(
+            (TeamMembership.user == user.id) & (TeamMembership.team != team.id)
+        )
+        kept = {
+            row.tab
+            for row in TabGrant.select(TabGrant.tab).where(
+                (TabGrant.role == user.role_id)
+                | (TabGrant.user == user.id)
+                | TabGrant.team.in_(others)
+            )
+        }
+        if granted - kept:
+            losses[user.id] = granted - kept
+    return losses

@@ -5,7 +5,6 @@ scope decide what shows; the result is read-only (``inert``).
 """
 
 from flask import abort
-from flask import g
 from flask import render_template
 from flask import request
 from flask_login import current_user
@@ -32,11 +31,8 @@ def preview():
     admin = current_user._get_current_object()
     record_activity(admin, "settings.previewed", subject)
     tabs = visible_tabs(viewer)
-    # Rows phrased for this panel are read as the previewed viewer would read them (team
-    # names hidden from a Teammate): ``describe_event`` implementations look here first.
-    g.rows_viewer = viewer
+    # The panel is rendered for the previewed viewer: its rows are phrased for them too.
     panel = Markup(tabs[0].panel(viewer)) if tabs else None
-    g.pop("rows_viewer", None)
     html = render_template(
         "settings/preview.html", viewer=viewer, subject=subject, tabs=tabs, panel=panel
     )

@@ -5,8 +5,12 @@ import json
 import re
 
 import pytest
+from flask_login import current_user
+from flask_login import login_user
 
+from core.auth.clients import Client
 from core.auth.sessions import UserSession
+from core.auth.sessions import start_session
 from core.db import database
 from core.events import ActivityEvent
 from core.events import Ref
@@ -17,6 +21,8 @@ from core.people import TeamMembership
 from core.people import User
 from core.people import sees_team_names
 from core.people import team_label
+from plugins.activity.describe import describe
+from plugins.activity.describe import describe_all
 from plugins.activity.secrecy import team_free
 from plugins.people.models import RetiredTeam
 from plugins.settings.models import TabGrant
@@ -223,6 +229,22 @@ def test_deleting_a_team_says_who_loses_which_tabs_then_removes_its_grants(app, 
         ]
         assert TeamMembership.select().where(TeamMembership.team == sales.id).count() == 0
     assert sorted(revoked) == ['{"team Sales": ["visible", "hidden"]}'] * 2
+
+
+def test_manage_teams_works_without_the_settings_plugin(make_app, people):
+    """People knows nothing of Settings' grants: without Settings no team holds a tab, and a
+    team is deleted and recorded all the same."""
+    app = make_app(PLUGINS_DISABLED="settings")
+    client = app.test_client()
+    assert sign_in(client, "owner@example.com").status_code == 302
+    delivery = get(app, Team, name="Delivery")
+    page = client.get(f"/teams/{delivery.id}/delete").text
+    assert "The team holds no tab grant." in page and "Nobody loses a tab" in page
+    token = csrf_token_of(client)
+    deleted = client.post(f"/teams/{delivery.id}/delete", data={"csrf_token": token})
+    assert deleted.status_code == 302
+    assert get(app, Team, name="Delivery") is None
+    assert [verb for verb, _, _ in events(app, "team.deleted")] == ["team.deleted"]
 
 
 def test_a_new_team_never_takes_a_deleted_team_s_id(app, admin):
@@ -487,6 +509,27 @@ def test_team_names_are_seen_by_four_roles_only_and_hidden_in_activity_rows(app,
         assert "Delivery" not in text
     assert "a team" in dana_detail
     assert "Delivery Ops" in signed_in(app, "pm@example.com").get("/stream/activity").text
+
+
+def test_a_team_event_is_phrased_for_the_rows_viewer_not_the_signed_in_person(app, people):
+    """Preview as… a Teammate, signed in as an Admin: the sentence is phrased for the Teammate
+    ("a team") though the Admin sees team names. Checked on the sentence alone, an event read
+    before the Activity tab hides its labels: the phrasing must not lean on that."""
+    with app.test_request_context():
+        signed_in_admin = User.get(User.email == "admin@example.com")
+        start_session(signed_in_admin, Client())  # signed in as a browser would be
+        login_user(signed_in_admin)
+        assert current_user.id == signed_in_admin.id
+        delivery = Team.get(Team.name == "Delivery")
+        with database.atomic():
+            event = record_activity(
+                signed_in_admin, "team.updated", Ref("team", delivery.id, "Delivery")
+            )
+        event = ActivityEvent.get_by_id(event.id)
+        dana = User.get(User.email == "teammate@example.com")
+        assert "edited team “a team”" in describe_all([event], {}, dana)[event.id]
+        assert "Delivery" not in describe(event, {}, dana)
+        assert "edited team “Delivery”" in describe_all([event], {}, signed_in_admin)[event.id]
 
 
 def test_related_rows_follow_the_viewer_s_teams_of_today(app, admin, people):

@@ -57,10 +57,10 @@ def register_migrations():
 
 @hookimpl
 def register_blueprints(app):
-    """Mount the workspace pages at ``/workspace``."""
+    """Return the workspace pages, to mount at ``/workspace``."""
     from activity_stream_workspace.views import bp
 
-    app.register_blueprint(bp, url_prefix="/workspace")
+    return [(bp, {"url_prefix": "/workspace"})]
 
 
 @hookimpl
