@@ -274,6 +274,6 @@ def _metadata(item, metadata, errors):
 def audience_of(checked, people_found, teams_found):
     """Return the ``Audience`` of ``checked`` once its people and teams are found."""
     return Audience(
-        users={people_found[reference] for _, reference in checked.people},
+        users={people_found[reference].id for _, reference in checked.people},
         teams={team for _, team in checked.teams if team in teams_found},
     )

@@ -101,8 +101,14 @@ def _body(limit):
     """Return the body's bytes: JSON (else 415) of at most ``limit`` bytes (else 413)."""
     if request.mimetype != JSON and not request.mimetype.endswith("+json"):
         raise Problem(415, "Send the events as JSON: Content-Type: application/json.")
-    request.max_content_length = limit  # werkzeug answers 413 past it, as a problem here
+    too_large = Problem(413, f"The body is over {limit} bytes: send fewer events per request.")
+    if (request.content_length or 0) > limit:
+        raise too_large  # refused before reading it
+    # A body sent without its length is cut at the site's MAX_CONTENT_LENGTH (werkzeug's 413,
+    # answered as a problem here), then held to this lower limit.
     body = request.get_data(cache=False)
+    if len(body) > limit:
+        raise too_large
     if not body.strip():
         raise Problem(400, "The body is empty: send one event (an object) or an array of them.")
     return body
