@@ -1,0 +1,87 @@
+"""The API against its own OpenAPI document: schemathesis sends generated requests to every
+operation the document describes (the WSGI app, a real database, SQLite and PostgreSQL), with
+a ``read`` token for the reads and an ``events:write`` token for recording. No answer may be a
+server error, have a status, media type, header or body the document does not describe.
+
+Examples are few and derandomized, so a run is the same every time and takes seconds.
+"""
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import given
+from hypothesis import settings
+
+from core.db import database
+from core.events import Audience
+from core.events import Ref
+from core.events import record_activity
+from core.people import Team
+from core.testing import sign_in
+from tests.examples import workspace
+from tests.plugins.api.conftest import bearer
+
+schemathesis = pytest.importorskip("schemathesis")
+from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.specs.openapi.checks import content_type_conformance  # noqa: E402
+from schemathesis.specs.openapi.checks import response_headers_conformance  # noqa: E402
+from schemathesis.specs.openapi.checks import response_schema_conformance  # noqa: E402
+from schemathesis.specs.openapi.checks import status_code_conformance  # noqa: E402
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+EXAMPLES = 25  # per operation: ~12 operations, two databases, well under a minute
+
+
+@pytest.fixture
+def world(app, people):
+    """A few rows on every tab: events (one on a team), a Private Message, sign-ins."""
+    p = {email.split("@")[0]: user for email, user in people.items()}
+    with app.app_context(), database.atomic():
+        for number in range(5):
+            task = Ref("task", number, f"Task {number}")
+            record_activity(p["pm"], "task.updated", task, changes={"status": ["open", "done"]})
+        delivery = Team.get(Team.name == "Delivery")
+        team = Ref("team", delivery.id, "Delivery")
+        audience = Audience(users={p["teammate"].id})
+        changes = {"name": ["Delivery", "Crew"]}
+        record_activity(p["admin"], "team.updated", team, changes=changes, audience=audience)
+        workspace("messages").send_private_message(p["pm"], [p["fox"]], "Plan", "Between us")
+    for password in ("wrong", "demo-password"):
+        sign_in(app.test_client(), "admin@example.com", password)
+
+
+def test_every_operation_answers_as_the_document_says(app, token_for, world):
+    reader = token_for("owner@example.com", scope="read")
+    writer = token_for("owner@example.com", scope="events:write")
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    labels = {operation.label for operation in operations}
+    assert {"GET /api/v1/activity", "GET /api/v1/email/{id}", "GET /api/v1/logins"} <= labels
+    for operation in operations:
+        token = writer if operation.method.upper() == "POST" else reader
+        run_operation(operation, token)
+
+
+def run_operation(operation, token):
+    """Send ``EXAMPLES`` generated requests to ``operation`` and check every answer."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case):
+        response = case.call(headers=bearer(token))
+        case.validate_response(response, checks=CHECKS)
+
+    check()
