@@ -187,60 +187,43 @@ class CsvWriter:
 
     def __init__(self, feed, zone):
         self.feed = feed
-        self.zone = zone
+        self.local = LocalTimes(zone)
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer, lineterminator="\r\n")
-        self.columns = None
-        self.times = ()
+        self.plan = None  # (column, cell function) per CSV column
 
     def chunks(self, batches):
         """Yield the BOM and header with the first batch, then one encoded chunk per batch."""
         for data in batches:
             head = ""
-            if self.columns is None:
+            if self.plan is None:
                 head = "\ufeff" + self._start(data)
-            rows = self._rows(data)
+            rows = self._rows(data) if data else ""
             if head or rows:
                 yield (head + rows).encode("utf-8")
 
     def _start(self, data):
         """Fix the columns from the first batch; return the header line."""
-        if data:
-            self.columns = list(data[0])
-        else:  # nothing to export: the list's own columns name the header
-            self.columns = _list_columns(self.feed)
+        columns = list(data[0]) if data else _list_columns(self.feed)
         model_times = {
             name
             for name, field in self.feed.model._meta.fields.items()
             if field.field_type == "DATETIME"
         }
-        self.times = {
-            name
-            for name in self.columns
-            if name in model_times or any(_is_time(row.get(name)) for row in data)
-        }
-        header = []
-        for name in self.columns:
-            header += [name, name + LOCAL_SUFFIX] if name in self.times else [name]
-        return self._write([[_cell(name) for name in header]])
+        self.plan, header = [], []
+        for name in columns:
+            if name in model_times or any(_is_time(row.get(name)) for row in data):
+                self.plan += [(name, utc_cell), (name, self.local.cell)]
+                header += [name, name + LOCAL_SUFFIX]
+            else:
+                self.plan.append((name, cell))
+                header.append(name)
+        return self._write([[cell(name) for name in header]])
 
     def _rows(self, data):
-        """Return ``data`` as CSV lines."""
-        if not data:
-            return ""
-        columns, times, zone = self.columns, self.times, self.zone
-        lines = []
-        for row in data:
-            line = []
-            for name in columns:
-                value = row.get(name)
-                if name in times:
-                    utc, local = _both_times(value, zone)
-                    line += (utc, local)
-                else:
-                    line.append(_cell(value))
-            lines.append(line)
-        return self._write(lines)
+        """Return ``data`` as CSV lines: one comprehension per row, the hot path."""
+        plan = self.plan
+        return self._write([[convert(row.get(name)) for name, convert in plan] for row in data])
 
     def _write(self, lines):
         self.writer.writerows(lines)
@@ -248,6 +231,80 @@ class CsvWriter:
         self.buffer.seek(0)
         self.buffer.truncate()
         return text
+
+
+_encode_json = json.JSONEncoder(
+    ensure_ascii=False, default=lambda value: _json_default(value)
+).encode
+
+
+def cell(value):
+    """Return ``value`` as a CSV cell: text neutralised, nested values as JSON, None empty."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if value is None:
+        return ""
+    if kind is int or kind is float or kind is bool:
+        return value  # a number is never a formula; the csv module writes it as it is
+    if kind is dict or kind is list or kind is tuple:
+        return _encode_json(value)  # starts with { or [: never a formula
+    if isinstance(value, datetime):
+        return _utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    value = str(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def utc_cell(value):
+    """Return a time (a naive UTC datetime, or ISO 8601 UTC text) as ISO 8601 UTC text."""
+    if type(value) is str and len(value) == 20 and value[19] == "Z":
+        return value
+    return _utc_text(value) if isinstance(value, datetime) else cell(value)
+
+
+class LocalTimes:
+    """ISO 8601 UTC text to the same moment in ``zone``, with its offset.
+
+    Offsets are whole minutes and change on minute boundaries, so the local text of a
+    moment is its minute's local text (computed once per minute seen, in a bounded cache)
+    plus its seconds: a dictionary look-up per cell instead of a time zone conversion.
+    """
+
+    LIMIT = 4096  # minutes kept: an export's rows come in time order, so few are ever reused
+
+    def __init__(self, zone):
+        self.zone = zone
+        self.minutes = {}
+
+    def cell(self, value):
+        """Return the local cell of one time cell's value ("" when it is not a time)."""
+        if type(value) is not str:
+            if not isinstance(value, datetime):
+                return ""
+            value = _utc_text(value)
+        if len(value) != 20 or value[19] != "Z":
+            return self._slow(value)
+        minute = value[:16]
+        local = self.minutes.get(minute)
+        if local is None:
+            try:
+                moment = datetime.fromisoformat(minute + ":00+00:00")
+            except ValueError:
+                return ""
+            text = moment.astimezone(self.zone).isoformat(timespec="seconds")
+            local = (text[:16], text[19:])  # "2026-12-03T13:46", "-05:00"
+            if len(self.minutes) >= self.LIMIT:
+                self.minutes.clear()
+            self.minutes[minute] = local
+        return local[0] + value[16:19] + local[1]
+
+    def _slow(self, value):
+        if not ISO_UTC.match(value):
+            return ""
+        moment = datetime.fromisoformat(value)
+        return moment.astimezone(self.zone).isoformat(timespec="seconds")
 
 
 def _list_columns(feed):
@@ -259,43 +316,8 @@ def _list_columns(feed):
     return ["id"]
 
 
-def _cell(value):
-    """Return ``value`` as a CSV cell: text neutralised, nested values as JSON, None empty."""
-    kind = type(value)
-    if kind is str:
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
-    if value is None:
-        return ""
-    if kind is int or kind is float or kind is bool:
-        return value  # a number is never a formula; the csv module writes it as it is
-    if kind is dict or kind is list or kind is tuple:
-        value = json.dumps(value, ensure_ascii=False, default=_json_default, sort_keys=True)
-    elif isinstance(value, datetime):
-        value = _utc_text(value)
-    elif isinstance(value, date):
-        value = value.isoformat()
-    else:
-        value = str(value)
-    return _cell(value)
-
-
 def _is_time(value):
     return isinstance(value, datetime) or (isinstance(value, str) and bool(ISO_UTC.match(value)))
-
-
-def _both_times(value, zone):
-    """Return ``(utc, local)`` cells of a time (a naive UTC datetime or ISO UTC text)."""
-    if value is None or value == "":
-        return "", ""
-    if isinstance(value, str):
-        if not ISO_UTC.match(value):  # not a time after all: kept as text
-            return _cell(value), ""
-        moment = datetime.fromisoformat(value)
-        utc = value
-    else:
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        utc = _utc_text(value)
-    return utc, moment.astimezone(zone).isoformat(timespec="seconds")
 
 
 def _utc_text(moment):
