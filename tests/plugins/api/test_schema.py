@@ -6,6 +6,8 @@ server error, have a status, media type, header or body the document does not de
 Examples are few and derandomized, so a run is the same every time and takes seconds.
 """
 
+import re
+
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import Phase
@@ -85,3 +87,28 @@ def run_operation(operation, token):
         case.validate_response(response, checks=CHECKS)
 
     check()
+
+
+def test_the_document_is_public_and_written_from_each_tabs_declarations(app, client):
+    from core.tabs import all_tabs
+
+    doc = client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.1") and "Problem" in doc["components"]["schemas"]
+    assert doc["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
+    with app.app_context():
+        feeds = [tab.feed for tab in all_tabs() if tab.feed is not None]
+    assert {"activity", "email", "logins"} <= {feed.name for feed in feeds}
+    for feed in feeds:
+        operation = doc["paths"][f"/api/v1/{feed.name}"]["get"]
+        names = [parameter["name"] for parameter in operation["parameters"]]
+        assert names == [*feed.filter_keys, "limit", "after"], feed.name
+        for qualifier in feed.filters.qualifiers:
+            if qualifier.param and qualifier.choices:
+                (parameter,) = [p for p in operation["parameters"] if p["name"] == qualifier.param]
+                assert parameter["schema"]["items"]["enum"] == list(qualifier.choices)
+        assert f"/api/v1/{feed.name}/{{id}}" in doc["paths"]
+    assert "/api/v1/events" in doc["paths"]
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "<script" not in page.text and "/api/v1/email" in page.text
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)
