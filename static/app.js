@@ -146,6 +146,31 @@
     followState(document.getElementById("feed-state"));
   });
 
+  // Export links follow the filter bar: the box (which holds the whole query on a search
+  // form, as the bar sends it) or, on a bar without one, every field in use.
+  function followExport(form) {
+    var links = form.querySelectorAll("a[data-export-format]");
+    if (!links.length) return;
+    var filters = new URLSearchParams();
+    if (form.matches("[data-search-form]")) {
+      var query = form.querySelector("input[name=q]").value.trim();
+      if (query) filters.append("q", query);
+    } else {
+      new FormData(form).forEach(function (value, key) { if (value !== "") filters.append(key, value); });
+    }
+    Array.prototype.forEach.call(links, function (link) {
+      var params = new URLSearchParams([["format", link.getAttribute("data-export-format")]]);
+      filters.forEach(function (value, key) { params.append(key, value); });
+      link.href = link.getAttribute("data-export-base") + "?" + params.toString();
+    });
+  }
+  function exportFollows(event) {
+    var form = event.target.closest && event.target.closest("form.filters");
+    if (form) followExport(form);
+  }
+  document.addEventListener("input", exportFollows);
+  document.addEventListener("change", exportFollows);  // bubbling: after the box is rewritten
+
   // Settings controls (a grant checkbox, a scope select) save themselves. When a save fails —
   // the server refuses, or the network is down — keep the control, put it back to what is
   // really saved, and say why in the status line, with a button to try again.
