@@ -14,11 +14,10 @@ from plugins.api.settings_section import token_rows
 from plugins.api.token_views import MAX_DAYS
 from plugins.api.token_views import expiry_in_days
 from plugins.api.token_views import name_error
+from plugins.api.token_views import revoke_once
 from plugins.api.tokens import NAME_LIMIT
 from plugins.api.tokens import SCOPES
-from plugins.api.tokens import ApiToken
 from plugins.api.tokens import create_token
-from plugins.api.tokens import revoke_token
 
 HEADINGS = ("id", "name", "person", "scope", "starts", "created", "expires", "last used", "status")
 
@@ -61,15 +60,10 @@ def create(email, name, scope, expires_days):
 @click.argument("token_id", metavar="ID", type=click.IntRange(1, 2**53 - 1))
 def revoke(token_id):
     """End the token with ID at once: its next request is refused."""
-    row = ApiToken.get_or_none(ApiToken.id == token_id)
+    row, already = revoke_once(token_id, by=None)
     if row is None:
         raise click.BadParameter(f"no token has the id {token_id}", param_hint="ID")
-    if row.revoked_at is not None:
-        click.echo(f"token {row.id} “{row.name}” was already revoked")
-        return
-    with database.atomic():
-        revoke_token(row, by=None)
-    click.echo(f"token {row.id} “{row.name}” is revoked")
+    click.echo(f"token {row.id} “{row.name}” {'was already' if already else 'is'} revoked")
 
 
 @tokens_cli.command("list")

@@ -67,10 +67,12 @@ def render(viewer, created=None, errors=None, form=None, message=None):
     return Markup(html)
 
 
-def token_rows(now=None):
-    """Return every token, newest first, as ``TokenRow`` (two queries, however many)."""
+def token_rows(where=None, now=None):
+    """Return every token (or those matching ``where``), newest first, as ``TokenRow`` (two
+    queries, however many)."""
     now = now or utcnow()
-    tokens = list(ApiToken.select().order_by(ApiToken.id.desc()))
+    query = ApiToken.select().order_by(ApiToken.id.desc())
+    tokens = list(query.where(where) if where is not None else query)
     ids = {token.user_id for token in tokens} | {token.created_by for token in tokens}
     ids.discard(None)
     people = {}

@@ -24,6 +24,7 @@ from flask import url_for
 from flask_login import current_user
 
 from core.db import database
+from core.db import for_update
 from core.db import utcnow
 from core.shell import page_or_fragment
 from plugins.api import settings_section
@@ -64,17 +65,16 @@ def create():
 def revoke(token_id):
     """Revoke any token, once confirmed (htmx asks first and sends ``confirmed``; without
     JavaScript this answers a page asking, whose button sends it)."""
-    row = ApiToken.get_or_none(ApiToken.id == token_id)
-    if row is None:
+    found = settings_section.token_rows(ApiToken.id == token_id)
+    if not found:
         abort(404, f"There is no API token {token_id}.")
-    (listed,) = [item for item in settings_section.token_rows() if item.token.id == row.id]
     if request.form.get("confirmed") != "yes":
-        return page_or_fragment(render_template("api/settings_confirm_revoke.html", item=listed))
+        return page_or_fragment(render_template("api/settings_confirm_revoke.html", item=found[0]))
     viewer = current_user._get_current_object()
-    with database.atomic():
-        already = row.revoked_at is not None
-        revoke_token(row, by=viewer)
-    owner = listed.person.name if listed.person else "a deleted person"
+    row, already = revoke_once(token_id, by=viewer)
+    if row is None:  # deleted since it was read: nothing left to revoke
+        abort(404, f"There is no API token {token_id}.")
+    owner = found[0].person.name if found[0].person else "a deleted person"
     message = (
         f"Token “{row.name}” of {owner} was already revoked."
         if already
@@ -84,6 +84,19 @@ def revoke(token_id):
         flash(message)
         return redirect(url_for("stream.tab", tab="settings", _anchor="api"), 303)
     return settings_section.render(viewer, message=message)
+
+
+def revoke_once(token_id, by):
+    """Revoke the token ``token_id`` on behalf of ``by`` (None: the command line); return
+    ``(row, already)``: ``row`` None when there is no such token, ``already`` True when it was
+    revoked before. The row is locked first, so two people revoking it at once record it once."""
+    with database.atomic():
+        row = for_update(ApiToken.select().where(ApiToken.id == token_id)).first()
+        if row is None:
+            return None, False
+        already = row.revoked_at is not None
+        revoke_token(row, by=by)
+    return row, already
 
 
 def read_form(form, zone):

@@ -287,3 +287,21 @@ def test_revoking_a_token_that_does_not_exist_is_a_404(client, login):
     assert post(client, revoke_url(424242), confirmed="yes").status_code == 404
     assert post(client, "/stream/settings/api/tokens/abc/revoke").status_code == 404
     assert post(client, revoke_url(10**20)).status_code == 404
+
+
+class PlainTextSection:
+    """A plugin answering ``settings_sections`` with a plain string, not ``Markup``."""
+
+    @hookimpl
+    def settings_sections(self, viewer):
+        """Return text that would be markup if it were trusted."""
+        return ["<script>alert(1)</script>"]
+
+
+def test_settings_shows_a_section_that_is_not_markup_as_text(make_app, people):
+    app = make_app(plugins=[PlainTextSection()])
+    client = app.test_client()
+    assert sign_in(client, "admin@example.com").status_code == 302
+    page = client.get("/stream/settings").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert 'id="api-tokens"' in page  # the API plugin's section is there beside it
