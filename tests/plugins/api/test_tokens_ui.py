@@ -14,7 +14,9 @@ from core import hookimpl
 from core.db import utcnow
 from core.events import ActivityEvent
 from core.people import User
+from core.tabs import all_tabs
 from plugins.api.tokens import ApiToken
+from plugins.settings.models import TabGrant
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
 from tests.plugins.api.conftest import bearer
@@ -158,7 +160,18 @@ def test_the_list_says_why_a_token_does_not_work(app, client, login, token_for):
 
 # --- who may reach the section's routes ----------------------------------------------------
 
-ROUTES = (("GET", CREATE), ("POST", CREATE), ("POST", revoke_url(1)))
+
+def section_routes(app):
+    """Return ``(method, url)`` for every route of the section's blueprint, read from the app's
+    URL map (ids as 1), so a route added later is checked too."""
+    found = [
+        (method, re.sub(r"<[^>]+>", "1", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api_tokens.")
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    assert {("GET", CREATE), ("POST", CREATE), ("POST", revoke_url(1))} <= set(found)
+    return found
 
 
 @pytest.mark.parametrize("email", ["teammate@example.com", "pm@example.com"])
@@ -166,8 +179,13 @@ def test_a_staff_member_without_settings_gets_403_on_every_route(
     app, client, people, email, token_for
 ):
     token = token_for("owner@example.com")
+    with app.app_context():  # every other tab is theirs: only Settings is missing
+        for tab in all_tabs():
+            if tab.configurable:
+                TabGrant.create(tab=tab.name, user=people[email].id)
     assert sign_in(client, email).status_code == 302
-    for method, url in ROUTES:
+    assert client.get("/stream/activity").status_code == 200
+    for method, url in section_routes(app):
         for headers in ({}, HTMX):
             form = {"csrf_token": csrf_token_of(client), "name": "x", "scope": "read"}
             form["confirmed"] = "yes"
@@ -178,14 +196,14 @@ def test_a_staff_member_without_settings_gets_403_on_every_route(
 
 
 def test_a_contact_gets_403_and_a_signed_out_person_is_sent_to_sign_in(app, client, people):
-    for method, url in ROUTES:
+    for method, url in section_routes(app):
         form = {"csrf_token": csrf_token_of(client), "name": "x", "scope": "read"}
         plain = client.open(url, method=method, data=form)
         assert plain.status_code == 302 and "/login?next=" in plain.headers["Location"]
         htmx = client.open(url, method=method, data=form, headers=HTMX)
         assert htmx.status_code == 401 and "/login?next=" in htmx.headers["HX-Redirect"]
     assert sign_in(client, "client@example.com").status_code == 302
-    for method, url in ROUTES:
+    for method, url in section_routes(app):
         form = {"csrf_token": csrf_token_of(client), "name": "x", "scope": "read"}
         assert client.open(url, method=method, data=form).status_code == 403
     with app.app_context():
