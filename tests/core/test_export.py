@@ -25,7 +25,7 @@ def make_app(make_app):
     """Return the app factory with every plugin: exports are tested on the real list tabs."""
 
     def make(plugins=(), **settings):
-        settings.setdefault("PLUGINS_DISABLED", "api")
+        settings.setdefault("PLUGINS_DISABLED", "")
         return make_app(plugins=plugins, **settings)
 
     return make
