@@ -284,3 +284,32 @@ def test_an_export_cut_short_by_the_client_is_recorded_as_such(make_app, people)
     changes = json.loads(event.changes)
     assert changes["outcome"] == [None, "aborted by the client"]
     assert changes["rows"] == [None, 5]
+
+
+def test_a_plugin_tab_exports_too(app, people):
+    client = signed_in(app, "owner@example.com")
+    response = export(client, "invoices")
+    assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbfid")
+    assert exported_ids(response) == rows_seen_by(app, "owner@example.com", "invoices")
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"])
+def test_local_times_match_the_zone_across_its_changes(zone):
+    """The per-minute cache of local times agrees with a conversion of every moment, through
+    daylight saving changes (Lord Howe's are half an hour, at half past the hour)."""
+    from datetime import UTC
+    from datetime import datetime
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from core.listing.export import LocalTimes
+
+    local = LocalTimes(ZoneInfo(zone))
+    for start in ("2026-03-08T05:00:00", "2026-04-04T14:00:00", "2026-10-03T15:00:00"):
+        moment = datetime.fromisoformat(start).replace(tzinfo=UTC)
+        for step in range(0, 3 * 3600, 37):
+            at = moment + timedelta(seconds=step)
+            text = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            expected = at.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
+            assert local.cell(text) == expected, text
+    assert local.cell(None) == "" and local.cell("not a time") == ""
