@@ -145,7 +145,8 @@ def build_entry(
     and name, with no person and so no party of its own. The actor's teams are looked up only
     for a User, and only with ``teams``: True looks them up, a collection of team ids gives
     them (a batch reads every actor's teams at once), False leaves them out (the one-event
-    path on PostgreSQL reads them inside its insert instead). ``metadata`` is a JSON object.
+    path on PostgreSQL reads them inside its insert instead). ``metadata`` is a JSON object
+    (a dict, or its JSON text).
     """
     if "." not in verb:
         raise ValueError(f"verb: {verb!r} must be dotted, like 'task.updated'")
@@ -171,7 +172,7 @@ def build_entry(
         "user_agent": None,
         "request_id": None,
         "actor_external_id": clip(str(actor.id), 64) if external else None,
-        "metadata": json.dumps(metadata, ensure_ascii=False, sort_keys=True) if metadata else None,
+        "metadata": _as_json(metadata),
     }
     parties = {user_party(user_id) for user_id in audience.users}
     parties |= {team_party(team_id) for team_id in audience.teams}
@@ -272,11 +273,22 @@ def request_context():
     }
 
 
-def as_in_request(row):
-    """Complete ``row`` as every action recorded in a request is: the request's IP, user agent
-    and id, then each ``before_record`` hook's additions."""
-    row.update(request_context())
-    _enrich(row)
+def _as_json(metadata):
+    """Return ``metadata`` (a dict, or JSON text already checked by the caller) as stored."""
+    if not metadata or isinstance(metadata, str):
+        return metadata or None
+    return json.dumps(metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def as_in_request(*rows):
+    """Complete ``rows`` as every action recorded in a request is: the request's IP, user
+    agent and id, then each ``before_record`` hook's additions."""
+    context = request_context()
+    enrich = bool(hooks(current_app).before_record.get_hookimpls())
+    for row in rows:
+        row.update(context)
+        if enrich:
+            _enrich(row)
 
 
 def _enrich(row):

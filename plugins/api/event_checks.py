@@ -23,6 +23,7 @@ from plugins.api import ingest as schema
 
 VERB = re.compile(schema.VERB_PATTERN)
 TYPE = re.compile(schema.TYPE_PATTERN)
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # one @, something on each side, no spaces
 EVENT_FIELDS = frozenset(schema.EVENT_SCHEMA["properties"])
 ACTOR_FORMS = '{"id": …}, {"email": …} or {"external_id": …, "name": …}'
 
@@ -39,7 +40,7 @@ class Checked:
     people: list  # [(path, ("id", 12) | ("email", …))]
     teams: list  # [(path, team id)]
     occurred_at: datetime
-    metadata: dict
+    metadata: str  # its JSON text, compact
 
 
 class Errors(list):
@@ -117,7 +118,7 @@ def _email(item, path, value, errors):
     if text is None:
         return None
     text = text.strip().lower()
-    if "@" not in text[1:-1] or any(c.isspace() for c in text):
+    if not EMAIL.fullmatch(text):
         errors.add(item, path, "must be an email address")
         return None
     return text
@@ -127,12 +128,16 @@ def _actor(item, actor, errors):
     if not isinstance(actor, dict):
         errors.add(item, "actor", f"must be an object: {ACTOR_FORMS}")
         return None
-    forms = [("id",), ("email",), ("external_id", "name")]
-    form = next((f for f in forms if f[0] in actor), None)
-    if form is None:
+    if "id" in actor:
+        form = ("id",)
+    elif "email" in actor:
+        form = ("email",)
+    elif "external_id" in actor:
+        form = ("external_id", "name")
+    else:
         errors.add(item, "actor", f"must be one of {ACTOR_FORMS}")
         return None
-    for name in actor.keys() - set(form):
+    for name in actor.keys() - set(form) if len(actor) > len(form) else ():
         errors.add(item, f"actor.{_key(name)}", f"is not a field of this actor ({ACTOR_FORMS})")
     if form == ("id",):
         if not _is_int(actor["id"]) or actor["id"] < 1:
@@ -264,11 +269,12 @@ def _metadata(item, metadata, errors):
     if not isinstance(metadata, dict):
         errors.add(item, "metadata", "must be a JSON object")
         return None
-    size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
-    if size > schema.METADATA_BYTES:
+    # Measured and stored as the same text: serialised once.
+    text = json.dumps(metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    if len(text.encode()) > schema.METADATA_BYTES:
         errors.add(item, "metadata", f"must be at most {schema.METADATA_BYTES} bytes as JSON")
         return None
-    return metadata or None
+    return text if metadata else None
 
 
 def audience_of(checked, people_found, teams_found):

@@ -171,6 +171,7 @@ def _entries(events, batch, config):
             errors.add(item, field, message)
         if not errors:
             entries.append(_entry(event, people, teams, memberships))
+    as_in_request(*(entry["row"] for entry in entries))
     if errors:
         count = len({error.get("item") for error in errors})
         detail = f"{count} of {len(events)} events were refused; nothing was recorded."
@@ -240,7 +241,7 @@ def _entry(event, people, teams, memberships):
     else:
         actor = people[event.actor]
         actor_teams = memberships.get(actor.id, ())
-    entry = build_entry(
+    return build_entry(
         actor,
         event.verb,
         event.obj,
@@ -251,8 +252,6 @@ def _entry(event, people, teams, memberships):
         teams=actor_teams,
         metadata=event.metadata,
     )
-    as_in_request(entry["row"])
-    return entry
 
 
 def _answer(event_id, row):
