@@ -15,10 +15,16 @@ data as a time zone and a search that quoting makes longer than the limit), as t
 Admin. Then every rule and method is fuzzed as each role (Super Admin, Admin, Teammate,
 Client, signed out): paths with ids 0, -1, 2**63, huge; the fields the view reads.
 
-Each request carries the session's valid CSRF token, and a POST must not meet the CSRF
-refusal: the fuzz reaches the views. Hypothesis draws the values derandomized (the same run on
-every machine), a few examples each keep the run bounded. Every 500 is collected with its
-request and traceback, and the test fails listing them all.
+The API's rules (``/api/v1``), where a session cookie gives nothing, are fuzzed besides with
+a token of each scope (``read``, ``events:write``) of the Super Admin: a POST's body is a
+JSON object of the fields the API's OpenAPI document describes, a GET takes the tabs' filter
+keys; each API GET with arguments is also swept with the read token on each tab (id 1), each
+name its view reads and the tab's filter keys given each sharp value in turn.
+
+Each request carries the session's valid CSRF token (a token holder: its token alone), and a
+POST must not meet the CSRF refusal: the fuzz reaches the views. Hypothesis draws the values
+derandomized (the same run on every machine), a few examples each keep the run bounded.
+Every 500 is collected with its request and traceback, and the test fails listing them all.
 """
 
 import ast
@@ -39,6 +45,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from core.db import database
 from core.plugins import hooks
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
@@ -56,6 +63,13 @@ ROLES = {
 # Examples per endpoint and method, by role: a Client or a signed-out visitor is refused early
 # almost everywhere, so fewer of theirs find anything new.
 EXAMPLES = {"owner": 4, "admin": 3, "teammate": 3, "client": 2, "signed out": 1}
+# The API authenticates by token only: its rules are also fuzzed as these token holders.
+API_PREFIX = "/api/v1/"
+TOKEN_ROLES = {
+    "owner's read token": ("owner@example.com", "read"),
+    "owner's events:write token": ("owner@example.com", "events:write"),
+}
+EXAMPLES.update(dict.fromkeys(TOKEN_ROLES, 4))
 FORM_EXAMPLES = 2  # times as many for the owner where a page offers a form
 # Fuzzed requests come from another address than the roles' sign-ins, so the sign-in
 # throttle the fuzz may trip (failed /login posts) never locks the roles' own sign-ins out.
@@ -358,9 +372,14 @@ def read_by_view(app, rule, read):
     view = inspect.unwrap(app.view_functions[rule.endpoint])
     names = set(read.get(inspect.getsourcefile(view), ()))
     if rule.rule.startswith("/stream"):
-        feeds = [getattr(tab.panel, "__self__", None) for tab in app.extensions["tabs"].values()]
-        names |= {key for feed in feeds for key in getattr(feed, "filter_keys", ())}
+        names |= tab_filter_keys(app)
     return names
+
+
+def tab_filter_keys(app):
+    """Return every tab's filter keys."""
+    feeds = [getattr(tab.panel, "__self__", None) for tab in app.extensions["tabs"].values()]
+    return {key for feed in feeds for key in getattr(feed, "filter_keys", ())}
 
 
 def _read_name(node):
@@ -433,6 +452,38 @@ def offered_fields(app, client):
     return by_endpoint, anywhere, targets
 
 
+def api_body_fields(app, client):
+    """Return ``{(endpoint, method): {name: set()}}``: the top-level fields of each API
+    operation's JSON body, as the API's own OpenAPI document describes them (an array of
+    objects, or one of several shapes: the object's fields)."""
+    with client.get(API_PREFIX + "openapi.json") as answer:
+        document = answer.get_json(silent=True) if answer.status_code == 200 else None
+    if not document:
+        return {}
+    schemas = document.get("components", {}).get("schemas", {})
+    adapter = app.url_map.bind("localhost")
+    found = {}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema", {})
+            names = _property_names(schema, schemas)
+            if names:
+                endpoint, _ = adapter.match(re.sub(r"\{\w+\}", "1", path), method.upper())
+                found[(endpoint, method.upper())] = {name: set() for name in names}
+    return found
+
+
+def _property_names(schema, schemas):
+    if "$ref" in schema:
+        schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    names = set(schema.get("properties", {}))
+    parts = [*schema.get("oneOf", ()), *schema.get("anyOf", ())]
+    for part in parts + ([schema["items"]] if "items" in schema else []):
+        names |= _property_names(part, schemas)
+    return names
+
+
 def _merge(into, fields):
     for name, values in fields.items():
         into.setdefault(name, set()).update(values)
@@ -472,16 +523,18 @@ class Fuzz:
     """The app, a signed-in client per role, the fields each endpoint takes, and the 500s
     found so far."""
 
-    def __init__(self, app, clients, own_ids):
+    def __init__(self, app, clients, own_ids, tokens):
         self.app = app
         self.clients = clients
         self.own_ids = own_ids  # the roles' own user ids: never deactivated nor edited
+        self.tokens = tokens  # {token role: (token, its id)}: never revoked
         self.by_endpoint, self.anywhere, self.targets = offered_fields(app, clients["owner"])
         for fields in (self.anywhere, *self.by_endpoint.values()):
             fields.pop(CSRF_FIELD, None)  # sent as a header, which the check reads first
             for values in fields.values():
                 values -= set(ROLES.values())  # failed sign-ins as a role would lock it out
         self.by_endpoint = {key: fields for key, fields in self.by_endpoint.items() if fields}
+        self.api_bodies = api_body_fields(app, clients["signed out"])
         self.read = parameters_read_by_the_code()
         self.query_names = set(COMMON_PARAMETERS).union(*self.read.values())
         self.log = ErrorLog()
@@ -493,28 +546,49 @@ class Fuzz:
         read = read_by_view(self.app, rule, self.read)
         query = fields_strategy({}, self.query_names, read)
         form = st.just(MultiDict())
+        others = set(self.anywhere)
+        if rule.rule.startswith(API_PREFIX):  # a JSON body: the fields the API describes
+            offered = self.api_bodies.get((rule.endpoint, method), {})
+            others = set()  # a page's field names would only be refused as unknown
+            if method == "GET":  # a tab read as JSON takes the tab's filters
+                read |= tab_filter_keys(self.app)
         if method == "POST":
-            form = fields_strategy(offered, set(offered) | set(self.anywhere), read)
+            form = fields_strategy(offered, set(offered) | others, read)
         elif offered:  # a GET form (a filter bar): its fields are the query string
             query = fields_strategy(offered, set(offered) | self.query_names, read)
         avoided = self.own_ids if "user_id" in rule.arguments else ()
+        if "token_id" in rule.arguments:
+            avoided = {str(token_id) for _, token_id in self.tokens.values()}
         return path_strategy(rule, avoided), query, form
 
+    def roles_of(self, rule):
+        """Return the roles ``rule`` is fuzzed as: every role, and for an API rule the token
+        holders too."""
+        api = rule.rule.startswith(API_PREFIX)
+        return [*ROLES, *(TOKEN_ROLES if api else ())]
+
     def send(self, role, method, path, query, form, htmx):
-        """Send one request as ``role`` with its CSRF token; note a 500; check the CSRF
-        check passed; sign the role in again if the request signed it out."""
+        """Send one request as ``role`` with its CSRF token (a token holder: its token, and an
+        API POST's fields as JSON); note a 500; check the CSRF check passed; sign the role in
+        again if the request signed it out."""
         client = self.clients[role]
-        headers = {"X-CSRF-Token": csrf_token_of(client)}
+        if role in self.tokens:
+            headers = {"Authorization": f"Bearer {self.tokens[role][0]}"}
+        else:
+            headers = {"X-CSRF-Token": csrf_token_of(client)}
         if htmx:
             headers["HX-Request"] = "true"
+        body = {"data": form}
+        if path.startswith(API_PREFIX) and method != "GET":
+            body = {"json": {key: _one_or_all(form.getlist(key)) for key in form}}
         seen = len(self.log.records)
         with client.open(
             path,
             method=method,
             query_string=query,
-            data=form,
             headers=headers,
             environ_base={"REMOTE_ADDR": FUZZ_ADDRESS},
+            **body,
         ) as response:
             status, text = response.status_code, response.get_data(as_text=True)
             location = response.headers.get("Location", "") + response.headers.get(
@@ -527,8 +601,22 @@ class Fuzz:
             )
         if method == "POST":
             assert CSRF_REFUSAL not in text, f"the CSRF check refused {method} {path} as {role}"
-        if ROLES[role] and status in (302, 303, 401) and "/login" in location:
+        if ROLES.get(role) and status in (302, 303, 401) and "/login" in location:
             assert sign_in(client, ROLES[role]).status_code == 302, f"{role} cannot sign in"
+
+    def sweep_api(self, rule, role):
+        """Send ``role``'s token to the API's GET ``rule`` on each tab (id 1), with each name
+        its view reads and each of that tab's filter keys given, in turn, each sharp value:
+        the paths Hypothesis draws seldom name a real tab, these always do."""
+        view = inspect.unwrap(self.app.view_functions[rule.endpoint])
+        read = set(self.read.get(inspect.getsourcefile(view), ()))
+        for name, tab in self.app.extensions["tabs"].items():
+            values = {"int": "1", None: name}
+            path = VARIABLE.sub(lambda found, v=values: v.get(found.group(1), v[None]), rule.rule)
+            feed = getattr(tab.panel, "__self__", None)
+            for key in sorted(read | set(getattr(feed, "filter_keys", ()))):
+                for value in sharp_values(()):
+                    self.send(role, "GET", path, MultiDict({key: value}), MultiDict(), False)
 
     def sweep(self, endpoint, method):
         """Send the owner's requests to ``endpoint`` with ``method`` that give each field its
@@ -540,11 +628,18 @@ class Fuzz:
                 self.sweep_field(endpoint, method, name, paths)
 
     def paths_of(self, endpoint, method, name):
-        """Return the paths the forms with field ``name`` go to, but a role's own account."""
+        """Return the paths the forms with field ``name`` go to, but a role's own account and
+        the token holders' tokens."""
         adapter = self.app.url_map.bind("localhost")
         paths = sorted(self.targets[(endpoint, method)][name])
         arguments = {path: adapter.match(path, method)[1] for path in paths}
-        return [p for p in paths if self.own_ids.isdisjoint(map(str, arguments[p].values()))]
+        tokens = {token_id for _, token_id in self.tokens.values()}
+        return [
+            p
+            for p in paths
+            if self.own_ids.isdisjoint(map(str, arguments[p].values()))
+            and arguments[p].get("token_id") not in tokens
+        ]
 
     def sweep_field(self, endpoint, method, name, paths):
         """Sweep field ``name`` of ``endpoint``'s form (sent to one of ``paths``)."""
@@ -580,6 +675,8 @@ class Fuzz:
         examples = EXAMPLES[role]
         if self.by_endpoint.get((rule.endpoint, method)):
             examples *= FORM_EXAMPLES if role == "owner" else 1
+        elif self.api_bodies.get((rule.endpoint, method)):  # an API body: for its tokens
+            examples *= FORM_EXAMPLES if role in TOKEN_ROLES else 1
         elif not rule.arguments:  # nothing of its own to fuzz (sign-out…): a couple will do
             examples = min(examples, 2)
 
@@ -597,10 +694,27 @@ class Fuzz:
         fuzzed()
 
 
+def _one_or_all(values):
+    return values[0] if len(values) == 1 else values
+
+
+def make_tokens(app, people):
+    """Return ``{token role: (token, its id)}``, made for ``TOKEN_ROLES``."""
+    from plugins.api.tokens import create_token
+
+    tokens = {}
+    with app.app_context(), database.atomic():
+        for role, (email, scope) in TOKEN_ROLES.items():
+            row, token = create_token(people[email], "fuzz", scope, by=None)
+            tokens[role] = (token, row.id)
+    return tokens
+
+
 @pytest.fixture
 def fuzz(app, people):
     """Seed every plugin's demo history (the workspace's first days: every kind of object,
-    without a month of events), sign a client in per role; return the ``Fuzz``."""
+    without a month of events), sign a client in per role, make the token holders' tokens;
+    return the ``Fuzz``."""
     with app.app_context():
         if workspace_installed():  # its pages are fuzzed too, on a few days of objects
             workspace("demo").seed_workspace(days=3)  # its own demo then finds companies
@@ -610,8 +724,10 @@ def fuzz(app, people):
         clients[role] = app.test_client()
         if email:
             assert sign_in(clients[role], email).status_code == 302
+    tokens = make_tokens(app, people)
+    clients.update({role: app.test_client() for role in tokens})  # no cookie: the token alone
     own_ids = {str(people[email].id) for email in ROLES.values() if email}
-    found = Fuzz(app, clients, own_ids)
+    found = Fuzz(app, clients, own_ids, tokens)
     app.logger.addHandler(found.log)
     yield found
     app.logger.removeHandler(found.log)
@@ -629,7 +745,13 @@ def test_no_parameter_or_form_field_of_any_endpoint_answers_a_500(fuzz):
     for endpoint, method in sorted(fuzz.by_endpoint):
         fuzz.sweep(endpoint, method)
     for rule, method in endpoints(fuzz.app):
-        for role in ROLES:
+        for role in fuzz.roles_of(rule):
             fuzz.run(rule, method, role)
+        if rule.rule.startswith(API_PREFIX) and rule.arguments and method == "GET":
+            fuzz.sweep_api(rule, "owner's read token")
     count = len(fuzz.failures)
+    # The token holders kept their tokens to the end (the fuzz revokes none of them).
+    for role in TOKEN_ROLES:
+        headers = {"Authorization": f"Bearer {fuzz.tokens[role][0]}"}
+        assert fuzz.clients[role].get(API_PREFIX, headers=headers).status_code == 200, role
     assert not fuzz.failures, "\n\n".join(fuzz.failures[:15]) + f"\n\n{count} answer(s) >= 500"
