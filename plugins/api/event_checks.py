@@ -58,14 +58,50 @@ class Errors(list):
         self.append(error)
 
 
-def check_batch(events, batch, now, skew, max_age):
-    """Check each event of ``events`` (decoded JSON). Returns ``(checked, errors)``:
-    ``checked[i]`` is a ``Checked`` or None where event ``i`` was refused. ``now`` is naive
-    UTC; a time after ``now + skew`` or before ``now - max_age`` (timedeltas) is refused."""
+# In a JSON text, NUL and a lone UTF-16 surrogate can only be written as escapes. Neither can
+# be stored (PostgreSQL refuses NUL in text; no database encodes a lone surrogate), so a body
+# holding such an escape has its strings read one by one to name the fields.
+SUSPECT_ESCAPE = re.compile(rb"\\u(0000|[dD][89a-fA-F])")
+
+
+def check_batch(events, batch, now, skew, max_age, body=b""):
+    """Check each event of ``events`` (decoded JSON of ``body``). Returns ``(checked,
+    errors)``: ``checked[i]`` is a ``Checked`` or None where event ``i`` was refused. ``now``
+    is naive UTC; a time after ``now + skew`` or before ``now - max_age`` is refused."""
     errors = Errors(batch)
     bounds = (now - max_age, now + skew)
     checked = [_event(item, event, errors, now, bounds) for item, event in enumerate(events)]
+    if SUSPECT_ESCAPE.search(body):
+        for item, event in enumerate(events):
+            for path in _unstorable(event, ""):
+                errors.add(item, path, "must not hold NUL or a lone surrogate (\\ud800)")
+                checked[item] = None
     return checked, errors
+
+
+def _unstorable(value, path):
+    """Yield the paths in ``value`` of the strings (keys too) that cannot be stored."""
+    if isinstance(value, str):
+        if "\x00" in value or not _encodes(value):
+            yield path
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            inner_path = f"{path}.{key}" if path else key
+            if "\x00" in key or not _encodes(key):
+                yield inner_path
+            else:
+                yield from _unstorable(inner, inner_path)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _unstorable(inner, f"{path}[{index}]")
+
+
+def _encodes(text):
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _event(item, event, errors, now, bounds):
@@ -140,7 +176,7 @@ def _actor(item, actor, errors):
     for name in actor.keys() - set(form) if len(actor) > len(form) else ():
         errors.add(item, f"actor.{_key(name)}", f"is not a field of this actor ({ACTOR_FORMS})")
     if form == ("id",):
-        if not _is_int(actor["id"]) or actor["id"] < 1:
+        if not _is_int(actor["id"]) or not 1 <= actor["id"] <= schema.ID_MAX:
             errors.add(item, "actor.id", "must be a person's id (a whole number from 1)")
             return None
         return ("id", actor["id"])
@@ -182,6 +218,8 @@ def _ref(item, path, ref, errors):
         errors.add(item, f"{path}.type", "must be lower-case letters, digits and _ (≤ 32)")
     if _is_int(ident):
         ident = str(ident)
+        if len(ident) > 64:
+            errors.add(item, f"{path}.id", "must be at most 64 characters")
     elif "id" in ref:
         ident = _text(item, f"{path}.id", ident, errors, 64)
     if "label" in ref:
@@ -225,7 +263,7 @@ def _audience(item, audience, errors):
             continue
         for index, value in enumerate(values):
             path = f"audience.{name}[{index}]"
-            if _is_int(value) and value >= 1:
+            if _is_int(value) and 1 <= value <= schema.ID_MAX:
                 found.append((path, ("id", value) if name == "people" else value))
             elif name == "people" and isinstance(value, str):
                 email = _email(item, path, value, errors)
@@ -271,7 +309,7 @@ def _metadata(item, metadata, errors):
         return None
     # Measured and stored as the same text: serialised once.
     text = json.dumps(metadata, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    if len(text.encode()) > schema.METADATA_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > schema.METADATA_BYTES:
         errors.add(item, "metadata", f"must be at most {schema.METADATA_BYTES} bytes as JSON")
         return None
     return text if metadata else None

@@ -18,6 +18,7 @@ METADATA_BYTES = 4096  # the metadata as compact UTF-8 JSON
 CHANGES_LIMIT = 100  # fields in ``changes``
 AUDIENCE_LIMIT = 100  # people, and teams, in ``audience``
 BATCH_LIMIT = 1000
+ID_MAX = 2**31 - 1  # people and teams have 32-bit ids
 
 _REF = {
     "type": "object",
@@ -47,7 +48,7 @@ _REF = {
 
 _PERSON = {
     "oneOf": [
-        {"type": "integer", "minimum": 1, "description": "A person's id."},
+        {"type": "integer", "minimum": 1, "maximum": ID_MAX, "description": "A person's id."},
         {"type": "string", "format": "email", "maxLength": 254, "description": "Their email."},
     ]
 }
@@ -73,7 +74,7 @@ EVENT_SCHEMA = {
                     "type": "object",
                     "required": ["id"],
                     "additionalProperties": False,
-                    "properties": {"id": {"type": "integer", "minimum": 1}},
+                    "properties": {"id": {"type": "integer", "minimum": 1, "maximum": ID_MAX}},
                 },
                 {
                     "type": "object",
@@ -123,7 +124,7 @@ EVENT_SCHEMA = {
                 "teams": {
                     "type": "array",
                     "maxItems": AUDIENCE_LIMIT,
-                    "items": {"type": "integer", "minimum": 1},
+                    "items": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
                 },
             },
             "description": (

@@ -58,7 +58,7 @@ def record_events():
         if done is not None:
             return _replay(done, digest)
     events, batch = _events(_decoded(body))
-    entries = _entries(events, batch, config)
+    entries = _entries(events, batch, config, body)
     try:
         with database.atomic():
             if key:
@@ -150,7 +150,7 @@ def _events(document):
     return document, True
 
 
-def _entries(events, batch, config):
+def _entries(events, batch, config, body):
     """Check ``events`` and find whom they name; return their recorder entries, or refuse
     the whole batch (422) with every refusal."""
     now = utcnow()
@@ -160,6 +160,7 @@ def _entries(events, batch, config):
         now,
         timedelta(seconds=config["API_CLOCK_SKEW"]),
         timedelta(days=config["API_EVENT_MAX_AGE_DAYS"]),
+        body,
     )
     people, teams, memberships = _found([event for event in checked if event is not None])
     entries = []

@@ -331,3 +331,46 @@ def test_the_migration_adds_the_columns_to_an_older_event_store_and_keeps_its_ro
         columns = {c.name for c in database.get_columns("activity_event")}
         assert {"actor_external_id", "metadata"} <= columns
         assert ActivityEvent.get_by_id(kept).metadata is None
+
+
+def test_text_no_database_can_store_and_huge_numbers_are_refused_naming_the_field(
+    app, client, writer
+):
+    unstorable = (
+        '{"actor": {"external_id": "a\\u0000", "name": "x"}, "verb": "invoice.paid",'
+        ' "object": {"type": "invoice", "id": 1, "label": "\\ud800"},'
+        ' "metadata": {"note": ["ok", "\\udfff"]}}'
+    )
+    body = f"[{json.dumps(event())}, {unstorable}]".encode()
+    answer = post(client, writer, body)
+    assert answer.status_code == 422, answer.text
+    assert {(e["item"], e["field"]) for e in answer.json["errors"]} == {
+        (1, "actor.external_id"),
+        (1, "object.label"),
+        (1, "metadata.note[1]"),
+    }
+    huge = 10**30
+    answer = post(
+        client,
+        writer,
+        [
+            event(actor={"id": huge}),
+            event(object={"type": "invoice", "id": huge**3, "label": "x"}),
+            event(audience={"people": [huge], "teams": [huge]}),
+        ],
+    )
+    assert answer.status_code == 422, answer.text
+    assert {(e["item"], e["field"]) for e in answer.json["errors"]} == {
+        (0, "actor.id"),
+        (1, "object.id"),
+        (2, "audience.people[0]"),
+        (2, "audience.teams[0]"),
+    }
+    assert event_count(app) == 0
+    emoji = post(
+        client,
+        writer,
+        b'{"actor": {"external_id": "\\ud83d\\ude00", "name": "Smile"},'
+        b' "verb": "invoice.paid", "object": {"type": "invoice", "id": 1, "label": "x"}}',
+    )
+    assert emoji.status_code == 201, emoji.text
