@@ -44,6 +44,21 @@ def init_app(app):
     included, answers as a problem, not as the site's HTML page."""
     csrf_exempt(app, PREFIX + "/")
     render_errors_under(app, PREFIX + "/", as_problem)
+    _refuse_shadowed_tabs(app)
+
+
+def _refuse_shadowed_tabs(app):
+    # ``/api/v1/<tab>`` sits beside the API's own words: a tab named ``docs`` would never be
+    # read. Stop at start-up, naming it, rather than serve a tab the API cannot reach.
+    own = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            first = rule.rule.removeprefix(PREFIX).strip("/").split("/")[0]
+            if first and not first.startswith("<"):
+                own.add(first)
+    taken = sorted(own & set(app.extensions.get("tabs", {})))
+    if taken:
+        raise RuntimeError(f"tab names taken by the API's own URLs: {', '.join(taken)}")
 
 
 # Once, when this module is imported: a blueprint takes no new route after its first app.

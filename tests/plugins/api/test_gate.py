@@ -79,3 +79,18 @@ def test_only_the_digest_is_stored_and_creation_and_first_use_are_recorded(app, 
             e.verb for e in ActivityEvent.select().where(ActivityEvent.object_type == "api_token")
         ]
     assert sorted(verbs) == ["api_token.created", "api_token.used"]
+
+
+def test_a_tab_named_like_one_of_the_apis_own_urls_stops_start_up(make_app):
+    import pytest
+
+    from core import hookimpl
+    from core.tabs import Tab
+
+    class Docs:
+        @hookimpl
+        def register_tabs(self):
+            return [Tab("docs", "Docs", 20, lambda viewer: "<p>docs</p>")]
+
+    with pytest.raises(Exception, match="taken by the API's own URLs: docs"):
+        make_app(plugins=[Docs()])
