@@ -151,7 +151,7 @@ def build_entry(
     if "." not in verb:
         raise ValueError(f"verb: {verb!r} must be dotted, like 'task.updated'")
     audience = audience or Audience()
-    external = actor is not None and getattr(actor, "type", "user") != "user"
+    external = isinstance(actor, Ref) and actor.type != "user"  # no attribute lookup on a User
     person = actor is not None and not external
     row = {
         "occurred_at": occurred_at or utcnow(),
