@@ -57,16 +57,21 @@ def about_a_team(event):
 
 def team_free(event):
     """Return how ``event`` reads without team names: ``{"object_label", "target_label",
-    "summary", "changes"}`` (changes as a dict, in the recorded order)."""
+    "summary", "changes", "metadata"}`` (changes as a dict, in the recorded order; metadata as
+    recorded, a JSON text, or None when hidden)."""
     changes = json.loads(event.changes) if event.changes else {}
     shown = {
         "object_label": HIDDEN_TEAM if event.object_type == "team" else event.object_label,
         "target_label": HIDDEN_TEAM if event.target_type == "team" else event.target_label,
         "summary": event.summary,
         "changes": changes,
+        # Free metadata sent by another system may repeat a team's name anywhere: on an event
+        # that can hold one it is left out whole (a list row never carries it).
+        "metadata": getattr(event, "metadata", None),
     }
     if not may_name_teams(event):
         return shown
+    shown["metadata"] = None
     hidden, granted, touched = {}, [], about_a_team(event)
     for field, (old, new) in changes.items():
         if field.startswith(TEAM_KEY):

@@ -108,6 +108,7 @@ def detail_context(viewer, event):
         "sentence": describe(event, object_links([event]), viewer),
         "action": action_phrase(event.action),
         "kind": as_words(event.object_type),
+        "metadata": shown["metadata"],
     }
 
 
@@ -120,6 +121,7 @@ def _shown(viewer, event):
         "target_label": event.target_label,
         "summary": event.summary,
         "changes": json.loads(event.changes) if event.changes else {},
+        "metadata": event.metadata,
     }
 
 
@@ -175,8 +177,8 @@ def _full_data(viewer, event):
         **_data(event, shown),
         "changes": shown["changes"],
         "request": {"ip": event.ip, "user_agent": event.user_agent, "id": event.request_id},
-        # Shown as sent by the detail view, to whoever may open the event.
-        "metadata": json.loads(event.metadata) if event.metadata else None,
+        # As sent, as the detail view shows it (left out where it could name a team).
+        "metadata": json.loads(shown["metadata"]) if shown["metadata"] else None,
     }
 
 

@@ -240,6 +240,35 @@ def test_team_names_are_hidden_from_roles_that_may_not_see_them(app, client, tok
     assert shown[events["team"]]["object"]["label"] == "Delivery"
 
 
+def test_metadata_sent_with_an_event_on_a_team_is_left_out_where_names_are_hidden(
+    app, client, token_for, people
+):
+    grant(app, "activity", "Teammate")
+    with app.app_context():
+        delivery = Team.get(Team.name == "Delivery")
+    sent = {
+        "actor": {"email": "admin@example.com"},
+        "verb": "team.synced",
+        "object": {"type": "team", "id": str(delivery.id), "label": "Delivery"},
+        "audience": {"people": ["teammate@example.com"]},
+        "metadata": {"source": "Delivery board"},
+    }
+    writer = bearer(token_for("admin@example.com", "events:write"))
+    answer = client.post("/api/v1/events", json=sent, headers=writer)
+    assert answer.status_code == 201, answer.text
+    event_id = answer.json["data"][0]["id"]
+    teammate, admin = token_for("teammate@example.com"), token_for("admin@example.com")
+    hidden = api(client, teammate, f"/api/v1/activity/{event_id}").json["data"]
+    assert hidden["object"]["label"] == "a team" and hidden["metadata"] is None
+    assert "Delivery" not in str(hidden)
+    page = app.test_client()
+    sign_in(page, "teammate@example.com")
+    detail = page.get(f"/stream/activity/{event_id}")
+    assert detail.status_code == 200 and "Delivery" not in detail.text
+    shown = api(client, admin, f"/api/v1/activity/{event_id}").json["data"]
+    assert shown["metadata"] == {"source": "Delivery board"}
+
+
 @pytest.fixture
 def mail(app, people):
     """A notification and two Private Messages (admin to owner, pm to fox); return their ids."""
