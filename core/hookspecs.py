@@ -122,6 +122,13 @@ def team_tab_losses(team):
 
 
 @hookspec
+def person_left_stream(user):
+    """Take back what this plugin gives ``user`` in person (their own tab grants…) now that
+    they stop being a Staff Member; return ``{field: [old, new]}`` of what changed, recorded
+    in the same event as the change of role. Called in that change's transaction."""
+
+
+@hookspec
 def team_deleted(team, actor):
     """Undo what this plugin gives ``team`` (its tab grants…), each change recorded as done by
     ``actor``. Called in the transaction deleting the team, before its row goes (so ``team``

@@ -29,6 +29,7 @@ from core.people import Team
 from core.people import TeamMembership
 from core.people import User
 from core.people import create_user
+from core.plugins import hooks
 from plugins.people import checks
 from plugins.people import links
 from plugins.people.checks import Invalid
@@ -242,12 +243,8 @@ def _leave_the_stream(user):
     if teams:
         TeamMembership.delete().where(TeamMembership.user == user.id).execute()
         changes["teams"] = [sorted(teams), []]
-    TabGrant = tab_grant_model()
-    if TabGrant is not None:
-        held = sorted(row.tab for row in TabGrant.select().where(TabGrant.user == user.id))
-        if held:
-            TabGrant.delete().where(TabGrant.user == user.id).execute()
-            changes["tabs granted in person"] = [held, []]
+    for taken in hooks(current_app).person_left_stream(user=user):
+        changes.update(taken or {})
     return changes
 
 
@@ -270,12 +267,3 @@ def _locked(user):
     if current is None:
         raise Invalid("user", "that person no longer exists")
     return current
-
-
-def tab_grant_model():
-    """Return the Settings grant table, or None when the Settings plugin is left out."""
-    if not current_app.extensions["plugin_manager"].has_plugin("plugins.settings"):
-        return None
-    from plugins.settings.models import TabGrant
-
-    return TabGrant

@@ -10,6 +10,7 @@ from core.migrations import Migration
 from core.migrations import create_tables
 from core.tabs import Tab
 from plugins.settings import views
+from plugins.settings.changes import revoke_person_grants
 from plugins.settings.changes import revoke_team_grants
 from plugins.settings.grants import granted_tabs
 from plugins.settings.grants import scope_for
@@ -68,6 +69,12 @@ def team_granted_tabs(team):
 def team_tab_losses(team):
     """Tell which members would lose which tabs with ``team``: those only it grants them."""
     return tabs_lost_with_team(team)
+
+
+@hookimpl
+def person_left_stream(user):
+    """Remove the tab grants ``user`` held in person (no longer a Staff Member)."""
+    return revoke_person_grants(user)
 
 
 @hookimpl

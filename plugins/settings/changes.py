@@ -146,3 +146,13 @@ def _audience(kind, target):
     if kind == "team":
         return Audience(teams={target.id})
     return Audience()
+
+
+def revoke_person_grants(user):
+    """Delete the tab grants ``user`` holds in person; return the change for the event that
+    records why (``{"tabs granted in person": [held, []]}``, or nothing when none)."""
+    held = sorted(row.tab for row in TabGrant.select().where(TabGrant.user == user.id))
+    if not held:
+        return {}
+    TabGrant.delete().where(TabGrant.user == user.id).execute()
+    return {"tabs granted in person": [held, []]}
