@@ -33,6 +33,9 @@ class ActivityEvent(BaseModel):
     # An actor of another system (recorded over the API): its id there; actor_id is then None.
     actor_external_id = peewee.CharField(max_length=64, null=True)
     metadata = peewee.TextField(null=True)  # JSON object sent with the event, read on expand only
+    # The credential of the request that recorded the event when it was not a signed-in
+    # session (``api_token:<id>``): an API token may name another person as the actor.
+    recorded_via = peewee.CharField(max_length=64, null=True)
 
     class Meta:
         indexes = (
@@ -115,10 +118,16 @@ def drop_audience_foreign_key():
 
 
 def add_metadata_columns():
-    """Add the external actor's id and the metadata to ``activity_event`` (nullable: every
-    event recorded before has neither). A database created by this release has them already."""
+    """Add the external actor's id, the metadata and the credential an event was recorded
+    with to ``activity_event`` (nullable: every event recorded before has none). A database
+    created by this release has them already."""
     present = {column.name for column in database.get_columns(ActivityEvent._meta.table_name)}
-    for name, kind in (("actor_external_id", "VARCHAR(64)"), ("metadata", "TEXT")):
+    added = (
+        ("actor_external_id", "VARCHAR(64)"),
+        ("metadata", "TEXT"),
+        ("recorded_via", "VARCHAR(64)"),
+    )
+    for name, kind in added:
         if name not in present:
             database.execute_sql(f"ALTER TABLE activity_event ADD COLUMN {name} {kind}")
 

@@ -171,6 +171,7 @@ def build_entry(
         "ip": None,
         "user_agent": None,
         "request_id": None,
+        "recorded_via": None,
         "actor_external_id": clip(str(actor.id), 64) if external else None,
         "metadata": _as_json(metadata),
     }
@@ -263,13 +264,16 @@ def _name(actor):
 
 
 def request_context():
-    """Return the IP, user agent and request id of the current request (empty outside one)."""
+    """Return the IP, user agent, request id and credential (``g.recorded_via``, set by a
+    gate that let the request in with something else than a session) of the current request
+    (empty outside one)."""
     if not has_request_context():
-        return {"ip": None, "user_agent": None, "request_id": None}
+        return {"ip": None, "user_agent": None, "request_id": None, "recorded_via": None}
     return {
         "ip": request.remote_addr,
         "user_agent": clip(request.headers.get("User-Agent"), 300) or None,
         "request_id": g.get("request_id"),
+        "recorded_via": g.get("recorded_via"),
     }
 
 

@@ -27,9 +27,10 @@ from plugins.activity.secrecy import name_free_words
 
 TAB = "activity"
 
-# Every column but the wide change set and metadata, read only when a row is expanded. Compiling
-# 17 column nodes was half the page query's time; the columns go in as one SQL literal.
-LIST = ListColumns(ActivityEvent, exclude=("changes", "metadata"))
+# Every column but the wide change set, the metadata and the credential, read only when a row is
+# expanded. Compiling 17 column nodes was half the page query's time; the columns go in as one
+# SQL literal.
+LIST = ListColumns(ActivityEvent, exclude=("changes", "metadata", "recorded_via"))
 
 
 def visible_events(viewer, filters, columns=None, older_than=None, newer_than=None, limit=None):

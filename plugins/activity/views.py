@@ -176,7 +176,12 @@ def _full_data(viewer, event):
     return {
         **_data(event, shown),
         "changes": shown["changes"],
-        "request": {"ip": event.ip, "user_agent": event.user_agent, "id": event.request_id},
+        "request": {
+            "ip": event.ip,
+            "user_agent": event.user_agent,
+            "id": event.request_id,
+            "via": event.recorded_via,
+        },
         # As sent, as the detail view shows it (left out where it could name a team).
         "metadata": json.loads(shown["metadata"]) if shown["metadata"] else None,
     }

@@ -32,6 +32,7 @@ def authenticate():
     if person is None or not person.is_active:
         raise Problem(401, "The token's person may no longer sign in.")
     g.api_token = row
+    g.recorded_via = f"api_token:{row.id}"  # every event this request records says so
     g._login_user = person  # flask-login's current_user, for this request only
     note_use(row)
 

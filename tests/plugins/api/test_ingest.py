@@ -9,6 +9,7 @@ import pytest
 from core.db import database
 from core.db import utcnow
 from core.testing import rows_seen_by
+from core.testing import sign_in
 from tests.plugins.api.conftest import bearer
 
 PROBLEM = "application/problem+json"
@@ -88,6 +89,35 @@ def test_one_event_is_recorded_with_its_actor_object_changes_and_metadata(
     # The time zone is honoured: stored as UTC, one hour before the local time sent.
     assert item["occurred_at"].startswith(row.occurred_at.isoformat()[:16])
     assert row.ip and row.request_id  # the request's context, as an in-app action has
+
+
+def test_an_event_sent_over_the_api_says_which_token_recorded_it(app, client, writer, people):
+    from core.events import Ref
+    from core.events import record_activity
+    from plugins.api.tokens import ApiToken
+
+    answer = post(client, writer, event())
+    assert answer.status_code == 201, answer.text
+    (row,) = stored(app, [answer.json["data"][0]["id"]])
+    with app.app_context():
+        token = ApiToken.get(ApiToken.scope == "events:write")
+        in_app = record_activity(people["admin@example.com"], "task.created", Ref("task", 1, "T"))
+    assert row.recorded_via == f"api_token:{token.id}"
+    assert in_app.recorded_via is None  # a signed-in action names no credential
+    reader = bearer(token_for_read(app, people))
+    full = client.get(f"/api/v1/activity/{row.id}", headers=reader).json["data"]
+    assert full["request"]["via"] == f"api_token:{token.id}"
+    page = client.application.test_client()
+    sign_in(page, "admin@example.com")
+    assert f"api_token:{token.id}" in page.get(f"/stream/activity/{row.id}").text
+
+
+def token_for_read(app, people):
+    """Return a read token of the admin."""
+    from plugins.api.tokens import create_token
+
+    with app.app_context(), database.atomic():
+        return create_token(people["admin@example.com"], "reader", "read", by=None)[1]
 
 
 def test_an_external_actor_is_kept_by_its_id_and_name_and_relates_to_no_person(app, client, writer):

@@ -216,7 +216,8 @@ def test_one_record_in_full_and_a_missing_or_hidden_one_alike(app, client, token
     assert full.status_code == 200
     data = full.json["data"]
     assert data["changes"]["name"] == ["Delivery", "Delivery Crew"]
-    assert set(data["request"]) == {"ip", "user_agent", "id"}
+    assert set(data["request"]) == {"ip", "user_agent", "id", "via"}
+    assert data["request"]["via"] is None  # recorded in the app, not with a token
     teammate = token_for("teammate@example.com")
     hidden = api(client, teammate, f"/api/v1/activity/{events['task0']}")
     missing = api(client, teammate, "/api/v1/activity/999999")
