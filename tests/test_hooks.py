@@ -4,6 +4,8 @@
 ``test_hook_<name>`` below, so a new hook cannot ship untested.
 """
 
+import json
+
 import peewee
 import pytest
 from flask import url_for
@@ -422,3 +424,28 @@ def test_hook_settings_sections(make_app, people):
     client = app.test_client()
     sign_in(client, "admin@example.com")
     assert "<h2>Reports</h2><p>for Avery Chen</p>" in client.get("/stream/settings").text
+
+
+def test_hook_person_left_stream(make_app, people):
+    from plugins.people.accounts import update_person
+
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def person_left_stream(self, user):
+            seen.append(user.email)
+            return {"report subscriptions": [["weekly"], []]}
+
+    app = make_app(plugins=[Plugin()], PLUGINS_DISABLED="settings")
+    owner, dana = people["owner@example.com"], people["teammate@example.com"]
+    with app.test_request_context():
+        # A change that keeps a Staff Member on the stream asks no plugin.
+        update_person(owner, dana, dana.name, dana.email, "Salesperson", dana.time_zone)
+        assert seen == []
+        event = update_person(owner, dana, dana.name, dana.email, "Client", dana.time_zone)
+    assert seen == ["teammate@example.com"]
+    # What the plugin took back is recorded in the same event as the change of role.
+    changes = json.loads(event.changes)
+    assert changes["report subscriptions"] == [["weekly"], []]
+    assert changes["role"] == ["Salesperson", "Client"]
