@@ -58,8 +58,14 @@ def export_response(feed, viewer, args):
     if fmt not in FORMATS:
         abort(400, f"format: expected csv or jsonl, got {fmt[:20]!r}")
     filters = feed.filters_of(args, viewer)  # every refusal: a 400 naming its field
-    size = batch_rows()
-    batches = keyset_batches(feed, viewer, filters, size)
+    return download(feed, viewer, filters, fmt)
+
+
+def download(feed, viewer, filters, fmt, after=None):
+    """Answer the streamed download of ``feed``'s rows that ``viewer`` may see under the read
+    ``filters``, as ``fmt`` (a key of ``FORMATS``), from below the id ``after`` if given (to
+    resume an export cut short); recorded when it ends."""
+    batches = keyset_batches(feed, viewer, filters, batch_rows(), after)
     first = next(batches)  # read now: a failing query is an error page, not a cut file
     count = [0]
 
@@ -69,15 +75,25 @@ def export_response(feed, viewer, args):
             count[0] += len(data)
             yield data
 
-    writer = CsvWriter(feed, viewer.zone()) if fmt == "csv" else JsonLinesWriter()
-    body = _recorded(writer.chunks(rows_data()), feed, viewer, filters, fmt, count)
-    mimetype, _label = FORMATS[fmt]
-    response = Response(stream_with_context(body), content_type=mimetype)
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    response.headers["Content-Disposition"] = f'attachment; filename="{feed.name}-{stamp}.{fmt}"'
+    body = _recorded(
+        writer_of(feed, viewer, fmt).chunks(rows_data()), feed, viewer, filters, fmt, count
+    )
+    response = Response(stream_with_context(body), content_type=FORMATS[fmt][0])
+    response.headers["Content-Disposition"] = f'attachment; filename="{file_name(feed, fmt)}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy passes each batch on as it comes
     return response
+
+
+def writer_of(feed, viewer, fmt):
+    """Return the writer of ``fmt`` for ``viewer`` (CSV's local times are in their zone)."""
+    return CsvWriter(feed, viewer.zone()) if fmt == "csv" else JsonLinesWriter()
+
+
+def file_name(feed, fmt):
+    """Return the download's file name: the tab and the time of the export, ``activity-20261204T
+    101500Z.csv``."""
+    return f"{feed.name}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
 
 
 def batch_rows():
@@ -92,11 +108,10 @@ def batch_rows():
     return value
 
 
-def keyset_batches(feed, viewer, filters, size=BATCH_ROWS):
+def keyset_batches(feed, viewer, filters, size=BATCH_ROWS, cursor=None):
     """Yield the rows ``viewer`` may see under ``filters`` in lists of up to ``size``, newest
     first, each read by ``feed.records`` below the last id of the one before (the first at
-    the commit horizon); always yields at least one list (maybe empty)."""
-    cursor = None
+    the commit horizon, or below ``cursor``); always yields at least one list (maybe empty)."""
     while True:
         rows = feed.read(feed.records(viewer, filters, older_than=cursor, limit=size))
         yield rows
