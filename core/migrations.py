@@ -68,6 +68,7 @@ def core_migrations():
     from core.auth.throttle import MODELS as THROTTLE_MODELS
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events import models as events
+    from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS
     from core.people import seed_roles
@@ -87,6 +88,7 @@ def core_migrations():
         # The list machinery's; shipped under this name as the Activity plugin's migration.
         Migration("feed.0001_saved_searches", create_tables(SavedSearch)),
         Migration("core.0006_event_metadata", events.add_metadata_columns),
+        Migration("core.0007_export_jobs", create_tables(*EXPORT_MODELS)),
     ]
 
 
@@ -97,6 +99,7 @@ def core_models():
     from core.auth.throttle import MODELS as THROTTLE_MODELS
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events.models import MODELS as EVENT_MODELS
+    from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS as PEOPLE_MODELS
 
@@ -108,6 +111,7 @@ def core_models():
         *THROTTLE_MODELS,
         *UNLOCK_MODELS,
         SavedSearch,
+        *EXPORT_MODELS,
     ]
 
 

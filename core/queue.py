@@ -12,6 +12,7 @@ from huey import RedisHuey
 from huey import SqliteHuey
 
 from core.db import database
+from core.listing import export_jobs
 from core.plugins import call_at_startup
 
 QUEUE_NAME = "activity_stream"
@@ -38,5 +39,6 @@ def init_app(app):
         # Each consumer worker thread holds its own connection (peewee keeps them per thread).
         database.connect(reuse_if_open=True)
 
+    export_jobs.register(huey, app)  # core's own: large exports
     call_at_startup(app, "register_tasks", huey=huey, app=app)
     return huey

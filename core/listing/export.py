@@ -48,17 +48,13 @@ ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\Z")
 LOCAL_SUFFIX = "_local"
 
 
-def export_response(feed, viewer, args):
-    """Answer the export of ``feed``'s rows that ``viewer`` may see under the filters of
-    ``args`` (``format`` is ``csv``, the default, or ``jsonl``): a streamed download.
-
-    A refused filter or format is a 400 naming it, before anything is read.
-    """
+def export_format(args):
+    """Return the ``format`` of the query string ``args`` (``csv``, the default, or ``jsonl``);
+    another is a 400 naming it."""
     fmt = args.get("format") or "csv"
     if fmt not in FORMATS:
         abort(400, f"format: expected csv or jsonl, got {fmt[:20]!r}")
-    filters = feed.filters_of(args, viewer)  # every refusal: a 400 naming its field
-    return download(feed, viewer, filters, fmt)
+    return fmt
 
 
 def download(feed, viewer, filters, fmt, after=None):

@@ -9,7 +9,8 @@ on its blueprint, all behind the stream gate:
 - ``/stream/<tab>/new?since=<id>&<filters>``: the "N new" banner, polled;
 - ``/stream/<tab>/<id>``: one record in full (inline for htmx, a page when opened directly);
 - ``/stream/<tab>/export?format=csv|jsonl&<filters>``: every row the panel lists for the
-  filters, as a streamed download (``core.listing.export``).
+  filters, as a streamed download (``core.listing.export``), or prepared in the background
+  when it is large (``core.listing.export_pages``, ``core.listing.export_jobs``).
 
 Every query the feed runs goes through the tab's ``records`` function, so the panel, the
 fragments, the counts, the poll and the detail view can never disagree about what a viewer
@@ -36,7 +37,7 @@ from werkzeug.datastructures import MultiDict
 
 from core.inputs import MAX_ID
 from core.inputs import parse_id
-from core.listing.export import export_response
+from core.listing import export_pages
 from core.listing.saved import SAVED_SEARCHES_PER_TAB
 from core.listing.saved import SavedSearch
 from core.listing.saved import saved_searches
@@ -119,7 +120,7 @@ class Feed:
             )
         self.blueprint.add_url_rule("/rows", "rows", self.rows_view)
         self.blueprint.add_url_rule("/new", "new", self.new_view)
-        self.blueprint.add_url_rule("/export", "export", self.export_view)
+        export_pages.attach(self)
         self.blueprint.add_url_rule(
             "/searches", "save_search", self.save_search_view, methods=["POST"]
         )
@@ -299,11 +300,6 @@ class Feed:
             poll_url=self._poll_url(request.args, since),
             panel_url=self.url(self.filter_args()),
         )
-
-    def export_view(self):
-        """Answer every row the panel lists for the query string's filters, for the signed-in
-        viewer, as CSV or JSON Lines (``core.listing.export``); a refused filter is a 400."""
-        return export_response(self, current_user._get_current_object(), request.args)
 
     def export_url(self, args=None, fmt="csv"):
         """Return the export URL of the filters of ``args`` (the query string) in ``fmt``."""
