@@ -55,6 +55,7 @@ lint: install-test
 
 bench: install-test
 	$(VENV)/bin/python -m bench.activity
+	$(VENV)/bin/python -m bench.api_read
 	$(VENV)/bin/python -m bench.email_tab
 	$(VENV)/bin/python -m bench.logins
 	$(VENV)/bin/python -m bench.search
