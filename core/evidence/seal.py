@@ -1,0 +1,251 @@
+"""Sealing: blocks of record digests, chained by an HMAC whose key is not in the database.
+
+A record's digest is HMAC-SHA256(key, its canonical content), cut to 16 bytes: every column
+but the id in the model's order (times as ISO text), then what belongs to it in other tables (an
+event's audience parties, sorted). A block seals the records of one sealed table whose ids
+follow the previous block's last id, up to the commit horizon: ``(id, digest)`` pairs packed
+in id order. Its header holds its sequence number, its id range, its count, the SHA-256 of
+the packed pairs and the previous block's MAC; its MAC is HMAC-SHA256(key, header).
+
+So, without the key, nobody can write a digest or a header that verifies: a row changed,
+removed or added below the last sealed id, a block's pairs or header edited, a block removed
+from the chain, all show. Blocks cover id ranges back to back (``first_id`` is the previous
+``last_id + 1``), so a row inserted anywhere below the last sealed id falls in some block.
+
+What sealing cannot show: records newer than the last seal (sealed within the minute by the
+periodic task, or at once with ``flask stream seal``), and the chain's tail cut off together
+with the records it sealed. For the tail, keep the latest head (``head_text``) somewhere else
+(it is printed by the commands, and mailed or exported): ``verify`` compares it.
+
+The key: ``ACTIVITY_STREAM_SEAL_KEY``, else the file ``seal_key`` in the instance folder beside
+the secret key, created on first use. Whoever holds it can re-seal forged records; keep it
+out of the database's backups and away from those who administer the database.
+"""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import struct
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from pathlib import Path
+
+import peewee
+from flask import current_app
+
+from core.db import BaseModel
+from core.db import database
+from core.db import utcnow
+from core.records import commit_horizon
+
+BLOCK_RECORDS = 1000  # records per block at most
+PAIR = struct.Struct(">q16s")  # one sealed record: its id, its digest
+
+
+@dataclass(frozen=True)
+class SealedTable:
+    """A table whose records are sealed: ``kind`` names its chain; ``model`` is its peewee
+    model; ``belongings(ids)`` returns ``{id: value}`` of what belongs to each record in
+    other tables (JSON-able, part of its digest), or None."""
+
+    kind: str
+    model: type
+    belongings: object = None
+
+
+def _audience(ids):
+    from core.events.models import ActivityAudience
+
+    parties = {}
+    query = (
+        ActivityAudience.select(ActivityAudience.event, ActivityAudience.party)
+        .where(ActivityAudience.event.between(min(ids), max(ids)))
+        .tuples()
+    )
+    for event_id, party in query:
+        parties.setdefault(event_id, []).append(party)
+    return {event_id: sorted(found) for event_id, found in parties.items()}
+
+
+def sealed_tables():
+    """Return the sealed tables: the event store (each event with its audience)."""
+    from core.events.models import ActivityEvent
+
+    return [SealedTable("activity", ActivityEvent, _audience)]
+
+
+class SealBlock(BaseModel):
+    """One block of one chain (``kind``): the records with ids ``first_id``..``last_id``."""
+
+    kind = peewee.CharField(max_length=40)
+    seq = peewee.IntegerField()  # 1, 2, … per kind
+    first_id = peewee.BigIntegerField()
+    last_id = peewee.BigIntegerField()
+    count = peewee.IntegerField()
+    pairs = peewee.BlobField()  # PAIR-packed (id, digest), in id order
+    previous_mac = peewee.CharField(max_length=64)  # "" for the first block
+    sealed_at = peewee.DateTimeField(default=utcnow)
+    mac = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "seal_block"
+        indexes = ((("kind", "seq"), True),)
+
+
+MODELS = [SealBlock]
+
+
+# The key ---------------------------------------------------------------------------------
+
+
+def seal_key():
+    """Return the sealing key (bytes): the ``SEAL_KEY`` setting, else the instance folder's
+    ``seal_key`` file, created on first use (never in the database)."""
+    configured = current_app.config.get("SEAL_KEY")
+    if configured:
+        return configured.encode() if isinstance(configured, str) else configured
+    path = Path(current_app.instance_path) / "seal_key"
+    if not path.exists():
+        try:  # O_EXCL: two processes starting together must not write two different keys
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip().encode()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+# Digests and MACs ------------------------------------------------------------------------
+
+
+def canonical(value):
+    """Return ``value`` as the digest reads it: times as ISO text, others as they are."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def record_digest(key, values, belonging=None):
+    """Return the 16-byte digest of one record: its column ``values`` and ``belonging``."""
+    body = json.dumps(
+        [[canonical(v) for v in values], belonging],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).digest()[:16]
+
+
+def block_mac(key, block):
+    """Return the MAC of ``block``'s header (hex)."""
+    header = "|".join(
+        [
+            block.kind,
+            str(block.seq),
+            str(block.first_id),
+            str(block.last_id),
+            str(block.count),
+            hashlib.sha256(bytes(block.pairs)).hexdigest(),
+            block.previous_mac,
+            canonical(block.sealed_at),
+        ]
+    )
+    return hmac.new(key, header.encode(), hashlib.sha256).hexdigest()
+
+
+def digests(key, table, first_id, last_id):
+    """Return ``[(id, digest)]`` of ``table``'s records with ids ``first_id``..``last_id``,
+    as the tables hold them now, in id order."""
+    model = table.model
+    rows = list(
+        model.select(*model._meta.sorted_fields)
+        .where(model.id.between(first_id, last_id))
+        .order_by(model.id)
+        .tuples()
+    )
+    belongings = table.belongings([row[0] for row in rows]) if table.belongings and rows else {}
+    # The id is not in the digest: the pair binds them, and a record moved to another id
+    # (rows reordered) is then recognised by its digest.
+    return [(row[0], record_digest(key, row[1:], belongings.get(row[0]))) for row in rows]
+
+
+def pack(pairs):
+    """Return ``[(id, digest)]`` packed as a block stores them."""
+    return b"".join(PAIR.pack(record_id, digest) for record_id, digest in pairs)
+
+
+def unpack(data):
+    """Return a block's stored pairs as ``[(id, digest)]``."""
+    return list(PAIR.iter_unpack(bytes(data)))
+
+
+# Sealing ---------------------------------------------------------------------------------
+
+
+def last_block(kind):
+    """Return the newest block of ``kind``'s chain, or None."""
+    return SealBlock.select().where(SealBlock.kind == kind).order_by(SealBlock.seq.desc()).first()
+
+
+def seal(table, key=None, block_records=BLOCK_RECORDS):
+    """Seal ``table``'s records committed since its last block, in blocks of at most
+    ``block_records``; return the blocks made.
+
+    Reads below the commit horizon on PostgreSQL, so a record committing late with a lower id
+    is never passed over. Two sealers at once: the chain's unique (kind, seq) lets one block
+    in; the other's transaction fails and it stops (the next run carries on).
+    """
+    key = key or seal_key()
+    model = table.model
+    made = []
+    while True:
+        with database.atomic():
+            previous = last_block(table.kind)
+            start = previous.last_id + 1 if previous else 1
+            horizon = commit_horizon(model._meta.table_name)
+            ids = model.select(model.id).where(model.id >= start)
+            if horizon is not None:
+                ids = ids.where(model.id < horizon)
+            ids = [i for (i,) in ids.order_by(model.id).limit(block_records).tuples()]
+            if not ids:
+                return made
+            pairs = digests(key, table, start, ids[-1])
+            block = SealBlock(
+                kind=table.kind,
+                seq=previous.seq + 1 if previous else 1,
+                first_id=start,
+                last_id=ids[-1],
+                count=len(pairs),
+                pairs=pack(pairs),
+                previous_mac=previous.mac if previous else "",
+                sealed_at=utcnow().replace(microsecond=0),
+            )
+            block.mac = block_mac(key, block)
+            try:
+                with database.atomic():
+                    block.save(force_insert=True)
+            except peewee.IntegrityError:
+                return made  # another sealer made this block
+            made.append(block)
+
+
+def seal_all(key=None):
+    """Seal every sealed table; return ``{kind: blocks made}``."""
+    key = key or seal_key()
+    return {table.kind: len(seal(table, key)) for table in sealed_tables()}
+
+
+def head_text(kind):
+    """Return the chain's head as text to keep elsewhere: ``kind:seq:last_id:mac``, or None
+    before the first block."""
+    block = last_block(kind)
+    if block is None:
+        return None
+    return f"{kind}:{block.seq}:{block.last_id}:{block.mac}"
