@@ -4,13 +4,18 @@
 ``current_user`` is that person for the request (no session, no cookie), so every function the
 UI calls with the signed-in viewer (visibility, row scope, team names) answers the same here.
 Deny by default: a route is public only when it is listed in ``PUBLIC``.
+
+Every request let in is counted against its token's rate (``API_RATE_LIMIT`` a minute, reads
+and writes alike): over it, a 429 with ``Retry-After``, before the view does any work.
 """
 
 from functools import wraps
 
+from flask import current_app
 from flask import g
 from flask import request
 
+from plugins.api import rates
 from plugins.api.problems import Problem
 from plugins.api.tokens import find_token
 from plugins.api.tokens import note_use
@@ -19,7 +24,8 @@ PUBLIC = {"api.openapi", "api.docs"}
 
 
 def authenticate():
-    """Before each API request: find the token, check it and its person, act as them."""
+    """Before each API request: find the token, check it and its person, count the request
+    against the token's rate, act as them."""
     if request.endpoint in PUBLIC:
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -31,6 +37,14 @@ def authenticate():
     person = _person(row.user_id)
     if person is None or not person.is_active:
         raise Problem(401, "The token's person may no longer sign in.")
+    limit = current_app.config["API_RATE_LIMIT"]
+    wait = rates.take(row.id, limit)
+    if wait:
+        raise Problem(
+            429,
+            f"This token sent more than {limit} requests in a minute.",
+            headers={"Retry-After": str(wait)},
+        )
     g.api_token = row
     g.recorded_via = f"api_token:{row.id}"  # every event this request records says so
     g._login_user = person  # flask-login's current_user, for this request only

@@ -1,11 +1,11 @@
 """``POST /api/v1/events``: one event or a batch, recorded all or nothing (docs/ingest.md).
 
-In order, each step refusing with a problem that names what was wrong: the token's scope and
-a Staff Member (403), the token's rate (429), the ``Idempotency-Key`` (400), the media type
-(415), the body's size (413) and JSON (400); a retry is answered from its key here, before
-its events are checked again; then every event (422, all refusals of the batch at once), the
-people and teams it names (422), and one transaction writes the events, through the same
-recorder as every in-app action, with the key's answer.
+In order, each step refusing with a problem that names what was wrong: the token's rate (429,
+in the gate, as for every API request), its scope and a Staff Member (403), the
+``Idempotency-Key`` (400), the media type (415), the body's size (413) and JSON (400); a retry
+is answered from its key here, before its events are checked again; then every event (422,
+all refusals of the batch at once), the people and teams it names (422), and one transaction
+writes the events, through the same recorder as every in-app action, with the key's answer.
 """
 
 import json
@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from flask import Response
 from flask import current_app
-from flask import g
 from flask import request
 from flask_login import current_user
 
@@ -28,7 +27,6 @@ from core.people import TeamMembership
 from core.people import User
 from plugins.api import event_checks
 from plugins.api import idempotency
-from plugins.api import rates
 from plugins.api.gate import requires
 from plugins.api.ingest import BATCH_LIMIT
 from plugins.api.problems import Problem
@@ -42,13 +40,6 @@ def record_events():
     config = current_app.config
     if not current_user.is_staff:
         raise Problem(403, "Only a Staff Member's token may record events.")
-    wait = rates.take(g.api_token.id, config["API_RATE_LIMIT"])
-    if wait:
-        raise Problem(
-            429,
-            f"This token sent more than {config['API_RATE_LIMIT']} requests in a minute.",
-            headers={"Retry-After": str(wait)},
-        )
     key = _idempotency_key()
     body = _body(config["API_MAX_BODY"])
     ttl = idempotency.ttl_of(config)

@@ -27,6 +27,10 @@ TOKEN = [{"token": []}]
 AS2_NOTE = (
     " With `Accept: application/activity+json`, an Activity Streams 2.0 OrderedCollectionPage."
 )
+EXPORT_NOTE = (
+    " With `Accept: text/csv` or `application/x-ndjson`, every row at once as a download (the "
+    "tab's export, recorded): no `limit`; `after` resumes an export cut short."
+)
 
 
 def attach(bp):
@@ -109,18 +113,23 @@ def index_operation():
     return {
         "operationId": "whoami",
         "summary": "Who the token acts as, its scope and the tabs it may read.",
-        "responses": {"200": _json("The token's person and tabs.", JSON_OBJECT), **_problems(401)},
+        "responses": {
+            "200": _json("The token's person and tabs.", JSON_OBJECT),
+            **_problems(401, 429),
+        },
     }
 
 
 def list_operation(feed):
     """Describe ``GET /api/v1/<tab>``: a page of the tab's rows under its filters."""
     content = {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}}
-    refusals = (400, 401, 403, 404, 422)
+    refusals = (400, 401, 403, 404, 422, 429)
     if feed.name == "activity":
         content[read.AS2] = {"schema": AS2_PAGE}
     else:
         refusals += (406,)
+    for media_type, fmt in read.EXPORTS.items():
+        content[media_type] = {"schema": {"type": "string", "description": EXPORT_FORMATS[fmt]}}
     keys = ", ".join(f"`{key}:`" for key in feed.filters.keys)
     streams = AS2_NOTE if feed.name == "activity" else ""
     return {
@@ -131,17 +140,21 @@ def list_operation(feed):
             f"The {feed.noun}s the token's person sees on the {feed.label} tab, under the same "
             f"filters: the search box (`q`, with {keys} and free words) and the filter bar's "
             "parameters, which combine. Every refused parameter or term is named in a 422. "
-            'Follow `next` (or `Link: rel="next"`) for the following page.' + streams
+            'Follow `next` (or `Link: rel="next"`) for the following page.' + streams + EXPORT_NOTE
         ),
         "parameters": filter_parameters(feed.filters) + PAGING_PARAMETERS,
         "responses": {
             "200": {
-                "description": f"A page of {feed.noun}s.",
+                "description": f"A page of {feed.noun}s, or all of them as a download.",
                 "headers": {
                     "Link": {
                         "description": 'The next page: `<url>; rel="next"`, while there is one.',
                         "schema": {"type": "string"},
-                    }
+                    },
+                    "Content-Disposition": {
+                        "description": "A download's file name: `attachment; filename=...`.",
+                        "schema": {"type": "string"},
+                    },
                 },
                 "content": content,
             },
@@ -153,7 +166,7 @@ def list_operation(feed):
 def record_operation(feed):
     """Describe ``GET /api/v1/<tab>/{id}``: one record in full."""
     content = {"application/json": {"schema": RECORD_SCHEMA}}
-    refusals = (400, 401, 403, 404)
+    refusals = (400, 401, 403, 404, 429)
     if feed.name == "activity":
         content[read.AS2] = {"schema": AS2_ITEM}
     else:
@@ -266,13 +279,19 @@ PAGING_PARAMETERS = [
     {
         "name": "limit",
         "in": "query",
-        "description": f"Rows per page, 1 to {read.MAX_LIMIT} (default {read.DEFAULT_LIMIT}).",
+        "description": (
+            f"Rows per page, 1 to {read.MAX_LIMIT} (default {read.DEFAULT_LIMIT}); refused "
+            "with a CSV or JSON Lines download, which holds every row."
+        ),
         "schema": {"type": "integer", "minimum": 1, "maximum": read.MAX_LIMIT},
     },
     {
         "name": "after",
         "in": "query",
-        "description": "The cursor: rows older than this id (read it from `next`).",
+        "description": (
+            "The cursor: rows older than this id (read it from `next`; for a download cut "
+            "short, the last id received)."
+        ),
         "schema": ID,
     },
 ]
@@ -343,6 +362,15 @@ AS2_PAGE = {
         "orderedItems": {"type": "array", "items": AS2_ITEM},
         "next": {"type": "string"},
     },
+}
+
+
+EXPORT_FORMATS = {
+    "csv": (
+        "CSV (RFC 4180, UTF-8 with a byte order mark): a header row, then one row per record; "
+        "each time column is followed by `<name>_local`, in the person's time zone."
+    ),
+    "jsonl": "JSON Lines: one row (as a page's `data` holds it) per line.",
 }
 
 

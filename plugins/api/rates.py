@@ -1,4 +1,5 @@
 """A per-token request rate, counted in the database so every process and host shares it.
+The gate counts every API request a token makes, once (``gate.authenticate``).
 
 One row per token and minute holds the requests that minute. The rate is the sliding-window
 estimate: this minute's count plus last minute's, weighted by the part of last minute still

@@ -5,6 +5,10 @@ does: the tab must be among the viewer's ``visible_tabs``, the query string is r
 tab's ``FilterSet`` (the same refusals, here a 422 naming each field), and the rows come from
 the feed's ``page`` (its one query function, so the viewer's row scope applies) and
 ``records_data`` (the tab's ``as_data``, which leaves out what the viewer may not read).
+
+A list asked for as CSV or JSON Lines (``Accept``) is the tab's export instead of a page: every
+row under the same filters, streamed by ``core.listing.export.download`` and recorded as the
+page's export is.
 """
 
 from urllib.parse import urlencode
@@ -13,10 +17,12 @@ from flask import jsonify
 from flask import request
 from flask import url_for
 from flask_login import current_user
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import NotFound
 
 from core.inputs import MAX_ID
 from core.inputs import is_id
+from core.listing.export import download
 from core.tabs import all_tabs
 from core.tabs import get_tab
 from core.tabs import visible_tabs
@@ -29,6 +35,8 @@ AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 PAGING = ("limit", "after")
+# The exports a list answers, by the media type asked for: the formats of ``download``.
+EXPORTS = {"text/csv": "csv", "application/x-ndjson": "jsonl"}
 
 
 def attach(bp):
@@ -56,10 +64,12 @@ def readable_feed(name):
 @requires("read")
 def list_rows(tab):
     """Answer one page of the tab's rows, newest first: ``{"data": [...], "next": url}`` and
-    ``Link: <url>; rel="next"`` while there are more (a keyset cursor, ``after``)."""
+    ``Link: <url>; rel="next"`` while there are more (a keyset cursor, ``after``). Asked for
+    as ``text/csv`` or ``application/x-ndjson``, every row as a streamed download."""
     feed = readable_feed(tab)
-    as2 = negotiate(feed)
-    limit, after, errors = read_paging(request.args)
+    export = wanted_export()
+    as2 = False if export else negotiate(feed)
+    limit, after, errors = read_paging(request.args, export=bool(export))
     errors += unknown_parameters(feed, request.args)
     filters = feed.filters.read(request.args, current_user)
     errors += [
@@ -69,6 +79,10 @@ def list_rows(tab):
     ]
     if errors:
         raise Problem(422, "Some parameters were refused; see errors.", errors=errors)
+    if export:
+        response = download(feed, current_user._get_current_object(), filters, export, after)
+        response.headers["Vary"] = "Accept"
+        return response
     rows, cursor = feed.page(current_user, filters, after=after, size=limit)
     data = feed.records_data(current_user, rows)
     next_url = None if cursor is None else page_url(feed, request.args, cursor)
@@ -104,9 +118,10 @@ def one_record(tab, record_id):
     return response
 
 
-def read_paging(args):
+def read_paging(args, export=False):
     """Return ``(limit, after, errors)`` of the query string: ``limit`` 1 to 200 (default
-    50), ``after`` a record id (the cursor of the next page) or None."""
+    50), ``after`` a record id (the cursor of the next page) or None. An ``export`` holds
+    every row: it refuses ``limit``, and ``after`` resumes it below that id."""
     errors = []
     limit, after = DEFAULT_LIMIT, None
     for name in PAGING:
@@ -114,7 +129,10 @@ def read_paging(args):
             errors.append({"field": name, "message": f"{name}: give it once"})
     raw = args.get("limit")
     if raw is not None:
-        if raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_LIMIT:
+        if export:
+            message = "limit: an export holds every row; leave limit out (after resumes one)"
+            errors.append({"field": "limit", "message": message})
+        elif raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= MAX_LIMIT:
             limit = int(raw)
         else:
             message = f"limit: expected a whole number from 1 to {MAX_LIMIT}, got {raw[:40]!r}"
@@ -163,10 +181,30 @@ AS2_TYPES = {
 }
 
 
+def accepted():
+    """Return the request's ``Accept`` without the media types' parameters: ``text/csv;
+    charset=utf-8`` and ``application/json; charset=utf-8`` ask for CSV and JSON (werkzeug
+    would match them to no answer of ours, as if they were not sent)."""
+    return MIMEAccept(
+        [(value.split(";", 1)[0].strip(), quality) for value, quality in request.accept_mimetypes]
+    )
+
+
+def wanted_export():
+    """Return the export format (``csv`` or ``jsonl``) the request prefers to JSON and to
+    Activity Streams, or None: a CSV or JSON Lines client gets the whole list at once."""
+    accept = accepted()
+    page = max(accept[JSON], accept[AS2], accept["application/ld+json"])
+    # The better of the two (CSV on a tie), only if strictly preferred: ``*/*``, any
+    # client's default, still gets a page of JSON.
+    media_type = max(EXPORTS, key=lambda media_type: accept[media_type])
+    return EXPORTS[media_type] if accept[media_type] > page else None
+
+
 def wants_as2():
     """Tell whether the request prefers Activity Streams (``application/activity+json``, or
     ``application/ld+json``) to plain JSON."""
-    accept = request.accept_mimetypes
+    accept = accepted()
     as2 = max(accept[AS2], accept["application/ld+json"])
     return as2 > 0 and as2 > accept[JSON]
 

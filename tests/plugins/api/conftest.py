@@ -1,8 +1,12 @@
-"""Fixtures of the API's tests: tokens for the demo people."""
+"""Fixtures of the API's tests: tokens for the demo people, a dozen events to read."""
 
 import pytest
 
 from core.db import database
+from core.events import Audience
+from core.events import Ref
+from core.events import record_activity
+from core.people import Team
 
 
 @pytest.fixture
@@ -21,3 +25,29 @@ def token_for(app, people):
 def bearer(token):
     """Return the headers sending ``token``."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def events(app, people):
+    """Record a dozen events: tasks by several people, some to the teammate, and one change
+    of the Delivery team (its name and description); return ``{name: id}``."""
+    p = {email.split("@")[0]: user for email, user in people.items()}
+    ids = {}
+    with app.app_context(), database.atomic():
+        for number in range(10):
+            actor = (p["admin"], p["pm"], p["sales"])[number % 3]
+            audience = Audience(users={p["teammate"].id}) if number % 2 else None
+            event = record_activity(
+                actor, "task.created", Ref("task", number + 1, f"Task {number}"), audience=audience
+            )
+            ids[f"task{number}"] = event.id
+        delivery = Team.get(Team.name == "Delivery")
+        event = record_activity(
+            p["admin"],
+            "team.updated",
+            Ref("team", delivery.id, "Delivery"),
+            changes={"name": ["Delivery", "Delivery Crew"], "description": ["Runs", "Delivery"]},
+            audience=Audience(users={p["teammate"].id}),
+        )
+        ids["team"] = event.id
+    return ids

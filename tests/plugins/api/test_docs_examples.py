@@ -3,7 +3,8 @@ docs/api.md (and docs/ingest.md) runs, as written, against a real gunicorn on lo
 a seeded SQLite database, with ``$BASE`` and ``$TOKEN`` set; each request must answer 2xx.
 
 A block that sends a body (a POST) gets an ``events:write`` token, every other a ``read`` one,
-both of the Super Admin (who sees every tab).
+both of the Super Admin (who sees every tab). Blocks run in a folder of their own, where a
+download they save (``curl -OJ``) lands.
 """
 
 import contextlib
@@ -118,6 +119,8 @@ def test_every_curl_example_of_the_docs_answers_2xx(tmp_path):
         pytest.skip("curl is not installed")
     blocks = curl_blocks()
     assert len(blocks) >= 8, "docs/api.md lost its examples"
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
     with served(tmp_path) as (base, env):
         tokens = {scope: new_token(env, scope) for scope in ("read", "events:write")}
         for name, block in blocks:
@@ -127,6 +130,7 @@ def test_every_curl_example_of_the_docs_answers_2xx(tmp_path):
             result = subprocess.run(
                 ["bash", "-e", "-c", script],
                 env={**env, "BASE": base, "TOKEN": token},
+                cwd=downloads,
                 capture_output=True,
                 text=True,
                 timeout=30,
@@ -135,3 +139,5 @@ def test_every_curl_example_of_the_docs_answers_2xx(tmp_path):
             statuses = re.findall(rf"^{STATUS}(\d+)$", result.stdout, re.M)
             assert result.returncode == 0 and statuses, f"{name}:\n{block}\n{result.stderr}"
             assert all(s.startswith("2") for s in statuses), f"{name}:\n{block}\n{result.stdout}"
+    # The download example saved its file under the name the answer gave.
+    assert [path.suffix for path in downloads.glob("activity-*")] == [".csv"]

@@ -94,3 +94,20 @@ def test_a_tab_named_like_one_of_the_apis_own_urls_stops_start_up(make_app):
 
     with pytest.raises(Exception, match="taken by the API's own URLs: docs"):
         make_app(plugins=[Docs()])
+
+
+def test_every_request_of_a_token_counts_once_against_its_rate(app, client, token_for):
+    app.config["API_RATE_LIMIT"] = 3
+    token = bearer(token_for("teammate@example.com"))
+    other = bearer(token_for("teammate@example.com", name="other"))
+    # Reads count whatever their answer: a page, a tab the person does not see, no such tab.
+    urls = ("/api/v1/", "/api/v1/activity", "/api/v1/nothing")
+    assert [client.get(url, headers=token).status_code for url in urls] == [200, 403, 404]
+    for url in ("/api/v1/", "/api/v1/activity", "/api/v1/email/1"):
+        refused = client.get(url, headers=token)
+        assert refused.status_code == 429 and refused.mimetype == PROBLEM, url
+        assert 1 <= int(refused.headers["Retry-After"]) <= 120
+        assert "3 requests in a minute" in refused.json["detail"]
+    assert client.get("/api/v1/", headers=other).status_code == 200  # a rate of its own
+    # The public documents take no token and count against none.
+    assert client.get("/api/v1/openapi.json", headers=token).status_code == 200

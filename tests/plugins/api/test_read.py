@@ -9,9 +9,6 @@ import pytest
 from markupsafe import escape
 
 from core.db import database
-from core.events import Audience
-from core.events import Ref
-from core.events import record_activity
 from core.people import Role
 from core.people import Team
 from core.testing import rows_seen_by
@@ -57,32 +54,6 @@ def grant(app, tab, role_name):
     """Grant ``tab`` to the role ``role_name`` (its scope stays the default: related)."""
     with app.app_context():
         return TabGrant.create(tab=tab, role=Role.get(Role.name == role_name)).id
-
-
-@pytest.fixture
-def events(app, people):
-    """Record a dozen events: tasks by several people, some to the teammate, and one change
-    of the Delivery team (its name and description); return ``{name: id}``."""
-    p = {email.split("@")[0]: user for email, user in people.items()}
-    ids = {}
-    with app.app_context(), database.atomic():
-        for number in range(10):
-            actor = (p["admin"], p["pm"], p["sales"])[number % 3]
-            audience = Audience(users={p["teammate"].id}) if number % 2 else None
-            event = record_activity(
-                actor, "task.created", Ref("task", number + 1, f"Task {number}"), audience=audience
-            )
-            ids[f"task{number}"] = event.id
-        delivery = Team.get(Team.name == "Delivery")
-        event = record_activity(
-            p["admin"],
-            "team.updated",
-            Ref("team", delivery.id, "Delivery"),
-            changes={"name": ["Delivery", "Delivery Crew"], "description": ["Runs", "Delivery"]},
-            audience=Audience(users={p["teammate"].id}),
-        )
-        ids["team"] = event.id
-    return ids
 
 
 def test_pages_are_linked_and_hold_every_row_once(app, client, token_for, events):

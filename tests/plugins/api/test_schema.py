@@ -1,7 +1,8 @@
 """The API against its own OpenAPI document: schemathesis sends generated requests to every
 operation the document describes (the WSGI app, a real database, SQLite and PostgreSQL), with
-a ``read`` token for the reads and an ``events:write`` token for recording. No answer may be a
-server error, have a status, media type, header or body the document does not describe.
+a ``read`` token for the reads and an ``events:write`` token for recording; each list again as
+a CSV and a JSON Lines download, with a read token of its own. No answer may be a server
+error, have a status, media type, header or body the document does not describe.
 
 Examples are few and derandomized, so a run is the same every time and takes seconds.
 """
@@ -68,9 +69,21 @@ def test_every_operation_answers_as_the_document_says(app, token_for, world):
     for operation in operations:
         token = writer if operation.method.upper() == "POST" else reader
         run_operation(operation, token)
+    # A list as a CSV or JSON Lines download, with a token of its own: a rate of its own.
+    exporter = token_for("owner@example.com", scope="read", name="exports")
+    lists = [op for op in operations if "text/csv" in answers_of(op)]
+    assert {op.path for op in lists} >= {"/api/v1/activity", "/api/v1/email", "/api/v1/logins"}
+    for operation in lists:
+        for media_type in ("text/csv", "application/x-ndjson"):
+            run_operation(operation, exporter, {"Accept": media_type})
 
 
-def run_operation(operation, token):
+def answers_of(operation):
+    """Return the media types of ``operation``'s 200 answer."""
+    return operation.definition.raw["responses"].get("200", {}).get("content", {})
+
+
+def run_operation(operation, token, headers=None):
     """Send ``EXAMPLES`` generated requests to ``operation`` and check every answer."""
 
     @given(case=operation.as_strategy())
@@ -83,7 +96,7 @@ def run_operation(operation, token):
         suppress_health_check=list(HealthCheck),
     )
     def check(case):
-        response = case.call(headers=bearer(token))
+        response = case.call(headers={**bearer(token), **(headers or {})})
         case.validate_response(response, checks=CHECKS)
 
     check()
@@ -108,6 +121,11 @@ def test_the_document_is_public_and_written_from_each_tabs_declarations(app, cli
                 assert parameter["schema"]["items"]["enum"] == list(qualifier.choices)
         assert f"/api/v1/{feed.name}/{{id}}" in doc["paths"]
     assert "/api/v1/events" in doc["paths"]
+    # Every request with a token counts against its rate: each such answer may be a 429.
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security") != []:
+                assert "429" in operation["responses"], f"{method} {path}"
     page = client.get("/api/v1/docs")
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert "<script" not in page.text and "/api/v1/email" in page.text
