@@ -71,10 +71,13 @@ def _audience(ids):
 
 
 def sealed_tables():
-    """Return the sealed tables: the event store (each event with its audience)."""
+    """Return the sealed tables: the event store (each event with its audience) and the
+    sign-in log. Both are append-only; their writers take ids with ``allocate_ids``, so the
+    commit horizon bounds them on PostgreSQL."""
+    from core.auth.signins import SignInAttempt
     from core.events.models import ActivityEvent
 
-    return [SealedTable("activity", ActivityEvent, _audience)]
+    return [SealedTable("activity", ActivityEvent, _audience), SealedTable("logins", SignInAttempt)]
 
 
 class SealBlock(BaseModel):

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from core.auth.signins import SignInAttempt
 from core.db import database
 from core.db import is_sqlite
 from core.events import ActivityAudience
@@ -20,6 +21,8 @@ from core.evidence.seal import seal_all
 from core.evidence.seal import sealed_tables
 from core.evidence.verify import verify
 from core.people import User
+from core.testing import PASSWORD
+from core.testing import sign_in
 from tests.threads import Worker
 
 KEY = b"k" * 32
@@ -34,9 +37,14 @@ def store(app, people):
             record_activity(actor, "task.updated", Ref("task", n, f"Task {n}")).id
             for n in range(25)
         ]
-        (table,) = sealed_tables()
+        table = activity_chain()
         assert len(seal(table, KEY, block_records=10)) == 3
         yield ids
+
+
+def activity_chain():
+    """Return the event store's sealed table."""
+    return next(t for t in sealed_tables() if t.kind == "activity")
 
 
 def findings(app, heads=()):
@@ -63,7 +71,7 @@ def test_an_untouched_store_verifies(app, store):
 
 def test_sealing_again_seals_only_what_is_new(app, people, store):
     with app.app_context():
-        (table,) = sealed_tables()
+        table = activity_chain()
         assert seal(table, KEY, block_records=10) == []
         record_activity(people["admin@example.com"], "task.created", Ref("task", 99, "New"))
         (block,) = seal(table, KEY, block_records=10)
@@ -93,7 +101,7 @@ def test_a_row_inserted_in_a_sealed_range_is_found(app, people):
         ids = [record_activity(actor, "task.updated", Ref("task", n, "T")).id for n in range(6)]
         gone = ActivityEvent.get_by_id(ids[2])
         gone.delete_instance()  # an id never committed (a rolled back insert leaves such gaps)
-        (table,) = sealed_tables()
+        table = activity_chain()
         seal(table, KEY)
         assert verify(key=KEY).ok
         ActivityEvent.insert(dict(gone.__data__, summary="slipped in")).execute()
@@ -169,7 +177,7 @@ def test_the_seal_command_prints_the_head(app, people):
 def test_seal_all_reads_the_key_from_the_instance_folder_once(app, people, tmp_path):
     with app.app_context():
         record_activity(people["admin@example.com"], "task.created", Ref("task", 1, "One"))
-        assert seal_all() == {"activity": 1}
+        assert seal_all() == {"activity": 1, "logins": 0}
         assert verify().ok
         assert not verify(key=KEY).ok
 
@@ -197,7 +205,7 @@ def test_a_late_commit_with_a_lower_id_is_sealed_not_passed_over(app, people):
     assert allocated.wait(5)
     with app.app_context():
         quick = record_activity(User.get_by_id(admin_id), "task.created", Ref("task", 2, "Quick"))
-        (table,) = sealed_tables()
+        table = activity_chain()
         assert seal(table, KEY) == []  # the open writer's id is below "Quick": wait for it
     release.set()
     slow.finish(10)
@@ -216,7 +224,7 @@ def test_a_tail_cut_and_sealed_again_is_found_against_the_head(app, people, stor
     raw(app, "DELETE FROM activity_audience WHERE event_id >= ?", (store[20],))
     with app.app_context():
         record_activity(people["admin@example.com"], "task.created", Ref("task", 1, "Other"))
-        (table,) = sealed_tables()
+        table = activity_chain()
         (block,) = seal(table, KEY)
         assert block.seq == 3  # a block 3 again, sealing other records
     assert findings(app) == {}
@@ -252,3 +260,20 @@ def test_blocks_must_follow_each_other_by_number_and_id_range(app, store):
     with app.app_context():
         (finding,) = verify(key=KEY).findings
     assert finding.where == "block 4" and finding.detail.startswith("expected block 3")
+
+
+def test_the_sign_in_log_is_sealed_and_a_changed_outcome_found(app, people):
+    client = app.test_client()
+    for password in ("wrong-password", PASSWORD):
+        sign_in(client, "pm@example.com", password)
+    with app.app_context():
+        logins = next(t for t in sealed_tables() if t.kind == "logins")
+        (block,) = seal(logins, KEY)
+        assert block.count >= 2
+        failed = SignInAttempt.select().where(SignInAttempt.outcome != "success").first()
+        assert verify(key=KEY).ok
+    raw(app, "UPDATE sign_in_attempt SET outcome = 'success' WHERE id = ?", (failed.id,))
+    with app.app_context():
+        (finding,) = verify(key=KEY).findings
+    assert (finding.chain, finding.kind) == ("logins", "field modified")
+    assert finding.where == f"record {failed.id}"
