@@ -95,9 +95,42 @@ def demo():
     click.echo("demo data is ready")
 
 
+@click.command("prune")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@with_appcontext
+def stream_prune(dry_run):
+    """Remove every tab's records older than it keeps them, as the hourly task does; each
+    tab's removal is recorded. With --dry-run, count them (exactly) and remove nothing."""
+    from core import retention
+
+    if migrations.pending(current_app):
+        raise click.UsageError("the database is not up to date: run `flask db upgrade` first")
+    outcomes = retention.prune_all(dry_run=dry_run)
+    if not outcomes:
+        click.echo("every tab keeps its records forever: nothing to prune")
+    for outcome in outcomes:
+        cut_off = outcome.cut_off.isoformat(sep=" ", timespec="seconds")
+        click.echo(
+            f"{outcome.tab.name}: {'would remove' if dry_run else 'removed'} "
+            f"{outcome.removed:,} record(s) older than {cut_off} UTC "
+            f"({retention.describe_days(outcome.days)} kept)"
+        )
+
+
+def add_stream_command(cli, command):
+    """Add ``command`` to ``flask stream``, the group of commands on the stream's records,
+    making the group when nothing has yet."""
+    group = cli.commands.get("stream")
+    if group is None:
+        group = AppGroup("stream", help="Commands on the stream's records.")
+        cli.add_command(group)
+    group.add_command(command)
+
+
 def init_app(app):
     """Add core's commands and every plugin's to ``app.cli``."""
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+    add_stream_command(app.cli, stream_prune)
     call_at_startup(app, "register_commands", cli=app.cli)

@@ -72,6 +72,7 @@ def core_migrations():
     from core.listing.saved import SavedSearch
     from core.people import MODELS
     from core.people import seed_roles
+    from core.retention import MODELS as RETENTION_MODELS
 
     return [
         Migration("core.0001_people", create_tables(*MODELS)),
@@ -89,6 +90,7 @@ def core_migrations():
         Migration("feed.0001_saved_searches", create_tables(SavedSearch)),
         Migration("core.0006_event_metadata", events.add_metadata_columns),
         Migration("core.0007_export_jobs", create_tables(*EXPORT_MODELS)),
+        Migration("core.0009_retention_policy", create_tables(*RETENTION_MODELS)),
     ]
 
 
@@ -102,6 +104,7 @@ def core_models():
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS as PEOPLE_MODELS
+    from core.retention import MODELS as RETENTION_MODELS
 
     return [
         *PEOPLE_MODELS,
@@ -112,6 +115,7 @@ def core_models():
         *UNLOCK_MODELS,
         SavedSearch,
         *EXPORT_MODELS,
+        *RETENTION_MODELS,
     ]
 
 

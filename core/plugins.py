@@ -19,6 +19,7 @@ BUILTIN_PLUGINS = (
     "plugins.email",
     "plugins.logins",
     "plugins.api",
+    "plugins.retention",
 )
 
 

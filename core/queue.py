@@ -11,6 +11,7 @@ from huey import MemoryHuey
 from huey import RedisHuey
 from huey import SqliteHuey
 
+from core import retention
 from core.db import database
 from core.listing import export_jobs
 from core.plugins import call_at_startup
@@ -40,5 +41,6 @@ def init_app(app):
         database.connect(reuse_if_open=True)
 
     export_jobs.register(huey, app)  # core's own: large exports
+    retention.register(huey, app)  # and the hourly prune of old records
     call_at_startup(app, "register_tasks", huey=huey, app=app)
     return huey

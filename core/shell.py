@@ -60,9 +60,10 @@ def guard_stream():
 
 
 # Blueprints that serve part of a tab without being the tab's own, by blueprint name: each is
-# gated as the tab named here (the API plugin's token actions are part of Settings). Deny by
-# default: a blueprint under /stream that neither a tab owns nor this names answers 404.
-BLUEPRINT_TABS = {"api_tokens": "settings"}
+# gated as the tab named here (the API plugin's token actions and the Retention plugin's
+# choices are part of Settings). Deny by default: a blueprint under /stream that neither a
+# tab owns nor this names answers 404.
+BLUEPRINT_TABS = {"api_tokens": "settings", "retention": "settings"}
 
 
 def tab_for_blueprint(blueprint_name):

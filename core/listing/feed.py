@@ -79,6 +79,8 @@ class Feed:
       streams (``records_data``); declare it to leave out what the viewer may not read.
     - ``import_name`` (the tab's module, ``__name__``) locates the tab's ``templates/``; or
       pass a ``blueprint`` of the tab's own, to which the feed adds its routes.
+    - ``prune`` (a ``core.retention.Prune``) says how retention removes old records: their
+      time column, the rows that go with them; by default the model's one ``DateTimeField``.
     """
 
     name: str
@@ -98,6 +100,7 @@ class Feed:
     import_name: str = None
     blueprint: Blueprint = None
     as_data: Callable = None
+    prune: object = None
     # Read from ``filters``: its parser, its URL parameters, its search-box keys.
     parse_filters: Callable = field(init=False)
     filter_keys: tuple = field(init=False)

@@ -17,6 +17,8 @@ from core.people import Team
 from core.people import User
 from core.people import initials
 from core.people import sees_team_names
+from core.retention import Prune
+from core.retention import delete_audience
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.activity import queries
@@ -202,4 +204,7 @@ FEED = Feed(
     as_data=as_data,
     empty_text=EMPTY,
     import_name=__name__,
+    # An event goes with its audience rows; its search words go with it (the index is the
+    # database's). Its time: when it happened, as the other system said for one it sent.
+    prune=Prune(time=ActivityEvent.occurred_at, dependants=delete_audience),
 )

@@ -14,6 +14,7 @@ from core.inputs import is_id
 from core.listing.feed import Feed
 from core.listing.feed import iso_utc
 from core.people import User
+from core.retention import Prune
 from core.security import csrf_token
 from core.templating import local_time
 from plugins.email import mime
@@ -166,6 +167,11 @@ def _contents(message, hidden):
     }
 
 
+def delete_attempts(ids):
+    """Delete the delivery attempts of the messages ``ids`` (they go with the messages)."""
+    EmailAttempt.delete().where(EmailAttempt.message.in_(ids)).execute()
+
+
 EMPTY = "No email yet. Notifications and Private Messages will show up here."
 FEED = Feed(
     name=queries.TAB,
@@ -181,4 +187,11 @@ FEED = Feed(
     as_data=as_data,
     empty_text=EMPTY,
     blueprint=bp,
+    # By the time it was queued; a message still to be sent stays, however old, so the
+    # sender never loses one it is about to send.
+    prune=Prune(
+        time=EmailMessage.queued_at,
+        dependants=delete_attempts,
+        keep=EmailMessage.status.in_(UNFINISHED),
+    ),
 )

@@ -26,6 +26,7 @@ from core.listing.feed import Feed
 from core.listing.feed import iso_utc
 from core.people import User
 from core.people import initials
+from core.retention import Prune
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.logins import queries
@@ -206,4 +207,7 @@ FEED = Feed(
     as_data=as_data,
     empty_text=EMPTY,
     blueprint=bp,
+    # Nothing goes with an attempt: the clients a person signed in from (``SeenClient``) and
+    # the locks (``SignInThrottle``) are the sign-in's memory, not records of the list.
+    prune=Prune(time=SignInAttempt.attempted_at),
 )
