@@ -1,4 +1,4 @@
-"""The app's own ``flask`` commands: ``db``, ``users`` and ``demo``."""
+"""The app's own ``flask`` commands: ``db``, ``users``, ``demo`` and ``stream``."""
 
 import click
 from flask import current_app
@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 from core import checkpointer
 from core import migrations
 from core.db import database
+from core.evidence.commands import stream_cli
 from core.people import User
 from core.people import create_user
 from core.plugins import call_at_startup
@@ -132,5 +133,6 @@ def init_app(app):
     app.cli.add_command(db_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(stream_cli)
     add_stream_command(app.cli, stream_prune)
     call_at_startup(app, "register_commands", cli=app.cli)

@@ -68,6 +68,7 @@ def core_migrations():
     from core.auth.throttle import MODELS as THROTTLE_MODELS
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events import models as events
+    from core.evidence.seal import MODELS as SEAL_MODELS
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS
@@ -90,6 +91,7 @@ def core_migrations():
         Migration("feed.0001_saved_searches", create_tables(SavedSearch)),
         Migration("core.0006_event_metadata", events.add_metadata_columns),
         Migration("core.0007_export_jobs", create_tables(*EXPORT_MODELS)),
+        Migration("core.0008_seal_blocks", create_tables(*SEAL_MODELS)),
         Migration("core.0009_retention_policy", create_tables(*RETENTION_MODELS)),
     ]
 
@@ -101,6 +103,7 @@ def core_models():
     from core.auth.throttle import MODELS as THROTTLE_MODELS
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events.models import MODELS as EVENT_MODELS
+    from core.evidence.seal import MODELS as SEAL_MODELS
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS as PEOPLE_MODELS
@@ -115,6 +118,7 @@ def core_models():
         *UNLOCK_MODELS,
         SavedSearch,
         *EXPORT_MODELS,
+        *SEAL_MODELS,
         *RETENTION_MODELS,
     ]
 

@@ -13,6 +13,7 @@ from huey import SqliteHuey
 
 from core import retention
 from core.db import database
+from core.evidence import tasks as evidence_tasks
 from core.listing import export_jobs
 from core.plugins import call_at_startup
 
@@ -40,7 +41,8 @@ def init_app(app):
         # Each consumer worker thread holds its own connection (peewee keeps them per thread).
         database.connect(reuse_if_open=True)
 
-    export_jobs.register(huey, app)  # core's own: large exports
+    export_jobs.register(huey, app)  # core's own: large exports, and sealing
+    evidence_tasks.register(huey, app)
     retention.register(huey, app)  # and the hourly prune of old records
     call_at_startup(app, "register_tasks", huey=huey, app=app)
     return huey
