@@ -81,6 +81,10 @@ def register_plugin_blueprints(app):
             blueprint, options = item if isinstance(item, tuple) else (item, {})
             if not isinstance(blueprint, Blueprint):
                 raise PluginError(f"register_blueprints returned {item!r}, not a blueprint")
+            options = dict(options)
+            part_of = options.pop("part_of_tab", None)
+            if part_of is not None:  # gated as that tab (core.shell.tab_for_blueprint)
+                app.extensions.setdefault("blueprint_tabs", {})[blueprint.name] = part_of
             try:
                 app.register_blueprint(blueprint, **options)
             except Exception as error:

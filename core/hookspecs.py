@@ -25,7 +25,9 @@ def register_blueprints(app):
     """Return the Flask blueprints of this plugin's pages outside the stream; core registers
     each on ``app``. An item is a ``Blueprint`` (its own ``url_prefix`` kept) or a pair
     ``(blueprint, options)``, ``options`` the keywords of ``Flask.register_blueprint``
-    (``{"url_prefix": "/billing"}``)."""
+    (``{"url_prefix": "/billing"}``). One more option is core's own: ``{"part_of_tab":
+    "settings"}`` says the blueprint serves part of that tab (under ``/stream``), so the stream
+    gate lets through exactly the viewers who see that tab."""
 
 
 @hookspec

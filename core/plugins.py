@@ -20,6 +20,7 @@ BUILTIN_PLUGINS = (
     "plugins.logins",
     "plugins.api",
     "plugins.retention",
+    "plugins.integrity",
 )
 
 

@@ -59,19 +59,15 @@ def guard_stream():
     return None
 
 
-# Blueprints that serve part of a tab without being the tab's own, by blueprint name: each is
-# gated as the tab named here (the API plugin's token actions and the Retention plugin's
-# choices are part of Settings). Deny by default: a blueprint under /stream that neither a
-# tab owns nor this names answers 404.
-BLUEPRINT_TABS = {"api_tokens": "settings", "retention": "settings"}
-
-
 def tab_for_blueprint(blueprint_name):
     """Return the tab whose gate covers ``blueprint_name``: the tab owning it, else the tab
-    ``BLUEPRINT_TABS`` names for it (None when that tab is not installed), else None."""
+    its plugin declared it part of (``register_blueprints``' ``part_of_tab``; None when that
+    tab is not installed), else None. Deny by default: a blueprint under /stream that no tab
+    owns and none was declared part of answers 404."""
     tab = own_tab_of(blueprint_name)
-    if tab is None and blueprint_name in BLUEPRINT_TABS:
-        tab = get_tab(BLUEPRINT_TABS[blueprint_name])
+    part_of = current_app.extensions.get("blueprint_tabs", {}).get(blueprint_name)
+    if tab is None and part_of is not None:
+        tab = get_tab(part_of)
     return tab
 
 

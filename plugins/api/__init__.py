@@ -33,8 +33,8 @@ def register_migrations():
 
 @hookimpl
 def register_blueprints(app):
-    """Return the API (``/api/v1``) and the Settings section's actions."""
-    return [routes.bp, token_views.bp]
+    """Return the API (``/api/v1``) and the Settings section's actions (part of Settings)."""
+    return [routes.bp, (token_views.bp, {"part_of_tab": "settings"})]
 
 
 @hookimpl

@@ -1,7 +1,7 @@
 """The API section's actions in Settings: make a token, revoke one (owner and admins).
 
 The blueprint sits under ``/stream/settings/api`` and ``core.shell`` gates it as the Settings
-tab (``BLUEPRINT_TABS``): signed-out viewers are sent to sign in, anyone who does not see
+tab (declared ``part_of_tab``): signed-out viewers are sent to sign in, anyone who does not see
 Settings gets 403, before these views run. Each action answers htmx with the section (and the
 status line out of band), and a browser without JavaScript with the whole Settings page.
 """

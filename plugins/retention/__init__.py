@@ -12,7 +12,7 @@ from plugins.retention import views
 @hookimpl
 def register_blueprints(app):
     """Return the section's actions (``/stream/settings/retention``, gated as Settings)."""
-    return [views.bp]
+    return [(views.bp, {"part_of_tab": "settings"})]
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 a number of days.
 
 The blueprint sits under ``/stream/settings/retention`` and ``core.shell`` gates it as the
-Settings tab (``BLUEPRINT_TABS``): signed-out viewers are sent to sign in, anyone who does not
+Settings tab (declared ``part_of_tab``): signed-out viewers are sent to sign in, anyone who does not
 see Settings (all but the owner and admins) gets 403, before these views run. A save answers
 htmx with the section (and the status line out of band), a browser without JavaScript with a
 redirect to Settings, or, refused, the whole Settings page showing why (400).
