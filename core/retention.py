@@ -23,6 +23,7 @@ record's time removes exactly the records older than the cut-off, whatever their
 """
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,12 +38,15 @@ from core.db import utcnow
 from core.events import ActivityAudience
 from core.events import Ref
 from core.events import record_activity
+from core.evidence.seal import note_pruned
+from core.evidence.seal import seal_model
 
 log = logging.getLogger(__name__)
 
 MIN_DAYS = 30  # the ``RETENTION_MIN_DAYS`` setting overrides it
 MAX_DAYS = 36_500  # a hundred years: longer is "forever" by another name
 BATCH_ROWS = 500  # the ``RETENTION_BATCH_ROWS`` setting overrides it
+PAUSE_MS = 1000  # the ``RETENTION_PAUSE_MS`` setting overrides it
 COUNT_CAP = 100_000  # Settings' dry run counts up to here ("100,000+")
 # Audience rows are removed per run of nearby event ids: one range per party and run. Ids
 # further apart than this start a new run rather than read the rows between them.
@@ -117,10 +121,15 @@ def batch_rows():
     return _whole_setting("RETENTION_BATCH_ROWS", BATCH_ROWS, 100_000)
 
 
-def _whole_setting(key, default, high):
+def pause_seconds():
+    """Return the wait between two batches (``RETENTION_PAUSE_MS``, in milliseconds)."""
+    return _whole_setting("RETENTION_PAUSE_MS", PAUSE_MS, 60_000, low=0) / 1000
+
+
+def _whole_setting(key, default, high, low=1):
     value = current_app.config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-        raise RuntimeError(f"ACTIVITY_STREAM_{key} must be a whole number from 1 to {high}")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise RuntimeError(f"ACTIVITY_STREAM_{key} must be a whole number from {low} to {high}")
     return value
 
 
@@ -193,18 +202,21 @@ def count_prunable(feed, days, now=None, cap=COUNT_CAP):
     return model.select(peewee.fn.COUNT(peewee.SQL("*"))).from_(query.alias("old")).scalar()
 
 
-def prune_tab(tab, days, now=None, batch=None):
+def prune_tab(tab, days, now=None, batch=None, pause=None):
     """Remove ``tab``'s records older than ``days`` days and the rows that go with them, in
-    batches of ``batch`` (``RETENTION_BATCH_ROWS``), each committed on its own; record what
-    was removed as one event (also when a batch fails after others were removed). Returns the
-    ``Outcome``. Call it outside any transaction, or nothing is committed between batches."""
+    batches of ``batch`` (``RETENTION_BATCH_ROWS``), each committed on its own and followed by
+    a wait of ``pause`` seconds (``RETENTION_PAUSE_MS``); record what was removed as one event
+    (also when a batch fails after others were removed). Returns the ``Outcome``. Call it
+    outside any transaction, or nothing is committed between batches."""
     if database.in_transaction():
         raise RuntimeError("prune_tab commits batch by batch: call it outside a transaction")
     feed = tab.feed
     cut_off = cut_off_of(days, now)
     old = prunable(feed, cut_off)
     size = batch or batch_rows()
+    pause = pause_seconds() if pause is None else pause
     removed = 0
+    seal_model(feed.model)  # what goes was sealed first, and leaves a note (core.evidence)
     try:
         while True:
             ids = _oldest(feed, old, size)
@@ -215,6 +227,9 @@ def prune_tab(tab, days, now=None, batch=None):
             # Nothing removed: another prune took them; fewer than a batch: none left.
             if not done or len(ids) < size:
                 break
+            # On SQLite a batch holds every writer back while it runs: between two, the
+            # writers have the database to themselves for a while (PostgreSQL: the cores).
+            time.sleep(pause)
     finally:
         if removed:
             record_prune(tab, days, cut_off, removed)
@@ -242,6 +257,9 @@ def _remove(feed, old, ids):
         query = model.select(model.id).where(model.id.in_(ids) & old).order_by(model.id)
         doomed = [row_id for (row_id,) in for_update(query).tuples()]
         if doomed:
+            # A sealed record goes with a note of its removal, so verification tells this
+            # prune from a deletion behind the app's back.
+            note_pruned(model, doomed)
             if prune.dependants is not None:
                 prune.dependants(doomed)
             model.delete().where(model.id.in_(doomed)).execute()

@@ -98,7 +98,23 @@ class SealBlock(BaseModel):
         indexes = ((("kind", "seq"), True),)
 
 
-MODELS = [SealBlock]
+class PruneNote(BaseModel):
+    """The ids of block ``seq``'s records that retention removed (``>q``-packed), MACed:
+    what tells a prune from a deletion behind the app's back. Written in the prune's own
+    transaction, so a record never goes without its note."""
+
+    kind = peewee.CharField(max_length=40)
+    seq = peewee.IntegerField()
+    ids = peewee.BlobField()
+    pruned_at = peewee.DateTimeField(default=utcnow)
+    mac = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "seal_prune_note"
+        indexes = ((("kind", "seq"), False),)
+
+
+MODELS = [SealBlock, PruneNote]
 
 
 # The key ---------------------------------------------------------------------------------
@@ -252,3 +268,66 @@ def head_text(kind):
     if block is None:
         return None
     return f"{kind}:{block.seq}:{block.last_id}:{block.mac}"
+
+
+# Pruning ---------------------------------------------------------------------------------
+
+PRUNED_ID = struct.Struct(">q")
+
+
+def note_mac(key, note):
+    """Return the MAC of a prune note (hex)."""
+    header = "|".join(
+        [
+            note.kind,
+            str(note.seq),
+            hashlib.sha256(bytes(note.ids)).hexdigest(),
+            canonical(note.pruned_at),
+        ]
+    )
+    return hmac.new(key, b"prune|" + header.encode(), hashlib.sha256).hexdigest()
+
+
+def note_pruned(model, ids, key=None):
+    """Note, in the caller's transaction, that retention removes the records ``ids`` of
+    ``model``: one MACed note per sealed block they fall in. A record above the last block
+    (never sealed) needs none. Nothing to do for a table that is not sealed."""
+    table = next((t for t in sealed_tables() if t.model is model), None)
+    if table is None or not ids:
+        return
+    key = key or seal_key()
+    ids = sorted(ids)
+    blocks = (
+        SealBlock.select(SealBlock.seq, SealBlock.first_id, SealBlock.last_id)
+        .where(
+            (SealBlock.kind == table.kind)
+            & (SealBlock.last_id >= ids[0])
+            & (SealBlock.first_id <= ids[-1])
+        )
+        .order_by(SealBlock.seq)
+    )
+    now = utcnow().replace(microsecond=0)
+    for block in blocks:
+        inside = [i for i in ids if block.first_id <= i <= block.last_id]
+        if inside:
+            note = PruneNote(
+                kind=table.kind,
+                seq=block.seq,
+                ids=b"".join(PRUNED_ID.pack(i) for i in inside),
+                pruned_at=now,
+            )
+            note.mac = note_mac(key, note)
+            note.save(force_insert=True)
+
+
+def seal_model(model, key=None):
+    """Seal ``model``'s table now if it is sealed (before a prune, so what it removes was
+    sealed and gets its note)."""
+    table = next((t for t in sealed_tables() if t.model is model), None)
+    if table is not None:
+        seal(table, key)
+
+
+def pruned_ids(note):
+    """Return the ids a prune note names."""
+    return [i for (i,) in PRUNED_ID.iter_unpack(bytes(note.ids))]

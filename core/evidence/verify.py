@@ -21,9 +21,12 @@ block's, whatever the size of the store.
 from dataclasses import dataclass
 from dataclasses import field
 
+from core.evidence.seal import PruneNote
 from core.evidence.seal import SealBlock
 from core.evidence.seal import block_mac
 from core.evidence.seal import digests
+from core.evidence.seal import note_mac
+from core.evidence.seal import pruned_ids
 from core.evidence.seal import seal_key
 from core.evidence.seal import sealed_tables
 from core.evidence.seal import unpack
@@ -60,6 +63,7 @@ class Report:
     findings: list = field(default_factory=list)
     records: int = 0
     blocks: int = 0
+    pruned: int = 0  # sealed records retention removed, each named by a valid prune note
     heads: dict = field(default_factory=dict)
 
     @property
@@ -110,15 +114,37 @@ def verify_chain(table, key, report):
     )
 
 
+def pruned_in(key, block, report):
+    """Return the ids retention removed from ``block``, by its prune notes; a note whose MAC
+    fails is a finding (it was written or edited without the key), and names nothing."""
+    pruned = set()
+    notes = PruneNote.select().where((PruneNote.kind == block.kind) & (PruneNote.seq == block.seq))
+    for note in notes:
+        if note_mac(key, note) != note.mac:
+            detail = "a prune note's MAC does not match it"
+            report.add(block.kind, KINDS[0], f"block {block.seq}", detail)
+            continue
+        pruned.update(pruned_ids(note))
+    return pruned
+
+
 def check_records(table, key, block, report):
-    """Compare the block's sealed pairs with its id range's records as they are now."""
+    """Compare the block's sealed pairs with its id range's records as they are now; a
+    sealed record that retention removed (a valid prune note names it) is expected gone."""
     chain = table.kind
     sealed = dict(unpack(block.pairs))
     current = dict(digests(key, table, block.first_id, block.last_id))
+    pruned = pruned_in(key, block, report)
     report.records += len(current)
+    report.pruned += len(pruned)
     by_digest = {digest: record_id for record_id, digest in sealed.items()}
     for record_id in sorted(sealed.keys() | current.keys()):
         was, now = sealed.get(record_id), current.get(record_id)
+        if record_id in pruned and was is not None:
+            if now is not None:
+                detail = "removed by retention, and back"
+                report.add(chain, "row inserted", f"record {record_id}", detail)
+            continue
         if was == now:
             continue
         where = f"record {record_id}"
