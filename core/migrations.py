@@ -68,6 +68,7 @@ def core_migrations():
     from core.auth.throttle import MODELS as THROTTLE_MODELS
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events import models as events
+    from core.evidence import guard
     from core.evidence.seal import MODELS as SEAL_MODELS
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
@@ -93,6 +94,7 @@ def core_migrations():
         Migration("core.0007_export_jobs", create_tables(*EXPORT_MODELS)),
         Migration("core.0008_seal_blocks", create_tables(*SEAL_MODELS)),
         Migration("core.0009_retention_policy", create_tables(*RETENTION_MODELS)),
+        Migration("core.0010_append_only_records", guard.install),
     ]
 
 
@@ -103,6 +105,7 @@ def core_models():
     from core.auth.throttle import MODELS as THROTTLE_MODELS
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events.models import MODELS as EVENT_MODELS
+    from core.evidence.guard import MODELS as GUARD_MODELS
     from core.evidence.seal import MODELS as SEAL_MODELS
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
@@ -119,6 +122,7 @@ def core_models():
         SavedSearch,
         *EXPORT_MODELS,
         *SEAL_MODELS,
+        *GUARD_MODELS,
         *RETENTION_MODELS,
     ]
 

@@ -13,8 +13,10 @@ The prune (``retention.prune``, hourly; ``flask stream prune``) removes, tab by 
 record whose time is before the cut-off, in batches of ``RETENTION_BATCH_ROWS`` (500): a batch
 is read outside any transaction (oldest time first, through the time column's index), then
 removed with its dependent rows in one short transaction of its own, so a writer never waits
-for more than one batch. Each tab's prune that removed something is recorded as one event
-(``tab.pruned``: the cut-off and the rows removed).
+for more than one batch; then the prune waits ``RETENTION_PAUSE_MS`` (1000), so the writers
+have the database (on SQLite, its one write lock) to themselves nearly all the time (bench:
+``bench/retention.py``, ``docs/retention.md``). Each tab's prune that removed something is
+recorded as one event (``tab.pruned``: the cut-off and the rows removed).
 
 Why the time column and not the id: an event sent by another system carries its own time,
 possibly long past, and gets the next id. Walking ids until the first record newer than the
@@ -38,6 +40,7 @@ from core.db import utcnow
 from core.events import ActivityAudience
 from core.events import Ref
 from core.events import record_activity
+from core.evidence import guard
 from core.evidence.seal import note_pruned
 from core.evidence.seal import seal_model
 
@@ -260,9 +263,10 @@ def _remove(feed, old, ids):
             # A sealed record goes with a note of its removal, so verification tells this
             # prune from a deletion behind the app's back.
             note_pruned(model, doomed)
-            if prune.dependants is not None:
-                prune.dependants(doomed)
-            model.delete().where(model.id.in_(doomed)).execute()
+            with guard.permit():  # the record tables refuse any other deletion
+                if prune.dependants is not None:
+                    prune.dependants(doomed)
+                model.delete().where(model.id.in_(doomed)).execute()
     return len(doomed)
 
 

@@ -160,6 +160,16 @@ def people(app):
 
 
 @pytest.fixture
+def guard_lifted(app):
+    """Lift the record tables' append-only guard (``core.evidence.guard``) for the test: to
+    tamper as someone who may drop the tables' triggers, whom only the seals can show."""
+    from core.evidence import guard
+
+    with app.app_context():
+        guard.remove()
+
+
+@pytest.fixture
 def client(app):
     """Return a test client of ``app``."""
     return app.test_client()

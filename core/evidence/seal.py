@@ -48,15 +48,20 @@ PAIR = struct.Struct(">q16s")  # one sealed record: its id, its digest
 @dataclass(frozen=True)
 class SealedTable:
     """A table whose records are sealed: ``kind`` names its chain; ``model`` is its peewee
-    model; ``belongings(ids)`` returns ``{id: value}`` of what belongs to each record in
-    other tables (JSON-able, part of its digest), or None."""
+    model; ``belongings(ids)`` returns ``{id: value}`` of what belongings each record has in
+    other tables (JSON-able, part of its digest), or None; ``personal`` names the columns
+    that may hold a person's data (names, addresses, free text), which the digest commits to
+    through a keyed hash of their value (``personal_hash``) rather than the value itself."""
 
     kind: str
     model: type
     belongings: object = None
+    personal: tuple = ()
 
 
-def _audience(ids):
+def event_audiences(ids):
+    """Return ``{event id: sorted audience parties}`` of the events ``ids`` (what belongs to
+    an event in the audience table, part of its digest)."""
     from core.events.models import ActivityAudience
 
     parties = {}
@@ -77,7 +82,21 @@ def sealed_tables():
     from core.auth.signins import SignInAttempt
     from core.events.models import ActivityEvent
 
-    return [SealedTable("activity", ActivityEvent, _audience), SealedTable("logins", SignInAttempt)]
+    event_personal = (
+        "actor_name",
+        "object_label",
+        "target_label",
+        "summary",
+        "changes",
+        "ip",
+        "user_agent",
+        "actor_external_id",
+        "metadata",
+    )
+    return [
+        SealedTable("activity", ActivityEvent, event_audiences, event_personal),
+        SealedTable("logins", SignInAttempt, personal=("name_typed", "ip", "user_agent")),
+    ]
 
 
 class SealBlock(BaseModel):
@@ -151,6 +170,21 @@ def canonical(value):
     return value
 
 
+def personal_hasher(key):
+    """Return ``hash(value)``: the keyed hash a digest commits to for a personal column's
+    value (None stays None). Why: replacing a person's data by a pseudonym can then keep the
+    seals valid, with a sealed note of the replaced value's hash, without keeping the value."""
+    personal_key = hashlib.sha256(b"personal|" + key).digest()
+
+    def hash_value(value):
+        if value is None:
+            return None
+        text = str(canonical(value)).encode("utf-8")
+        return hashlib.blake2b(text, key=personal_key, digest_size=16).hexdigest()
+
+    return hash_value
+
+
 def record_digest(key, values, belonging=None):
     """Return the 16-byte digest of one record: its column ``values`` and ``belonging``."""
     body = json.dumps(
@@ -190,9 +224,18 @@ def digests(key, table, first_id, last_id):
         .tuples()
     )
     belongings = table.belongings([row[0] for row in rows]) if table.belongings and rows else {}
-    # The id is not in the digest: the pair binds them, and a record moved to another id
-    # (rows reordered) is then recognised by its digest.
-    return [(row[0], record_digest(key, row[1:], belongings.get(row[0]))) for row in rows]
+    names = [field.name for field in model._meta.sorted_fields[1:]]
+    personal = [i for i, name in enumerate(names) if name in table.personal]
+    hash_value = personal_hasher(key)
+    found = []
+    for row in rows:
+        # The id is not in the digest: the pair binds them, and a record moved to another id
+        # (rows reordered) is then recognised by its digest.
+        values = list(row[1:])
+        for i in personal:
+            values[i] = hash_value(values[i])
+        found.append((row[0], record_digest(key, values, belongings.get(row[0]))))
+    return found
 
 
 def pack(pairs):

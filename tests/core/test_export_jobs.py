@@ -32,6 +32,12 @@ def app(make_app):
     return make_app(PLUGINS_DISABLED="", EXPORT_BACKGROUND_ROWS=THRESHOLD, EXPORT_BATCH_ROWS=4)
 
 
+def ungrant_project_managers():
+    """Take the Activity tab from Project Managers (in an app context)."""
+    pm_role = Role.get(Role.name == "Project Manager")
+    TabGrant.delete().where((TabGrant.tab == "activity") & (TabGrant.role == pm_role)).execute()
+
+
 def prepare(client, tab="activity", fmt="csv", **filters):
     """Ask for an export through the offer page's form; return the job page's response."""
     offer = client.get(f"/stream/{tab}/export", query_string={"format": fmt, **filters})
@@ -134,10 +140,7 @@ def test_a_viewer_who_loses_the_tab_loses_the_file(app, people):
     client = signed_in(app, "pm@example.com")
     job_id = job_id_of(prepare(client))
     with app.app_context():
-        TabGrant.delete().where(
-            (TabGrant.tab == "activity")
-            & (TabGrant.role == Role.get(Role.name == "Project Manager"))
-        ).execute()
+        ungrant_project_managers()
     assert file_of(client, job_id).status_code in (403, 404)
 
 
@@ -148,10 +151,7 @@ def test_a_job_whose_asker_lost_the_tab_before_it_ran_fails(app, people):
         job = ExportJob.create(
             user_id=pm.id, tab="activity", fmt="csv", args="", file_name="activity.csv"
         )
-        TabGrant.delete().where(
-            (TabGrant.tab == "activity")
-            & (TabGrant.role == Role.get(Role.name == "Project Manager"))
-        ).execute()
+        ungrant_project_managers()
         export_jobs.run(job.id)
         job = ExportJob.get_by_id(job.id)
         assert job.state == "failed"
