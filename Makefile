@@ -57,6 +57,7 @@ bench: install-test
 	$(VENV)/bin/python -m bench.activity
 	$(VENV)/bin/python -m bench.api_read
 	$(VENV)/bin/python -m bench.email_tab
+	$(VENV)/bin/python -m bench.evidence
 	$(VENV)/bin/python -m bench.logins
 	$(VENV)/bin/python -m bench.search
 	$(VENV)/bin/python -m bench.writers
