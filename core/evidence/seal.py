@@ -64,13 +64,21 @@ def event_audiences(ids):
     an event in the audience table, part of its digest)."""
     from core.events.models import ActivityAudience
 
-    parties = {}
-    query = (
-        ActivityAudience.select(ActivityAudience.event, ActivityAudience.party)
-        .where(ActivityAudience.event.between(min(ids), max(ids)))
-        .tuples()
+    # The audience is keyed (party, event) alone: "the rows of these events" is one range
+    # seek per party, the parties read by one index step each (a loose index scan). Read by
+    # event range instead, every block would scan the whole table.
+    table = ActivityAudience._meta.table_name
+    p = database.param
+    cursor = database.execute_sql(
+        f"WITH RECURSIVE parties(party) AS (SELECT MIN(party) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN(a.party) FROM {table} a WHERE a.party > parties.party) "
+        f"FROM parties WHERE parties.party IS NOT NULL) "
+        f"SELECT a.event_id, a.party FROM parties JOIN {table} a "
+        f"ON a.party = parties.party AND a.event_id BETWEEN {p} AND {p}",
+        (min(ids), max(ids)),
     )
-    for event_id, party in query:
+    parties = {}
+    for event_id, party in cursor.fetchall():
         parties.setdefault(event_id, []).append(party)
     return {event_id: sorted(found) for event_id, found in parties.items()}
 
@@ -257,45 +265,57 @@ def last_block(kind):
 
 
 def seal(table, key=None, block_records=BLOCK_RECORDS):
-    """Seal ``table``'s records committed since its last block, in blocks of at most
-    ``block_records``; return the blocks made.
+    """Seal ``table``'s records committed since its last block, up to the highest id committed
+    when the call starts, in blocks of at most ``block_records``; return the blocks made.
 
     Reads below the commit horizon on PostgreSQL, so a record committing late with a lower id
-    is never passed over. Two sealers at once: the chain's unique (kind, seq) lets one block
-    in; the other's transaction fails and it stops (the next run carries on).
+    is never passed over. The records are read and digested outside any transaction (they are
+    committed and append-only): only each block's insert is a write, so writers wait for a
+    block's one row, never for its digests. Two sealers at once: the chain's unique
+    (kind, seq) lets one block in; the other stops (the next run carries on).
     """
     key = key or seal_key()
     model = table.model
+    horizon = commit_horizon(model._meta.table_name)
+    newest = model.select(peewee.fn.MAX(model.id))
+    if horizon is not None:
+        newest = newest.where(model.id < horizon)
+    target = newest.scalar()  # fixed now: a sealer never chases writers
     made = []
-    while True:
-        with database.atomic():
-            previous = last_block(table.kind)
-            start = previous.last_id + 1 if previous else 1
-            horizon = commit_horizon(model._meta.table_name)
-            ids = model.select(model.id).where(model.id >= start)
-            if horizon is not None:
-                ids = ids.where(model.id < horizon)
-            ids = [i for (i,) in ids.order_by(model.id).limit(block_records).tuples()]
-            if not ids:
-                return made
-            pairs = digests(key, table, start, ids[-1])
-            block = SealBlock(
-                kind=table.kind,
-                seq=previous.seq + 1 if previous else 1,
-                first_id=start,
-                last_id=ids[-1],
-                count=len(pairs),
-                pairs=pack(pairs),
-                previous_mac=previous.mac if previous else "",
-                sealed_at=utcnow().replace(microsecond=0),
-            )
-            block.mac = block_mac(key, block)
-            try:
-                with database.atomic():
-                    block.save(force_insert=True)
-            except peewee.IntegrityError:
-                return made  # another sealer made this block
-            made.append(block)
+    previous = last_block(table.kind)
+    while target is not None:
+        start = previous.last_id + 1 if previous else 1
+        if start > target:
+            return made
+        ids = (
+            model.select(model.id)
+            .where(model.id.between(start, target))
+            .order_by(model.id)
+            .limit(block_records)
+        )
+        ids = [i for (i,) in ids.tuples()]
+        if not ids:
+            return made
+        pairs = digests(key, table, start, ids[-1])
+        block = SealBlock(
+            kind=table.kind,
+            seq=previous.seq + 1 if previous else 1,
+            first_id=start,
+            last_id=ids[-1],
+            count=len(pairs),
+            pairs=pack(pairs),
+            previous_mac=previous.mac if previous else "",
+            sealed_at=utcnow().replace(microsecond=0),
+        )
+        block.mac = block_mac(key, block)
+        try:
+            with database.atomic():
+                block.save(force_insert=True)
+        except peewee.IntegrityError:
+            return made  # another sealer made this block
+        made.append(block)
+        previous = block
+    return made
 
 
 def seal_all(key=None):
