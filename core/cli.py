@@ -107,6 +107,8 @@ def stream_prune(dry_run):
     if migrations.pending(current_app):
         raise click.UsageError("the database is not up to date: run `flask db upgrade` first")
     outcomes = retention.prune_all(dry_run=dry_run)
+    if outcomes is None:
+        raise click.ClickException("another prune of this database is running: nothing done")
     if not outcomes:
         click.echo("every tab keeps its records forever: nothing to prune")
     for outcome in outcomes:

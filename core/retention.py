@@ -10,13 +10,14 @@ records kept whatever their age. A tab that says nothing is pruned by its model'
 ``DateTimeField``, with nothing else removed (a plugin tab like Invoices).
 
 The prune (``retention.prune``, hourly; ``flask stream prune``) removes, tab by tab, every
-record whose time is before the cut-off, in batches of ``RETENTION_BATCH_ROWS`` (500): a batch
+record whose time is before the cut-off, in batches of ``RETENTION_BATCH_ROWS`` (50): a batch
 is read outside any transaction (oldest time first, through the time column's index), then
 removed with its dependent rows in one short transaction of its own, so a writer never waits
-for more than one batch; then the prune waits ``RETENTION_PAUSE_MS`` (1000), so the writers
-have the database (on SQLite, its one write lock) to themselves nearly all the time (bench:
-``bench/retention.py``, ``docs/retention.md``). Each tab's prune that removed something is
-recorded as one event (``tab.pruned``: the cut-off and the rows removed).
+for more than one batch; then the prune waits ``RETENTION_PAUSE_MS`` (100), so the writers
+have the database (on SQLite, its one write lock) to themselves most of the time. Small
+batches often rather than large ones seldom: at the same pace a writer waits less when it
+meets one (``bench/retention.py``, ``docs/retention.md``). Each tab's prune that removed
+something is recorded as one event (``tab.pruned``: the cut-off and the rows removed).
 
 Why the time column and not the id: an event sent by another system carries its own time,
 possibly long past, and gets the next id. Walking ids until the first record newer than the
@@ -24,9 +25,12 @@ cut-off would keep such a record, and stop at a single late-dated one; comparing
 record's time removes exactly the records older than the cut-off, whatever their id.
 """
 
+import fcntl
 import logging
+import os
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,6 +40,7 @@ from flask import current_app
 from core.db import BaseModel
 from core.db import database
 from core.db import for_update
+from core.db import is_sqlite
 from core.db import utcnow
 from core.events import ActivityAudience
 from core.events import Ref
@@ -48,13 +53,16 @@ log = logging.getLogger(__name__)
 
 MIN_DAYS = 30  # the ``RETENTION_MIN_DAYS`` setting overrides it
 MAX_DAYS = 36_500  # a hundred years: longer is "forever" by another name
-BATCH_ROWS = 500  # the ``RETENTION_BATCH_ROWS`` setting overrides it
-PAUSE_MS = 1000  # the ``RETENTION_PAUSE_MS`` setting overrides it
+# About 10 ms of a writer's wait per batch on SQLite, some 450 records a second (bench).
+BATCH_ROWS = 50  # the ``RETENTION_BATCH_ROWS`` setting overrides it
+PAUSE_MS = 100  # the ``RETENTION_PAUSE_MS`` setting overrides it
 COUNT_CAP = 100_000  # Settings' dry run counts up to here ("100,000+")
 # Audience rows are removed per run of nearby event ids: one range per party and run. Ids
 # further apart than this start a new run rather than read the rows between them.
 RUN_GAP = 1000
 PARTY_CHUNK = 5000  # parties per statement: well under SQLite's 32,766 parameters
+# The prune's PostgreSQL advisory lock, in the two-integer key space beside ``db upgrade``'s.
+PRUNE_LOCK_KEY = (0x61637473, 2)
 
 
 class RetentionPolicy(BaseModel):
@@ -290,21 +298,57 @@ def record_prune(tab, days, cut_off, removed):
 
 def prune_all(now=None, dry_run=False):
     """Prune every list tab that keeps its records for some days; return an ``Outcome`` per
-    tab (``dry_run``: count what would go, exactly, and remove nothing)."""
+    tab (``dry_run``: count what would go, exactly, and remove nothing), or None when another
+    prune of this database is running (it goes on; this one does nothing)."""
     from core.tabs import all_tabs
 
-    chosen = policies()
-    outcomes = []
-    for tab in all_tabs():
-        if tab.feed is None or tab.name not in chosen or prune_of(tab.feed) is None:
-            continue
-        days = kept_days(chosen[tab.name])
-        if dry_run:
-            count = count_prunable(tab.feed, days, now, cap=None)
-            outcomes.append(Outcome(tab, days, cut_off_of(days, now), count))
-        else:
-            outcomes.append(prune_tab(tab, days, now))
-    return outcomes
+    with prune_lock() as held:
+        if not held and not dry_run:
+            return None
+        chosen = policies()
+        outcomes = []
+        for tab in all_tabs():
+            if tab.feed is None or tab.name not in chosen or prune_of(tab.feed) is None:
+                continue
+            days = kept_days(chosen[tab.name])
+            if dry_run:
+                count = count_prunable(tab.feed, days, now, cap=None)
+                outcomes.append(Outcome(tab, days, cut_off_of(days, now), count))
+            else:
+                outcomes.append(prune_tab(tab, days, now))
+        return outcomes
+
+
+@contextmanager
+def prune_lock():
+    """Yield True holding the database's prune lock, or False at once when another process
+    or thread holds it. A backlog's prune can outlast the hour: the next run must not start a
+    second one beside it (each would hold a worker of the task queue). The lock goes with its
+    process: PostgreSQL, a session advisory lock on this thread's connection; SQLite, ``flock``
+    on ``<database file>-prune``."""
+    if is_sqlite():
+        if database.obj.database == ":memory:":
+            yield True  # a private database: no other process can reach it
+            return
+        descriptor = os.open(f"{database.obj.database}-prune", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(descriptor)  # closing it releases the lock
+        return
+    database.connect(reuse_if_open=True)
+    held = database.execute_sql("SELECT pg_try_advisory_lock(%s, %s)", PRUNE_LOCK_KEY)
+    held = held.fetchone()[0]
+    try:
+        yield held
+    finally:
+        if held:
+            database.execute_sql("SELECT pg_advisory_unlock(%s, %s)", PRUNE_LOCK_KEY)
 
 
 # The event store's dependants: the Activity tab's ``Prune``.
@@ -358,7 +402,11 @@ def register(huey, app):
     @huey.periodic_task(crontab(minute="0"), name="retention.prune")
     def prune_task():
         with app.app_context():
-            for outcome in prune_all():
+            outcomes = prune_all()
+            if outcomes is None:
+                log.info("retention.prune: another prune is still running; left to it")
+                return
+            for outcome in outcomes:
                 if outcome.removed:
                     log.info("pruned %s: %s records", outcome.tab.name, outcome.removed)
 

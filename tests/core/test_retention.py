@@ -3,10 +3,14 @@ may make it, the dry run's count, the prune (exactly the records older than the 
 their audience, delivery attempts and search words, nothing else), its record, its batches,
 and its command and task. SQLite and PostgreSQL."""
 
+import contextlib
+import fcntl
 import json
+import os
 import re
 from datetime import timedelta
 
+import psycopg2
 import pytest
 
 from core import retention
@@ -377,7 +381,7 @@ def test_a_minimum_raised_since_the_choice_still_holds(make_app, people, stream)
 
 
 def test_batches_commit_one_by_one(make_app, people, stream, monkeypatch):
-    app = make_app(PLUGINS_DISABLED="", RETENTION_BATCH_ROWS=2)
+    app = make_app(PLUGINS_DISABLED="", RETENTION_BATCH_ROWS=2, RETENTION_PAUSE_MS=0)
     keep(app, people, "activity", 30)
     feed = get_tab_in(app, "activity").feed
     batches, failing = [], [True]
@@ -430,3 +434,41 @@ def test_the_hourly_task_and_the_command_prune(app, people, stream):
     again = runner.invoke(args=["stream", "prune"])
     assert again.exit_code == 0, again.output
     assert "logins: removed 0 record(s)" in again.output
+
+
+@contextlib.contextmanager
+def prune_lock_held_elsewhere(app):
+    """Hold the database's prune lock as another process would: another descriptor of the
+    lock file (SQLite), another session (PostgreSQL)."""
+    with app.app_context():
+        if is_sqlite():
+            descriptor = os.open(f"{database.obj.database}-prune", os.O_RDWR | os.O_CREAT)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                os.close(descriptor)
+            return
+    other = psycopg2.connect(app.config["DATABASE_URL"])
+    other.autocommit = True
+    other.cursor().execute("SELECT pg_advisory_lock(%s, %s)", retention.PRUNE_LOCK_KEY)
+    try:
+        yield
+    finally:
+        other.close()
+
+
+def test_a_prune_does_not_start_beside_one_still_running(app, people, stream):
+    keep(app, people, "logins", 30)
+    with prune_lock_held_elsewhere(app):
+        with app.app_context():
+            assert retention.prune_all(now=NOW) is None
+            app.extensions["retention.tasks"]["prune"]()  # the next hour's run: nothing
+        refused = app.test_cli_runner().invoke(args=["stream", "prune"])
+        assert refused.exit_code == 1
+        assert "another prune of this database is running" in refused.output
+        assert ids_of(app, SignInAttempt) >= stream["old"]["logins"]
+        # Counting needs no lock.
+        dry = app.test_cli_runner().invoke(args=["stream", "prune", "--dry-run"])
+        assert "logins: would remove 3 record(s)" in dry.output
+    assert prune(app) == {"logins": 3}
