@@ -40,6 +40,7 @@ from flask import g
 from bench import harness
 from bench import stream
 from core import retention
+from core.config import DEFAULTS
 from core.db import database
 from core.db import utcnow
 from core.events import ActivityEvent
@@ -56,9 +57,14 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000, help="events seeded over 90 days")
     parser.add_argument("--keep-days", type=int, default=30, help="days the prune keeps")
-    parser.add_argument("--batch", type=int, default=retention.BATCH_ROWS, help="rows per batch")
     parser.add_argument(
-        "--pause-ms", type=int, default=retention.PAUSE_MS, help="wait between two batches"
+        "--batch", type=int, default=DEFAULTS["RETENTION_BATCH_ROWS"], help="rows per batch"
+    )
+    parser.add_argument(
+        "--pause-ms",
+        type=int,
+        default=DEFAULTS["RETENTION_PAUSE_MS"],
+        help="wait between two batches",
     )
     parser.add_argument(
         "--seconds", type=float, default=10.0, help="the writer alone, before and after"

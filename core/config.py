@@ -40,7 +40,34 @@ DEFAULTS = {
     # Comma-separated networks (CIDR) whose addresses no IP limit ever locks (an office's NAT).
     "LOCK_ALLOW": "",
     "HASH_CHECK_LOG": None,  # a file path: one line per password check (tests count them)
+    # Exports (core.listing.export, export_jobs): rows read per query; above how many rows an
+    # export is prepared by the queue; how long its link lasts.
+    "EXPORT_BATCH_ROWS": 1000,
+    "EXPORT_BACKGROUND_ROWS": 100_000,
+    "EXPORT_LINK_HOURS": 24,
+    # Retention (core.retention): the fewest days a tab may keep its records; records removed
+    # per transaction, and the wait after each full batch (ms). About 10 ms of a writer's wait
+    # per batch on SQLite, some 450 records a second (bench/retention.py).
+    "RETENTION_MIN_DAYS": 30,
+    "RETENTION_BATCH_ROWS": 50,
+    "RETENTION_PAUSE_MS": 100,
 }
+
+# Whole-number settings and their bounds, checked at start-up.
+WHOLE_NUMBERS = (
+    # A window keeps one time per failure: bounded, so reading it stays cheap.
+    ("LOCK_ACCOUNT_LIMIT", 1, 1000),
+    ("LOCK_IP_LIMIT", 1, 10_000),
+    ("LOCK_WINDOW", 1, 30 * 86400),
+    ("LOCK_TIER_RESET", 0, 365 * 86400),
+    ("PERMANENT_SESSION_LIFETIME", 60, 365 * 86400),
+    ("EXPORT_BATCH_ROWS", 1, 100_000),
+    ("EXPORT_BACKGROUND_ROWS", 1, 10**9),
+    ("EXPORT_LINK_HOURS", 1, 24 * 365),
+    ("RETENTION_MIN_DAYS", 1, 36_500),
+    ("RETENTION_BATCH_ROWS", 1, 100_000),
+    ("RETENTION_PAUSE_MS", 0, 60_000),
+)
 
 
 class ConfigError(RuntimeError):
@@ -111,15 +138,9 @@ def _check_mail(config):
 
 
 def _check_locks(config):
-    """Check the brute-force settings; turn ``LOCK_TIERS`` into a tuple of seconds."""
-    for key, low, high in (
-        # A window keeps one time per failure: bounded, so reading it stays cheap.
-        ("LOCK_ACCOUNT_LIMIT", 1, 1000),
-        ("LOCK_IP_LIMIT", 1, 10_000),
-        ("LOCK_WINDOW", 1, 30 * 86400),
-        ("LOCK_TIER_RESET", 0, 365 * 86400),
-        ("PERMANENT_SESSION_LIFETIME", 60, 365 * 86400),
-    ):
+    """Check the whole-number settings and the brute-force ones; turn ``LOCK_TIERS`` into a
+    tuple of seconds."""
+    for key, low, high in WHOLE_NUMBERS:
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{_name(key)}: must be a whole number from {low} to {high}")

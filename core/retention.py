@@ -51,11 +51,7 @@ from core.evidence.seal import seal_model
 
 log = logging.getLogger(__name__)
 
-MIN_DAYS = 30  # the ``RETENTION_MIN_DAYS`` setting overrides it
 MAX_DAYS = 36_500  # a hundred years: longer is "forever" by another name
-# About 10 ms of a writer's wait per batch on SQLite, some 450 records a second (bench).
-BATCH_ROWS = 50  # the ``RETENTION_BATCH_ROWS`` setting overrides it
-PAUSE_MS = 100  # the ``RETENTION_PAUSE_MS`` setting overrides it
 COUNT_CAP = 100_000  # Settings' dry run counts up to here ("100,000+")
 # Audience rows are removed per run of nearby event ids: one range per party and run. Ids
 # further apart than this start a new run rather than read the rows between them.
@@ -124,24 +120,17 @@ def prune_of(feed):
 
 def min_days():
     """Return the fewest days a tab may keep its records (``RETENTION_MIN_DAYS``)."""
-    return _whole_setting("RETENTION_MIN_DAYS", MIN_DAYS, MAX_DAYS)
+    return current_app.config["RETENTION_MIN_DAYS"]
 
 
 def batch_rows():
     """Return the records removed per transaction (``RETENTION_BATCH_ROWS``)."""
-    return _whole_setting("RETENTION_BATCH_ROWS", BATCH_ROWS, 100_000)
+    return current_app.config["RETENTION_BATCH_ROWS"]
 
 
 def pause_seconds():
     """Return the wait between two batches (``RETENTION_PAUSE_MS``, in milliseconds)."""
-    return _whole_setting("RETENTION_PAUSE_MS", PAUSE_MS, 60_000, low=0) / 1000
-
-
-def _whole_setting(key, default, high, low=1):
-    value = current_app.config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RuntimeError(f"ACTIVITY_STREAM_{key} must be a whole number from {low} to {high}")
-    return value
+    return current_app.config["RETENTION_PAUSE_MS"] / 1000
 
 
 # Policies.

@@ -3,7 +3,7 @@ same filters and viewer, streamed in keyset batches with constant memory, and re
 
 ``Feed`` adds ``/stream/<tab>/export?format=csv|jsonl&<filters>`` to every list tab (behind the
 stream gate, like the tab's other routes). The rows come from the tab's ``records`` for the
-signed-in viewer, ``BATCH_ROWS`` at a time by id (``older_than`` the last id sent), and are
+signed-in viewer, ``EXPORT_BATCH_ROWS`` at a time by id (``older_than`` the last id sent), and are
 written through the tab's ``records_data``, so an export shows what the panel shows and no more.
 
 Consistency: the first batch reads up to the table's commit horizon H (``core.listing.sql``'s
@@ -37,7 +37,6 @@ from core.search.language import parse
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 1000  # rows per keyset batch; the ``EXPORT_BATCH_ROWS`` setting overrides it
 FORMATS = {
     "csv": ("text/csv; charset=utf-8; header=present", "CSV"),
     "jsonl": ("application/x-ndjson", "JSON Lines"),
@@ -93,18 +92,11 @@ def file_name(feed, fmt):
 
 
 def batch_rows():
-    """Return the rows per batch: the ``EXPORT_BATCH_ROWS`` setting (a whole number ≥ 1)."""
-    value = current_app.config.get("EXPORT_BATCH_ROWS", BATCH_ROWS)
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        value = 0
-    if value < 1:
-        raise RuntimeError("ACTIVITY_STREAM_EXPORT_BATCH_ROWS must be a whole number ≥ 1")
-    return value
+    """Return the rows per batch (the ``EXPORT_BATCH_ROWS`` setting, checked at start-up)."""
+    return current_app.config["EXPORT_BATCH_ROWS"]
 
 
-def keyset_batches(feed, viewer, filters, size=BATCH_ROWS, cursor=None):
+def keyset_batches(feed, viewer, filters, size, cursor=None):
     """Yield the rows ``viewer`` may see under ``filters`` in lists of up to ``size``, newest
     first, each read by ``feed.records`` below the last id of the one before (the first at
     the commit horizon, or below ``cursor``); always yields at least one list (maybe empty)."""

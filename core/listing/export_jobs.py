@@ -45,10 +45,7 @@ from core.listing.export import writer_of
 
 log = logging.getLogger(__name__)
 
-BACKGROUND_ROWS = 100_000  # the ``EXPORT_BACKGROUND_ROWS`` setting overrides it
-LINK_HOURS = 24  # the ``EXPORT_LINK_HOURS`` setting overrides it
 STALE_SECONDS = 120  # a job without progress this long is run again by the sweep
-STATES = ("queued", "running", "done", "failed", "expired")
 
 
 class ExportJob(BaseModel):
@@ -109,23 +106,12 @@ MODELS = [ExportJob, ExportChunk]
 
 def background_rows():
     """Return the row count above which an export is prepared in the background."""
-    return _whole_setting("EXPORT_BACKGROUND_ROWS", BACKGROUND_ROWS)
+    return current_app.config["EXPORT_BACKGROUND_ROWS"]
 
 
 def link_hours():
     """Return the hours a prepared export's link stays valid."""
-    return _whole_setting("EXPORT_LINK_HOURS", LINK_HOURS)
-
-
-def _whole_setting(key, default):
-    value = current_app.config.get(key, default)
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        value = 0
-    if value < 1:
-        raise RuntimeError(f"ACTIVITY_STREAM_{key} must be a whole number ≥ 1")
-    return value
+    return current_app.config["EXPORT_LINK_HOURS"]
 
 
 def is_large(feed, viewer, filters):

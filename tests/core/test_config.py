@@ -29,6 +29,12 @@ def base_config(tmp_path):
         ("HUEY_URL", "amqp://localhost:5672"),
         ("SMTP_URL", "smtp://"),
         ("HUEY_IMMEDIATE", "yes"),
+        ("EXPORT_BATCH_ROWS", 0),
+        ("EXPORT_BACKGROUND_ROWS", "many"),
+        ("EXPORT_LINK_HOURS", True),
+        ("RETENTION_MIN_DAYS", 0),
+        ("RETENTION_BATCH_ROWS", 2.5),
+        ("RETENTION_PAUSE_MS", -1),
     ],
 )
 def test_a_malformed_setting_stops_start_up_naming_the_variable(base_config, key, value):
