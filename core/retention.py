@@ -45,9 +45,11 @@ from core.db import utcnow
 from core.events import ActivityAudience
 from core.events import Ref
 from core.events import record_activity
+from core.events.models import PARTY_CHUNK
 from core.evidence import guard
 from core.evidence.seal import note_pruned
 from core.evidence.seal import seal_model
+from core.listing.sql import distinct_values
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,6 @@ COUNT_CAP = 100_000  # Settings' dry run counts up to here ("100,000+")
 # Audience rows are removed per run of nearby event ids: one range per party and run. Ids
 # further apart than this start a new run rather than read the rows between them.
 RUN_GAP = 1000
-PARTY_CHUNK = 5000  # parties per statement: well under SQLite's 32,766 parameters
 # The prune's PostgreSQL advisory lock, in the two-integer key space beside ``db upgrade``'s.
 PRUNE_LOCK_KEY = (0x61637473, 2)
 
@@ -350,7 +351,7 @@ def delete_audience(ids):
     per party: the parties are read first, each with one index step (a loose index scan),
     then each run of nearby ids is deleted as one range per party, keeping only ``ids``.
     """
-    parties = _parties()
+    parties = distinct_values(ActivityAudience, "party")
     audience = ActivityAudience
     for run in _runs(sorted(ids)):
         for start in range(0, len(parties), PARTY_CHUNK):
@@ -359,18 +360,6 @@ def delete_audience(ids):
                 & audience.event.between(run[0], run[-1])
                 & audience.event.in_(run)
             ).execute()
-
-
-def _parties():
-    """Return every party with an audience row, one index step each (not a table scan)."""
-    table = ActivityAudience._meta.table_name
-    cursor = database.execute_sql(
-        f"WITH RECURSIVE parties(party) AS (SELECT MIN(party) FROM {table} UNION ALL "
-        f"SELECT (SELECT MIN(a.party) FROM {table} a WHERE a.party > parties.party) "
-        f"FROM parties WHERE parties.party IS NOT NULL) "
-        f"SELECT party FROM parties WHERE party IS NOT NULL"
-    )
-    return [party for (party,) in cursor.fetchall()]
 
 
 def _runs(ids):

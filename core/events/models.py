@@ -66,6 +66,11 @@ class ActivityAudience(BaseModel):
         primary_key = peewee.CompositeKey("party", "event")
 
 
+# Audience parties per statement when rows are read or removed party by party: well under
+# SQLite's 32,766 parameters.
+PARTY_CHUNK = 5000
+
+
 def user_party(user_id):
     """Return the audience party number of a user."""
     return 2 * int(user_id)

@@ -62,25 +62,23 @@ class SealedTable:
 def event_audiences(ids):
     """Return ``{event id: sorted audience parties}`` of the events ``ids`` (what belongs to
     an event in the audience table, part of its digest)."""
-    from core.events.models import ActivityAudience
+    from core.events.models import PARTY_CHUNK
+    from core.events.models import ActivityAudience as audience
+    from core.listing.sql import distinct_values
 
     # The audience is keyed (party, event) alone: "the rows of these events" is one range
     # seek per party, the parties read by one index step each (a loose index scan). Read by
     # event range instead, every block would scan the whole table.
-    table = ActivityAudience._meta.table_name
-    p = database.param
-    cursor = database.execute_sql(
-        f"WITH RECURSIVE parties(party) AS (SELECT MIN(party) FROM {table} UNION ALL "
-        f"SELECT (SELECT MIN(a.party) FROM {table} a WHERE a.party > parties.party) "
-        f"FROM parties WHERE parties.party IS NOT NULL) "
-        f"SELECT a.event_id, a.party FROM parties JOIN {table} a "
-        f"ON a.party = parties.party AND a.event_id BETWEEN {p} AND {p}",
-        (min(ids), max(ids)),
-    )
-    parties = {}
-    for event_id, party in cursor.fetchall():
-        parties.setdefault(event_id, []).append(party)
-    return {event_id: sorted(found) for event_id, found in parties.items()}
+    parties = distinct_values(audience, "party")
+    found = {}
+    for start in range(0, len(parties), PARTY_CHUNK):
+        rows = audience.select(audience.event, audience.party).where(
+            audience.party.in_(parties[start : start + PARTY_CHUNK])
+            & audience.event.between(min(ids), max(ids))
+        )
+        for event_id, party in rows.tuples():
+            found.setdefault(event_id, []).append(party)
+    return {event_id: sorted(held) for event_id, held in found.items()}
 
 
 def sealed_tables():
