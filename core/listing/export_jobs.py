@@ -22,6 +22,7 @@ periodic sweep enqueues again a job queued or running without progress for
 write the same job; a new run starts the file over.
 """
 
+import hashlib
 import logging
 import secrets
 import zlib
@@ -45,6 +46,7 @@ from core.listing.export import writer_of
 
 log = logging.getLogger(__name__)
 
+CHANGED = "Your access to the tab changed since this export was asked for: export again."
 STALE_SECONDS = 120  # a job without progress this long is run again by the sweep
 
 
@@ -56,6 +58,7 @@ class ExportJob(BaseModel):
     tab = peewee.CharField(max_length=40)
     fmt = peewee.CharField(max_length=8)
     args = peewee.TextField()
+    access = peewee.CharField(max_length=64)  # ``access_of`` the asker when asked
     state = peewee.CharField(max_length=10, default="queued")
     run = peewee.CharField(max_length=16, null=True)  # the run holding the job (``_claim``)
     rows_total = peewee.IntegerField(null=True)  # counted when the run starts
@@ -114,6 +117,17 @@ def link_hours():
     return current_app.config["EXPORT_LINK_HOURS"]
 
 
+def access_of(viewer, tab_name):
+    """Return a fingerprint of what decides which of ``tab_name``'s rows ``viewer`` may see and
+    how they read: their role, their row scope of the tab and their teams. A file prepared
+    under another is not theirs to download: it may hold rows they may no longer see."""
+    from core.tabs import row_scope
+
+    teams = ",".join(str(team) for team in sorted(viewer.team_ids()))
+    text = f"{viewer.role_id}|{row_scope(viewer, tab_name)}|{teams}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def is_large(feed, viewer, filters):
     """Tell whether the export of ``feed`` under ``filters`` lists more rows than the
     background threshold (a count capped just above it, through the tab's ``records``)."""
@@ -129,6 +143,7 @@ def create_job(feed, viewer, filter_pairs, fmt):
         tab=feed.name,
         fmt=fmt,
         args=urlencode(filter_pairs),
+        access=access_of(viewer, feed.name),
         file_name=file_name(feed, fmt),
     )
     enqueue(job.id)
@@ -167,6 +182,9 @@ def run(job_id):
     tab = get_tab(job.tab)
     if viewer is None or not viewer.is_active or tab not in visible_tabs(viewer):
         _fail(job, held, "The tab is no longer yours.")
+        return
+    if access_of(viewer, job.tab) != job.access:
+        _fail(job, held, CHANGED)
         return
     feed = tab.feed
     try:

@@ -9,7 +9,9 @@ viewer's):
 - ``GET /stream/<tab>/exports/<id>``: its progress (polled by htmx while it runs), then its link;
 - ``GET /stream/<tab>/exports/<id>/file``: the file, until the link expires (then 410).
 
-A job is its asker's alone: another person's job id is the same 404 as a missing one.
+A job is its asker's alone: another person's job id is the same 404 as a missing one. A file
+is downloaded only under the access it was prepared with (``export_jobs.access_of``): after a
+change of role, row scope or teams it may hold rows its asker may no longer see (403).
 """
 
 from flask import Response
@@ -59,7 +61,14 @@ def start_view(feed):
 def job_view(feed, job_id):
     """Show the progress of the viewer's export ``job_id`` (a fragment to htmx's poll)."""
     job = _job_or_404(feed, job_id)
-    html = render_template("feed/export_job.html", feed=feed, job=job, label=FORMATS[job.fmt][1])
+    changed = export_jobs.access_of(current_user, feed.name) != job.access
+    html = render_template(
+        "feed/export_job.html",
+        feed=feed,
+        job=job,
+        label=FORMATS[job.fmt][1],
+        refusal=export_jobs.CHANGED if changed else None,
+    )
     return html if request.htmx else page_or_fragment(html)
 
 
@@ -68,6 +77,8 @@ def file_view(feed, job_id):
     job = _job_or_404(feed, job_id)
     if job.expired():
         abort(410, "This export's link has expired: export again from the tab.")
+    if export_jobs.access_of(current_user, feed.name) != job.access:
+        abort(403, export_jobs.CHANGED)
     if job.state != "done":
         abort(409, "This export is not ready yet.")
     response = Response(export_jobs.chunks_of(job), content_type=FORMATS[job.fmt][0])

@@ -16,9 +16,13 @@ from core.listing import export_jobs
 from core.listing.export_jobs import ExportChunk
 from core.listing.export_jobs import ExportJob
 from core.people import Role
+from core.people import Team
+from core.people import TeamMembership
 from core.people import User
+from core.tabs import get_tab
 from core.testing import csrf_token_of
 from core.testing import rows_seen_by
+from plugins.settings.changes import set_scope
 from plugins.settings.models import TabGrant
 from tests.core.test_export import seed_activity
 from tests.core.test_export import signed_in
@@ -36,6 +40,23 @@ def ungrant_project_managers():
     """Take the Activity tab from Project Managers (in an app context)."""
     pm_role = Role.get(Role.name == "Project Manager")
     TabGrant.delete().where((TabGrant.tab == "activity") & (TabGrant.role == pm_role)).execute()
+
+
+def new_job(email):
+    """Create an unfiltered CSV job of the Activity tab for ``email``, not yet run (in an app
+    context)."""
+    person = User.get(User.email == email)
+    access = export_jobs.access_of(person, "activity")
+    return ExportJob.create(
+        user_id=person.id, tab="activity", fmt="csv", args="", access=access, file_name="a.csv"
+    )
+
+
+def join_a_team(email):
+    """Make ``email`` a member of a team they are not in (in an app context)."""
+    person = User.get(User.email == email)
+    team = Team.select().where(Team.id.not_in(person.team_ids())).first()
+    TeamMembership.create(team=team, user=person)
 
 
 def prepare(client, tab="activity", fmt="csv", **filters):
@@ -147,10 +168,7 @@ def test_a_viewer_who_loses_the_tab_loses_the_file(app, people):
 def test_a_job_whose_asker_lost_the_tab_before_it_ran_fails(app, people):
     seed_activity(app, people)
     with app.app_context():
-        pm = User.get(User.email == "pm@example.com")
-        job = ExportJob.create(
-            user_id=pm.id, tab="activity", fmt="csv", args="", file_name="activity.csv"
-        )
+        job = new_job("pm@example.com")
         ungrant_project_managers()
         export_jobs.run(job.id)
         job = ExportJob.get_by_id(job.id)
@@ -177,10 +195,7 @@ def test_the_link_expires_and_the_sweep_deletes_the_file(app, people):
 def test_a_lost_run_is_taken_over_and_its_late_writes_refused(app, people):
     seed_activity(app, people)
     with app.app_context():
-        admin = User.get(User.email == "admin@example.com")
-        job = ExportJob.create(
-            user_id=admin.id, tab="activity", fmt="csv", args="", file_name="activity.csv"
-        )
+        job = new_job("admin@example.com")
         first = export_jobs._claim(job.id)
         assert first is not None
         assert export_jobs._claim(job.id) is None  # held, and fresh: no second run
@@ -218,3 +233,41 @@ def test_the_form_needs_its_csrf_token(app, people):
     assert response.status_code in (400, 403)
     with app.app_context(), database.connection_context():
         assert ExportJob.select().count() == 0
+
+
+def widen_salespeoples_scope(people):
+    """Let Salespeople see every row of the Activity tab (in a request context)."""
+    role = Role.get(Role.name == "Salesperson")
+    set_scope(people["owner@example.com"], get_tab("activity"), role, "all")
+
+
+@pytest.mark.parametrize("change", ["team", "scope"])
+def test_a_file_is_not_downloaded_once_its_askers_access_changed(app, people, change):
+    """Prepared under one row scope and set of teams, a file may hold rows its asker may no
+    longer see: after a change it is refused (403), and asked again it is theirs."""
+    seed_activity(app, people)
+    client = signed_in(app, "sales@example.com")
+    job_id = job_id_of(prepare(client))
+    assert file_of(client, job_id).status_code == 200
+    with app.test_request_context():
+        if change == "team":
+            join_a_team("sales@example.com")
+        else:
+            widen_salespeoples_scope(people)
+    refused = file_of(client, job_id)
+    assert refused.status_code == 403 and "changed" in refused.text
+    page = client.get(f"/stream/activity/exports/{job_id}").text
+    assert "changed" in page and f"/exports/{job_id}/file" not in page
+    again = job_id_of(prepare(client))
+    assert file_of(client, again).status_code == 200
+
+
+def test_a_job_whose_askers_access_changed_before_it_ran_fails(app, people):
+    seed_activity(app, people)
+    with app.app_context():
+        job = new_job("sales@example.com")
+        join_a_team("sales@example.com")
+        export_jobs.run(job.id)
+        job = ExportJob.get_by_id(job.id)
+        assert job.state == "failed" and job.error == export_jobs.CHANGED
+        assert ExportChunk.select().where(ExportChunk.job_id == job.id).count() == 0
