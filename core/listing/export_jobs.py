@@ -47,6 +47,7 @@ from core.listing.export import writer_of
 log = logging.getLogger(__name__)
 
 CHANGED = "Your access to the tab changed since this export was asked for: export again."
+CHUNKS_PER_QUERY = 16  # compressed chunks a download reads at a time (some 30 KB each)
 STALE_SECONDS = 120  # a job without progress this long is run again by the sweep
 
 
@@ -272,18 +273,23 @@ def _fail(job, held, message, feed=None, viewer=None, filters=None, rows=0):
             record_export(feed, viewer, filters, job.fmt, rows, "failed")
 
 
-def chunks_of(job):
-    """Yield the job's file, chunk by chunk, decompressed (one chunk in memory at a time)."""
-    seqs = [
-        seq
-        for (seq,) in ExportChunk.select(ExportChunk.seq)
-        .where(ExportChunk.job_id == job.id)
-        .order_by(ExportChunk.seq)
-        .tuples()
-    ]
-    for seq in seqs:
-        chunk = ExportChunk.get((ExportChunk.job_id == job.id) & (ExportChunk.seq == seq))
-        yield zlib.decompress(chunk.data)
+def chunks_of(job, per_query=CHUNKS_PER_QUERY):
+    """Yield the job's file, chunk by chunk, decompressed: ``per_query`` compressed chunks
+    read at a time, by keyset on their order (bounded memory, a query per few chunks)."""
+    after = -1
+    while True:
+        rows = list(
+            ExportChunk.select(ExportChunk.seq, ExportChunk.data)
+            .where((ExportChunk.job_id == job.id) & (ExportChunk.seq > after))
+            .order_by(ExportChunk.seq)
+            .limit(per_query)
+            .tuples()
+        )
+        for _, data in rows:
+            yield zlib.decompress(data)
+        if len(rows) < per_query:
+            return
+        after = rows[-1][0]
 
 
 def sweep(now=None):

@@ -271,3 +271,17 @@ def test_a_job_whose_askers_access_changed_before_it_ran_fails(app, people):
         job = ExportJob.get_by_id(job.id)
         assert job.state == "failed" and job.error == export_jobs.CHANGED
         assert ExportChunk.select().where(ExportChunk.job_id == job.id).count() == 0
+
+
+def test_the_file_is_read_back_whole_and_in_order_a_few_chunks_at_a_time(app, people):
+    seed_activity(app, people)
+    client = signed_in(app, "admin@example.com")
+    job_id = job_id_of(prepare(client))
+    with app.app_context():
+        job = ExportJob.get_by_id(job_id)
+        chunks = ExportChunk.select().where(ExportChunk.job_id == job_id).count()
+        assert chunks >= 5
+        whole = b"".join(export_jobs.chunks_of(job, per_query=chunks + 1))
+        for per_query in (1, 2, 3):
+            assert b"".join(export_jobs.chunks_of(job, per_query=per_query)) == whole
+    assert file_of(client, job_id).data == whole
