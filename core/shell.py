@@ -59,6 +59,16 @@ def guard_stream():
     return None
 
 
+def section_answer(render, state_key, status=200, **state):
+    """Answer an action of one section of the current tab (a Settings section, say): to htmx
+    the section alone, ``render(**state)``; without JavaScript the whole tab page, which draws
+    the section again from ``state``, kept on ``g`` under ``state_key`` for it to read."""
+    if request.htmx:
+        return render(**state), status
+    g.setdefault(state_key, {}).update(state)
+    return page_or_fragment(g.stream_tab.panel(current_user._get_current_object())), status
+
+
 def tab_for_blueprint(blueprint_name):
     """Return the tab whose gate covers ``blueprint_name``: the tab owning it, else the tab
     its plugin declared it part of (``register_blueprints``' ``part_of_tab``; None when that

@@ -325,10 +325,15 @@ def seal_all(key=None):
 def head_text(kind):
     """Return the chain's head as text to keep elsewhere: ``kind:seq:last_id:mac``, or None
     before the first block."""
-    block = last_block(kind)
+    return head_of(last_block(kind))
+
+
+def head_of(block):
+    """Return ``block`` as a head to keep elsewhere (``kind:seq:last_id:mac``; None for
+    None)."""
     if block is None:
         return None
-    return f"{kind}:{block.seq}:{block.last_id}:{block.mac}"
+    return f"{block.kind}:{block.seq}:{block.last_id}:{block.mac}"
 
 
 # Pruning ---------------------------------------------------------------------------------

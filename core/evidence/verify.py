@@ -25,6 +25,7 @@ from core.evidence.seal import PruneNote
 from core.evidence.seal import SealBlock
 from core.evidence.seal import block_mac
 from core.evidence.seal import digests
+from core.evidence.seal import head_of
 from core.evidence.seal import note_mac
 from core.evidence.seal import pruned_ids
 from core.evidence.seal import seal_key
@@ -109,9 +110,7 @@ def verify_chain(table, key, report):
             )
         check_records(table, key, block, report)
         previous = block
-    report.heads[chain] = (
-        f"{chain}:{previous.seq}:{previous.last_id}:{previous.mac}" if previous else None
-    )
+    report.heads[chain] = head_of(previous)
 
 
 def pruned_in(key, block, report):

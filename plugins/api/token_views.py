@@ -12,11 +12,11 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from functools import partial
 
 from flask import Blueprint
 from flask import abort
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -27,6 +27,7 @@ from core.db import database
 from core.db import for_update
 from core.db import utcnow
 from core.shell import page_or_fragment
+from core.shell import section_answer
 from plugins.api import settings_section
 from plugins.api.tokens import NAME_LIMIT
 from plugins.api.tokens import SCOPES
@@ -164,7 +165,5 @@ def _on_date(raw, zone, errors):
 
 def _answer(viewer, status, **state):
     """Answer htmx with the section, else the whole Settings page showing it."""
-    if request.htmx:
-        return settings_section.render(viewer, **state), status
-    g.setdefault(settings_section.STATE, {}).update(state)
-    return page_or_fragment(g.stream_tab.panel(viewer)), status
+    render = partial(settings_section.render, viewer)
+    return section_answer(render, settings_section.STATE, status, **state)

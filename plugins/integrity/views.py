@@ -19,12 +19,15 @@ from markupsafe import Markup
 from core.db import database
 from core.events import Ref
 from core.events import record_activity
-from core.evidence.seal import SealBlock
-from core.evidence.seal import head_text
+from core.evidence.seal import head_of
+from core.evidence.seal import last_block
 from core.evidence.seal import seal_all
 from core.evidence.seal import sealed_tables
 from core.evidence.verify import verify
-from core.shell import page_or_fragment
+from core.listing.feed import COUNT_CAP
+from core.listing.feed import counted
+from core.shell import section_answer
+from core.tabs import get_tab
 
 bp = Blueprint(
     "integrity",
@@ -47,30 +50,24 @@ def render(report=None, message=None):
     """Render the section: each chain's seals and head, the last ``report`` if any."""
     chains = []
     for table in sealed_tables():
-        blocks = SealBlock.select().where(SealBlock.kind == table.kind)
-        last = blocks.order_by(SealBlock.seq.desc()).first()
+        last = last_block(table.kind)
         model = table.model
-        unsealed = model.select().where(model.id > (last.last_id if last else 0)).count()
+        # Capped: on a store never sealed this would count every record at each page view.
+        newer = model.select(model.id).where(model.id > (last.last_id if last else 0))
+        unsealed = newer.limit(COUNT_CAP + 1).count()
+        tab = get_tab(table.kind)
         chains.append(
             {
                 "kind": table.kind,
-                "label": {"activity": "Activity", "logins": "Logins"}.get(table.kind, table.kind),
+                "label": tab.label if tab else table.kind,
                 "blocks": last.seq if last else 0,
                 "sealed_at": last.sealed_at if last else None,
-                "unsealed": unsealed,
-                "head": head_text(table.kind),
+                "unsealed": counted(unsealed, "record", COUNT_CAP),
+                "head": head_of(last),
             }
         )
     html = render_template("integrity/section.html", chains=chains, report=report, message=message)
     return Markup(html)
-
-
-def _answer(**state):
-    """Answer htmx with the section, else the whole Settings page showing it."""
-    if request.htmx:
-        return render(**state)
-    g.setdefault(STATE, {}).update(state)
-    return page_or_fragment(g.stream_tab.panel(current_user._get_current_object()))
 
 
 @bp.post("/seal")
@@ -79,7 +76,7 @@ def seal_now():
     made = seal_all()
     count = sum(made.values())
     message = f"{count} new block(s) sealed." if count else "Everything committed was sealed."
-    return _answer(message=message)
+    return section_answer(render, STATE, message=message)
 
 
 @bp.post("/verify")
@@ -101,4 +98,4 @@ def verify_now():
             changes=changes,
             summary=f"{report.records:,} records checked: {outcome}",
         )
-    return _answer(report=report)
+    return section_answer(render, STATE, report=report)

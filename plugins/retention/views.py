@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from core import retention
 from core.listing.feed import counted
-from core.shell import page_or_fragment
+from core.shell import section_answer
 from core.tabs import Tab
 from core.tabs import all_tabs
 from core.tabs import get_tab
@@ -115,7 +115,9 @@ def save(tab_name):
     else:
         days, errors = read_form(request.form, retention.min_days())
     if errors:
-        return _answer(400, errors={tab.name: errors}, form={tab.name: request.form})
+        return section_answer(
+            render, STATE, 400, errors={tab.name: errors}, form={tab.name: request.form}
+        )
     viewer = current_user._get_current_object()
     changed = retention.set_policy(viewer, tab, days)
     kept = retention.describe_days(days)
@@ -148,11 +150,3 @@ def read_form(form, minimum):
             "days": f"keep records at least {minimum} days (ACTIVITY_STREAM_RETENTION_MIN_DAYS)"
         }
     return days, {}
-
-
-def _answer(status, **state):
-    """Answer htmx with the section, else the whole Settings page showing it."""
-    if request.htmx:
-        return render(**state), status
-    g.setdefault(STATE, {}).update(state)
-    return page_or_fragment(g.stream_tab.panel(current_user)), status

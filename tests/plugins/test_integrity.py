@@ -56,7 +56,9 @@ def test_the_section_shows_what_is_not_yet_sealed_and_seal_now_seals_it(app, peo
     client = signed_in(app, "admin@example.com")
     page = client.get("/stream/settings")
     assert 'id="integrity"' in page.text and "Verify integrity" in page.text
+    assert '<td data-label="Not yet sealed">5 records</td>' in page.text  # the 5 events
     answer = post(client, SEAL)
+    assert answer.text.count('<td data-label="Not yet sealed">0 records</td>') == 2
     assert answer.status_code == 200
     assert "new block(s) sealed" in answer.text
     with app.app_context():
