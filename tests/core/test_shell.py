@@ -20,6 +20,15 @@ class NotesPlugin:
         self.answer = True  # what tab_visible says about the Notes tab
         self.blueprint = Blueprint("notes", __name__)
         self.blueprint.add_url_rule("/rows", "rows", lambda: '<li data-row-id="7">a note</li>')
+        # Pages under /stream that no tab owns: one declared part of Notes, one not.
+        self.extra = Blueprint("notes_extra", __name__, url_prefix="/stream/notes/extra")
+        self.extra.add_url_rule("/", "page", lambda: "notes extra")
+        self.stray = Blueprint("stray", __name__, url_prefix="/stream/stray")
+        self.stray.add_url_rule("/", "page", lambda: "stray")
+
+    @hookimpl
+    def register_blueprints(self, app):
+        return [(self.extra, {"part_of_tab": "notes"}), self.stray]
 
     @hookimpl
     def register_tabs(self):
@@ -90,6 +99,18 @@ def test_panel_and_fragment_are_gated_alike(client, login, notes, url):
     assert client.get(url, headers=HX).status_code == 403
     client.post("/logout", headers={"X-CSRF-Token": csrf_token_of(client)})
     assert client.get(url).status_code == 302
+
+
+def test_a_blueprint_declared_part_of_a_tab_is_gated_as_that_tab(client, login, notes):
+    login("teammate@example.com")
+    assert client.get("/stream/notes/extra/").text == "notes extra"
+    notes.answer = None  # the Notes tab is no longer the teammate's: nor is its part
+    assert client.get("/stream/notes/extra/").status_code == 403
+
+
+def test_a_blueprint_under_the_stream_that_no_tab_owns_is_a_404(client, login):
+    login("admin@example.com")
+    assert client.get("/stream/stray/").status_code == 404
 
 
 def test_a_false_answer_vetoes_a_settings_grant(app, client, login, notes):
