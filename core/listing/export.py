@@ -30,7 +30,7 @@ from flask import stream_with_context
 
 from core.db import utcnow
 from core.events import Ref
-from core.events import record_activity
+from core.events.reads import record_access
 from core.search.language import Search
 from core.search.language import Term
 from core.search.language import parse
@@ -133,8 +133,8 @@ def _recorded(chunks, feed, viewer, filters, fmt, count):
 def record_export(feed, viewer, filters, fmt, rows, outcome="complete"):
     """Record on the event store that ``viewer`` exported ``rows`` rows of ``feed`` under
     ``filters`` as ``fmt``: ``tab.exported`` on the tab, its query and outcome in the change
-    set. A qualifier some roles may not use (``team:``) is recorded by id, never by name: the
-    event relates to the exporter's teams, whose members may not read team names."""
+    set, as an access event (seen by the Super Admin and Admins only). A qualifier some roles
+    may not use (``team:``) is recorded by id, never by name, as in every access event."""
     query = recorded_query(feed, filters)
     noun = feed.noun if rows == 1 else f"{feed.noun}s"
     summary = f"{rows:,} {noun} as {FORMATS[fmt][1]}, " + (
@@ -148,8 +148,13 @@ def record_export(feed, viewer, filters, fmt, rows, outcome="complete"):
         "rows": [None, rows],
         "outcome": [None, outcome],
     }
-    record_activity(
-        viewer, "tab.exported", Ref("tab", feed.name, feed.label), changes=changes, summary=summary
+    record_access(
+        viewer,
+        "tab.exported",
+        Ref("tab", feed.name, feed.label),
+        changes=changes,
+        summary=summary,
+        once_within=None,  # each export is a file leaving the platform
     )
 
 

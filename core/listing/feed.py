@@ -38,6 +38,7 @@ from werkzeug.datastructures import MultiDict
 from core.inputs import MAX_ID
 from core.inputs import parse_id
 from core.listing import export_pages
+from core.listing.audit import record_person_search
 from core.listing.saved import SAVED_SEARCHES_PER_TAB
 from core.listing.saved import SavedSearch
 from core.listing.saved import saved_searches
@@ -228,6 +229,8 @@ class Feed:
             g.feed_refusal = refusal
         after = parse_cursor(args)
         rows, next_cursor = self.page(viewer, filters, after=after)
+        if viewer.id == current_user.id:  # not a preview for someone else (itself recorded)
+            record_person_search(self, viewer, filters)
         newest = rows[0].id if rows and after is None else None
         return render_template(
             "feed/panel.html",
@@ -285,6 +288,7 @@ class Feed:
             return page_or_fragment(self.panel(current_user))
         filters = self.filters_of(request.args)
         rows, next_cursor = self.page(current_user, filters, after=parse_cursor(request.args))
+        record_person_search(self, current_user._get_current_object(), filters)
         context = self.rows_context(current_user, request.args, rows, next_cursor)
         return render_template("feed/rows.html", **context)
 

@@ -11,15 +11,23 @@ class PeopleNamed:
     def ids(self, filters, term):
         """Return the ids of the people ``term``'s value names. When it names no one and
         is not an exclusion, ``filters`` becomes empty (``nothing``) with a hint."""
-        if self._people is None:
-            from core.people import User
-
-            self._people = list(User.select(User.id, User.name, User.email).tuples())
-        found = matching_names(term.value, self._people)
+        found = matching_names(term.value, self._read())
         if not found and not term.negated:
             filters.nothing = True
             filters.hints.append(f"No one is named “{term.value}”.")
         return found
+
+    def _read(self):
+        if self._people is None:
+            from core.people import User
+
+            self._people = list(User.select(User.id, User.name, User.email).tuples())
+        return self._people
+
+    def exactly(self, value):
+        """Return the ids of the people whose whole name or email is ``value`` (any case)."""
+        wanted = value.casefold().strip()
+        return [row[0] for row in self._read() if wanted in (row[1].casefold(), row[2].casefold())]
 
 
 def matching_names(value, named):

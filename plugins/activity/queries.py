@@ -13,6 +13,8 @@ from core.events import ActivityEvent
 from core.events import team_party
 from core.events import user_party
 from core.events import viewer_parties
+from core.events.reads import ACCESS_VERBS
+from core.events.reads import hides_access_events
 from core.listing.sql import ListColumns
 from core.listing.sql import bounded
 from core.listing.sql import day_range
@@ -105,7 +107,10 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit):
         query, ActivityEvent.id, words, older_than, newer_than, values=driven
     )
     if row_scope(viewer, TAB) != "all":
+        # Access events have no audience: no one reads them through "related".
         query = query.where(_related(viewer, filters, older_than, newer_than, limit))
+    elif hides_access_events(viewer):
+        query = query.where(ActivityEvent.verb.not_in(ACCESS_VERBS))
     query = query.order_by(order.desc())
     return query.limit(limit) if limit else query
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from core.events import Audience
 from core.events import Ref
+from core.events.reads import ACCESS_VERBS
 from plugins.api import ingest as schema
 
 VERB = re.compile(schema.VERB_PATTERN)
@@ -198,6 +199,8 @@ def _verb(item, verb, errors):
         errors.add(item, "verb", f"must be at most 64 characters (got {len(verb)})")
     elif len(verb.rsplit(".", 1)[1]) > 32:
         errors.add(item, "verb", "its last part (the action) must be at most 32 characters")
+    elif verb in ACCESS_VERBS:
+        errors.add(item, "verb", f"{verb} is kept for the stream's own records of reads")
     else:
         return verb
     return None

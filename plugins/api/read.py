@@ -9,6 +9,9 @@ the feed's ``page`` (its one query function, so the viewer's row scope applies) 
 A list asked for as CSV or JSON Lines (``Accept``) is the tab's export instead of a page: every
 row under the same filters, streamed by ``core.listing.export.download`` and recorded as the
 page's export is.
+
+Every read is recorded as an access event (``core.listing.audit``): once an hour per reader,
+tab and query (or record), so walking a list's pages is one record.
 """
 
 from urllib.parse import urlencode
@@ -22,6 +25,7 @@ from werkzeug.exceptions import NotFound
 
 from core.inputs import MAX_ID
 from core.inputs import is_id
+from core.listing.audit import record_api_read
 from core.listing.export import download
 from core.tabs import all_tabs
 from core.tabs import get_tab
@@ -84,6 +88,7 @@ def list_rows(tab):
         response.headers["Vary"] = "Accept"
         return response
     rows, cursor = feed.page(current_user, filters, after=after, size=limit)
+    record_api_read(feed, current_user._get_current_object(), filters)
     data = feed.records_data(current_user, rows)
     next_url = None if cursor is None else page_url(feed, request.args, cursor)
     if as2:
@@ -109,6 +114,7 @@ def one_record(tab, record_id):
     except NotFound as error:  # the feed's own words, which never tell the two cases apart
         raise Problem(404, error.description) from None
     (data,) = feed.records_data(current_user, [record])
+    record_api_read(feed, current_user._get_current_object(), record_id=record_id)
     if as2:
         response = jsonify(as_activity(feed, data, context=True))
         response.mimetype = AS2

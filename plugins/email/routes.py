@@ -22,6 +22,7 @@ from plugins.email.viewer import sanitise
 from plugins.email.views import FEED
 from plugins.email.views import MAX_POLLS
 from plugins.email.views import prepare_rows
+from plugins.email.views import record_message_read
 
 
 def attach(feed):
@@ -36,8 +37,10 @@ def body(record_id):
     """Answer the message's HTML, sanitised, as the document of its sandboxed frame.
 
     ``?images=remote`` keeps remote images (and the policy lets them load): the viewer asked.
+    Opening it is recorded (``email.read``, an access event), once an hour per message.
     """
     message = FEED.get(current_user, record_id)
+    record_message_read(current_user._get_current_object(), message)
     remote = request.args.get("images") == "remote"
     safe, _ = sanitise(message.html_body, remote_images=remote)
     response = make_response(render_template("email/frame.html", body=safe))

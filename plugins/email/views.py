@@ -10,6 +10,8 @@ from flask import current_app
 from flask import url_for
 
 from core.db import database
+from core.events import Ref
+from core.events.reads import record_access
 from core.inputs import is_id
 from core.listing.feed import Feed
 from core.listing.feed import iso_utc
@@ -71,9 +73,19 @@ def filter_options(viewer):
     }
 
 
+def record_message_read(reader, message):
+    """Record that ``reader`` opened ``message`` (See Message, or its frame's URL): ``email.read``,
+    an access event, once an hour per reader and message."""
+    label = "a private message" if message.private else message.subject
+    summary = f"to {message.recipient_name}"
+    record_access(reader, "email.read", Ref("email", message.id, label), summary=summary)
+
+
 def detail_context(viewer, message):
     """Return what ``email/detail.html`` shows: the headers as sent, the text part, the
-    frame's URL, the delivery attempts, and whether remote images were held back."""
+    frame's URL, the delivery attempts, and whether remote images were held back. Opening
+    it is recorded (``record_message_read``)."""
+    record_message_read(viewer, message)
     sent = mime.build(message, current_app.config["MAIL_FROM"])
     _, blocked = sanitise(message.html_body)
     attempts = EmailAttempt.select().where(EmailAttempt.message == message.id)

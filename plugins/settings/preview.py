@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from core.events import Ref
-from core.events import record_activity
+from core.events.reads import record_access
 from core.inputs import parse_id
 from core.people import Role
 from core.people import User
@@ -22,14 +22,15 @@ from core.tabs import visible_tabs
 def preview():
     """Show what a role's member (with no personal or team grant) or a Staff Member sees.
 
-    A POST (CSRF-checked), because looking is itself recorded on the Activity tab.
+    A POST (CSRF-checked), because looking is itself recorded on the Activity tab (an access
+    event: seen by the Super Admin and Admins only).
     """
     if not request.form.get("role") and not request.form.get("user"):
         html = render_template("settings/preview_choose.html")
         return page_or_fragment(html), 400
     viewer, subject = _previewed(request.form.get("role"), request.form.get("user"))
     admin = current_user._get_current_object()
-    record_activity(admin, "settings.previewed", subject)
+    record_access(admin, "settings.previewed", subject, once_within=None)
     tabs = visible_tabs(viewer)
     # The panel is rendered for the previewed viewer: its rows are phrased for them too.
     panel = Markup(tabs[0].panel(viewer)) if tabs else None

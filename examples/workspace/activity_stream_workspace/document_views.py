@@ -51,9 +51,10 @@ def documents():
 
 @bp.get("/documents/<int:document_id>")
 def document(document_id):
-    """Show a document, who owns it and whom it is shared with."""
+    """Show a document, who owns it and whom it is shared with; a Contact's look is recorded."""
     user = actor()
     found = visible_or_404(access.visible_documents(user), Document, document_id, "document")
+    services.view_document(user, found)
     return render_template(
         "workspace/document.html",
         document=found,

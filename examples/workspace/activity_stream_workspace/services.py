@@ -9,6 +9,7 @@ statement and record one event per affected object.
 
 ``create_*`` return the new object, ``update_*`` the event (None when nothing changed),
 ``delete_*`` and ``comment_on_task`` the event, bulk functions the list of events.
+``view_document`` records a Contact's look at a shared document (at most once an hour).
 """
 
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ from core.db import for_update
 from core.db import utcnow
 from core.events import Audience
 from core.events import record_activity
+from core.events.reads import record_once
+from core.people import CONTACT
 
 __all__ = ["ValidationError"]
 
@@ -180,6 +183,23 @@ def create_document(actor, **fields):
         _record(actor, "document.created", DOCUMENT, None, observe_document(document))
         mail.document_shared(actor, document, links.get("shared_with", ()))
     return document
+
+
+def view_document(actor, document):
+    """Record that a Contact opened ``document`` (``document.viewed``, related to the people it
+    concerns: the agency sees that the client opened the proposal), at most once an hour per
+    person and document; Staff opening it is not recorded. Return the event, or None."""
+    if actor.role.kind != CONTACT:
+        return None
+    seen = observe_document(document)
+    return record_once(
+        actor,
+        "document.viewed",
+        seen.ref,
+        target=seen.target,
+        audience=Audience(users=set(seen.users)),
+        summary="",
+    )
 
 
 def update_document(actor, document, **fields):

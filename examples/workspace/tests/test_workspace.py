@@ -14,7 +14,9 @@ from activity_stream_workspace.models import Task
 from activity_stream_workspace.models import TaskComment
 from playhouse.test_utils import count_queries
 
+from core.db import clock_at
 from core.db import database
+from core.db import utcnow
 from core.events import MASK
 from core.events import ActivityAudience
 from core.events import ActivityEvent
@@ -151,6 +153,35 @@ def test_a_contact_editing_a_shared_document_shows_on_the_admins_tab(app, people
     # Recorded, though the contact can never open the stream.
     assert claire.get("/stream").status_code == 403
     assert claire.get("/stream/activity").status_code == 403
+
+
+def test_a_contact_opening_a_shared_document_is_recorded_once_an_hour(app, people, world):
+    document = world["document"]
+    claire = client_for(app, "client@example.com")
+    for _ in range(3):
+        assert claire.get(f"/workspace/documents/{document.id}").status_code == 200
+    # Staff opening it is not a "viewed": the agency's own people work on it all day.
+    assert (
+        client_for(app, "sales@example.com").get(f"/workspace/documents/{document.id}").status_code
+        == 200
+    )
+    with app.app_context():
+        (viewed,) = events("document.viewed")
+        assert (viewed.actor_name, viewed.object_label) == ("Claire Dubois", document.title)
+        # It relates to the owner and the account manager: the agency sees it on its tab.
+        parties = parties_of(viewed)
+        assert {
+            user_party(people[e].id) for e in ("sales@example.com", "grace@example.com")
+        } <= parties
+    assert viewed.id in row_ids(client_for(app, "admin@example.com"))
+    assert "viewed" in client_for(app, "admin@example.com").get("/stream/activity").text
+    # A refused look records nothing; an hour later it is recorded again.
+    jonas = client_for(app, "jonas@example.com")
+    assert jonas.get(f"/workspace/documents/{document.id}").status_code == 404
+    with app.app_context(), clock_at(utcnow() + timedelta(hours=1, seconds=1)):
+        assert claire.get(f"/workspace/documents/{document.id}").status_code == 200
+    with app.app_context():
+        assert [e.actor_name for e in events("document.viewed")] == ["Claire Dubois"] * 2
 
 
 def test_deleting_a_company_leaves_its_history_readable(app, people, world):
