@@ -2,7 +2,8 @@
 
 An *access event* records a read: an export (``tab.exported``), a list read over the API
 (``tab.read``), a message opened with See Message (``email.read``), "Preview as…"
-(``settings.previewed``), a search for one person (``tab.searched``): the verbs of
+(``settings.previewed``), a search for one person (``tab.searched``), a person's data exported
+(``person.exported``): the verbs of
 ``ACCESS_VERBS``, which the ingest API refuses to take from another system. It is recorded
 with no audience, so it relates to no one: a viewer whose scope is "related" never sees it,
 and the Activity tab's one query hides it from any other viewer but the Super Admin and the
@@ -31,7 +32,14 @@ from core.events.recorder import build_entry
 from core.events.recorder import record_activity
 from core.events.recorder import record_entries
 
-ACCESS_VERBS = ("tab.exported", "tab.read", "tab.searched", "email.read", "settings.previewed")
+ACCESS_VERBS = (
+    "tab.exported",
+    "tab.read",
+    "tab.searched",
+    "email.read",
+    "settings.previewed",
+    "person.exported",
+)
 ONCE_WITHIN = timedelta(hours=1)
 # How many of an actor's newest events of one verb are compared: past that many distinct reads
 # in the window, a read is recorded again (too many records, never too few).
