@@ -69,6 +69,7 @@ def core_migrations():
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events import models as events
     from core.evidence import guard
+    from core.evidence.replace import MODELS as REPLACE_MODELS
     from core.evidence.seal import MODELS as SEAL_MODELS
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
@@ -95,6 +96,8 @@ def core_migrations():
         Migration("core.0008_seal_blocks", create_tables(*SEAL_MODELS)),
         Migration("core.0009_retention_policy", create_tables(*RETENTION_MODELS)),
         Migration("core.0010_append_only_records", guard.install),
+        Migration("core.0011_replace_notes", create_tables(*REPLACE_MODELS)),
+        Migration("core.0012_pseudonymise_permit", guard.reinstall),
     ]
 
 
@@ -106,6 +109,7 @@ def core_models():
     from core.auth.unlocks import MODELS as UNLOCK_MODELS
     from core.events.models import MODELS as EVENT_MODELS
     from core.evidence.guard import MODELS as GUARD_MODELS
+    from core.evidence.replace import MODELS as REPLACE_MODELS
     from core.evidence.seal import MODELS as SEAL_MODELS
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
@@ -122,6 +126,7 @@ def core_models():
         SavedSearch,
         *EXPORT_MODELS,
         *SEAL_MODELS,
+        *REPLACE_MODELS,
         *GUARD_MODELS,
         *RETENTION_MODELS,
     ]

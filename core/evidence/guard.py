@@ -3,11 +3,13 @@ through retention's prune.
 
 Triggers on the sealed tables and the event store's audience (``GUARDED``):
 
-- ``UPDATE`` is always refused;
 - ``DELETE`` is refused unless the deleting transaction holds a **prune permit**: a row of
   ``prune_permit`` it inserted itself and removes before it commits (``permit()``). No other
   transaction ever sees that row (it never commits), so the permit covers the prune's own
   statements and nothing else. On PostgreSQL ``TRUNCATE`` is refused too.
+- ``UPDATE`` is refused unless the transaction holds a permit of the holder ``pseudonymise``
+  (``permit(PSEUDONYMISE)``): replacing a person's data by a pseudonym, each replaced value
+  noted under the seal key (``core.evidence.replace``). A prune permit does not allow it.
 
 What this protects against: the app's own code, a careless maintenance query, a tool pointed
 at the wrong table. What it does not: someone who may drop triggers (the tables' owner) can
@@ -26,13 +28,15 @@ from core.db import database
 from core.db import is_sqlite
 
 REFUSAL = "records are append-only: removed by retention only, never changed"
+PRUNE = "retention"
+PSEUDONYMISE = "pseudonymise"
 PG_FUNCTION = "activity_stream_append_only"
 
 
 class PrunePermit(BaseModel):
     """A permit to delete records, held by one transaction for its own statements."""
 
-    holder = peewee.CharField(max_length=40, default="retention")
+    holder = peewee.CharField(max_length=40, default=PRUNE)  # PRUNE or PSEUDONYMISE
 
     class Meta:
         table_name = "prune_permit"
@@ -50,6 +54,12 @@ def guarded_tables():
     return names + [ActivityAudience._meta.table_name]
 
 
+def reinstall():
+    """Put the triggers of this release in place of an earlier one's."""
+    remove()
+    install()
+
+
 def install():
     """Create the permit table if missing and the triggers on every guarded table."""
     database.create_tables([PrunePermit])
@@ -57,17 +67,21 @@ def install():
         for table in guarded_tables():
             database.execute_sql(
                 f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+                f"WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE holder = '{PSEUDONYMISE}') "
                 f"BEGIN SELECT RAISE(ABORT, '{table}: {REFUSAL}'); END"
             )
             database.execute_sql(
                 f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
-                f"WHEN NOT EXISTS (SELECT 1 FROM prune_permit) "
+                f"WHEN NOT EXISTS (SELECT 1 FROM prune_permit WHERE holder = '{PRUNE}') "
                 f"BEGIN SELECT RAISE(ABORT, '{table}: {REFUSAL}'); END"
             )
         return
     database.execute_sql(
         f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger AS $$ BEGIN "
-        "IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM prune_permit) THEN RETURN NULL; END IF; "
+        "IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM prune_permit "
+        f"WHERE holder = '{PRUNE}') THEN RETURN NULL; END IF; "
+        "IF TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM prune_permit "
+        f"WHERE holder = '{PSEUDONYMISE}') THEN RETURN NULL; END IF; "
         f"RAISE EXCEPTION '%%: {REFUSAL}', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; "
         "END $$ LANGUAGE plpgsql"
     )
@@ -92,12 +106,13 @@ def remove():
 
 
 @contextmanager
-def permit():
-    """Let the statements of the block delete guarded records; call it inside the pruning
-    transaction (the permit is removed before it commits, so no other transaction sees it)."""
+def permit(holder=PRUNE):
+    """Let the statements of the block delete guarded records (``PRUNE``), or update them
+    (``PSEUDONYMISE``); call it inside the transaction (the permit is removed before it
+    commits, so no other transaction sees it)."""
     if not database.in_transaction():
-        raise RuntimeError("a prune permit lives inside the pruning transaction")
-    row = PrunePermit.create()
+        raise RuntimeError("a permit lives inside the transaction it permits")
+    row = PrunePermit.create(holder=holder)
     yield  # a failure here rolls the transaction back, the permit with it
     PrunePermit.delete().where(PrunePermit.id == row.id).execute()
 

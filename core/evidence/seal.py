@@ -233,13 +233,21 @@ def digests(key, table, first_id, last_id):
     names = [field.name for field in model._meta.sorted_fields[1:]]
     personal = [i for i, name in enumerate(names) if name in table.personal]
     hash_value = personal_hasher(key)
+    # Read after the rows: a row read before its replacement committed still matches a note.
+    from core.evidence.replace import original_hashes
+
+    replaced = original_hashes(key, table.kind, first_id, last_id) if personal else {}
     found = []
     for row in rows:
         # The id is not in the digest: the pair binds them, and a record moved to another id
         # (rows reordered) is then recognised by its digest.
         values = list(row[1:])
+        notes = replaced.get(row[0], {})
         for i in personal:
             values[i] = hash_value(values[i])
+            original, accepted = notes.get(names[i], (None, ()))
+            if values[i] in accepted:  # a person's value replaced through the app, noted
+                values[i] = original
         found.append((row[0], record_digest(key, values, belongings.get(row[0]))))
     return found
 
