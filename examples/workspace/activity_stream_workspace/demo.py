@@ -280,7 +280,10 @@ class Story:
                 shared_with=[*already, unshared[0]],
             )
         revision = f"{document.body or 'First draft.'}\nRevised {utcnow():%d %B}."
-        return self.act(services.update_document, document.owner, document, body=revision[-2000:])
+        event = self.act(services.update_document, document.owner, document, body=revision[-2000:])
+        for share in document.shares:  # the client opens the new version
+            services.view_document(share.user, document)
+        return event
 
     def tidy_up(self):
         """Delete a task done more than ten days ago, now and then, as a manager would."""
