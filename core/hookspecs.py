@@ -136,3 +136,17 @@ def team_deleted(team, actor):
     ``actor``. Called in the transaction deleting the team, before its row goes (so ``team``
     still exists); raising rolls the deletion back.
     """
+
+
+@hookspec
+def person_records(person):
+    """Return an iterable of ``(kind, dict)`` for every record a plugin keeps about ``person``
+    (a ``core.people.User``), for Manage People's "Export everything about this person".
+
+    ``kind`` names the record (``"email"``) and becomes the line's ``"kind"``, so the dict
+    must not hold a ``"kind"`` key of its own; the dict is plain JSON (times ISO 8601 UTC with
+    a ``Z``). Leave out what the admin exporting may not read: another person's private
+    records, a secret (a token, its hash, a link opening the account). The bundle is streamed,
+    so a generator reading its rows in keyset batches keeps the memory constant; it runs in
+    the request's app context.
+    """

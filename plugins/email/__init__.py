@@ -60,6 +60,14 @@ def object_urls(refs):
     return views.message_urls(refs)
 
 
+@hookimpl
+def person_records(person):
+    """Give the messages to and from ``person`` to Manage People's export of their data."""
+    from plugins.email import person_data
+
+    return person_data.person_records(person)
+
+
 @hookimpl(wrapper=True)
 def seed_demo():
     """Deliver the mail the demo queued, after every other plugin's demo.

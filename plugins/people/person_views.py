@@ -1,27 +1,39 @@
 """Manage People: list, invite or create, edit (role, time zone…), deactivate, reactivate,
-and send a one-time password link."""
+send a one-time password link, and export everything about a person."""
+
+import logging
 
 from flask import Blueprint
+from flask import Response
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import stream_with_context
 from flask import url_for
 
+from core.db import utcnow
+from core.events import Ref
+from core.events.reads import record_access
 from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
 from core.people import User
 from core.people import time_zone_names
 from plugins.people import accounts
+from plugins.people import person_data
 from plugins.people.checks import Invalid
 from plugins.people.pages import actor
 from plugins.people.pages import found_or_404
 from plugins.people.pages import render_form
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("persons", __name__, url_prefix="/people")
 
 FIELDS = ("name", "email", "role", "time_zone")
+# Lines per chunk of the bundle handed to the server: one write per batch, not per line.
+CHUNK_LINES = person_data.BATCH
 
 
 @bp.get("")
@@ -90,6 +102,76 @@ def password_link(user_id):
         flash(f"A one-time link to choose a new password was emailed to {found.email}.")
         return redirect(url_for("people.persons.person", user_id=found.id))
     return render_template("people/link.html", sent=sent, purpose="password reset link")
+
+
+@bp.post("/<int:user_id>/export")
+def export(user_id):
+    """Answer everything about a person as one JSON Lines file, streamed; recorded when it
+    ends (a POST: the file leaves the platform by a deliberate, recorded act)."""
+    found = found_or_404(User, user_id, "person")
+    exporter = actor()
+    lines = person_data.bundle_lines(found, exporter)
+    first = next(lines)  # read now: a failing query is an error page, not a cut file
+    count = [0]
+    body = _recorded(_chunks(_chained(first, lines), count), exporter, found, count)
+    response = Response(stream_with_context(body), content_type="application/x-ndjson")
+    name = f"person-{found.id}-{utcnow():%Y%m%d}.jsonl"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy passes each chunk on as it comes
+    return response
+
+
+def _chained(first, rest):
+    yield first
+    yield from rest
+
+
+def _chunks(lines, count):
+    """Yield ``lines`` joined ``CHUNK_LINES`` at a time, encoded; ``count[0]``: lines handed on."""
+    buffer = []
+    for line in lines:
+        buffer.append(line)
+        if len(buffer) == CHUNK_LINES:
+            count[0] += len(buffer)
+            yield "".join(buffer).encode("utf-8")
+            buffer = []
+    if buffer:
+        count[0] += len(buffer)
+        yield "".join(buffer).encode("utf-8")
+
+
+def _recorded(chunks, exporter, person, count):
+    """Yield ``chunks``, then record the export: complete, cut short by the client (the
+    server closes the generator when the connection drops) or failed, with the lines sent."""
+    outcome = "aborted by the client"
+    try:
+        yield from chunks
+        outcome = "complete"
+    except Exception:
+        outcome = "failed"
+        raise
+    finally:
+        try:
+            record_export(exporter, person, count[0], outcome)
+        except Exception:  # the download's answer is sent already; keep the error in the log
+            log.exception("could not record the export of person %s", person.id)
+
+
+def record_export(exporter, person, lines, outcome="complete"):
+    """Record that ``exporter`` exported ``lines`` lines of everything about ``person``: an
+    access event (seen by the Super Admin and Admins only), every time."""
+    summary = f"{lines:,} line{'' if lines == 1 else 's'} of their data as JSON Lines"
+    if outcome != "complete":
+        summary += f" ({outcome})"
+    record_access(
+        exporter,
+        "person.exported",
+        Ref("user", person.id, person.name),
+        changes={"lines": [None, lines], "outcome": [None, outcome]},
+        summary=summary,
+        once_within=None,  # each export is a file leaving the platform
+    )
 
 
 def _set_active(user_id, active):
