@@ -150,3 +150,16 @@ def person_records(person):
     so a generator reading its rows in keyset batches keeps the memory constant; it runs in
     the request's app context.
     """
+
+
+@hookspec
+def pseudonymise_person(person, replace):
+    """Replace ``person``'s name and email in the records a plugin keeps, for Manage People's
+    "Pseudonymise this person"; return how many records changed.
+
+    ``replace(text)`` returns ``text`` with their name and email made their pseudonym's (None
+    stays None). Called after the core's tables are rewritten and before the account is
+    renamed, outside a transaction: write in short transactions of your own (a batch each),
+    and make a second call finish what a failed first one left (it may be called again). A
+    sealed table's personal columns go through ``core.evidence.replace.replace_values``.
+    """

@@ -449,3 +449,43 @@ def test_hook_person_left_stream(make_app, people):
     changes = json.loads(event.changes)
     assert changes["report subscriptions"] == [["weekly"], []]
     assert changes["role"] == ["Salesperson", "Client"]
+
+
+def test_hook_person_records(make_app, people):
+    class Plugin:
+        @hookimpl
+        def person_records(self, person):
+            return [("note", {"text": f"about {person.name}"})]
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "admin@example.com")
+    dana = people["teammate@example.com"]
+    answer = client.post(f"/people/{dana.id}/export", data={"csrf_token": csrf_token_of(client)})
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert {"kind": "note", "text": "about Dana Scully"} in lines
+
+
+def test_hook_pseudonymise_person(make_app, people):
+    seen = []
+
+    class Plugin:
+        @hookimpl
+        def pseudonymise_person(self, person, replace):
+            seen.append(replace(f"Note for {person.name} <{person.email}>"))
+            return 1
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "admin@example.com")
+    dana = people["teammate@example.com"]
+    answer = client.post(
+        f"/people/{dana.id}/pseudonymise",
+        data={"csrf_token": csrf_token_of(client), "confirm": "yes"},
+    )
+    assert answer.status_code == 303
+    with app.app_context():
+        from plugins.people.pseudonyms import pseudonym_of
+
+        name, email = pseudonym_of(dana)
+    assert seen == [f"Note for {name} <{email}>"]

@@ -79,3 +79,11 @@ def seed_demo():
 
     deliver_demo()
     return result
+
+
+@hookimpl
+def pseudonymise_person(person, replace):
+    """Replace the person's name and email in the messages to and from them."""
+    from plugins.email.pseudonyms import pseudonymise_messages
+
+    return pseudonymise_messages(person, replace)

@@ -22,6 +22,7 @@ from core.people import User
 from core.people import time_zone_names
 from plugins.people import accounts
 from plugins.people import person_data
+from plugins.people import pseudonyms
 from plugins.people.checks import Invalid
 from plugins.people.pages import actor
 from plugins.people.pages import found_or_404
@@ -102,6 +103,23 @@ def password_link(user_id):
         flash(f"A one-time link to choose a new password was emailed to {found.email}.")
         return redirect(url_for("people.persons.person", user_id=found.id))
     return render_template("people/link.html", sent=sent, purpose="password reset link")
+
+
+@bp.post("/<int:user_id>/pseudonymise")
+def pseudonymise(user_id):
+    """Replace a person's name, email, addresses and user agents by a pseudonym in every record,
+    and deactivate them for good; the form's ``confirm`` box must be ticked."""
+    found = found_or_404(User, user_id, "person")
+    if request.form.get("confirm") != "yes":
+        error = Invalid("confirm", "tick the box to confirm: this cannot be undone")
+        return _person_page(found, error)
+    name = found.name
+    try:
+        changed = pseudonyms.pseudonymise(actor(), found)
+    except Invalid as error:
+        return _person_page(found, error)
+    flash(f"{name} is now {found.name}: {changed:,} records rewritten, the account deactivated.")
+    return redirect(url_for("people.persons.person", user_id=found.id), code=303)
 
 
 @bp.post("/<int:user_id>/export")
