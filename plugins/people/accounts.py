@@ -32,6 +32,7 @@ from core.people import create_user
 from core.plugins import hooks
 from plugins.people import checks
 from plugins.people import links
+from plugins.people.checks import PSEUDONYM_DOMAIN
 from plugins.people.checks import Invalid
 from plugins.people.models import INVITE
 from plugins.people.models import RESET
@@ -146,6 +147,8 @@ def set_active(actor, user, active):
             raise Invalid("active", "the Super Admin cannot be deactivated")
         if not active and current.id == actor.id:
             raise Invalid("active", "you cannot deactivate yourself; ask another admin")
+        if active and current.email.endswith(f"@{PSEUDONYM_DOMAIN}"):
+            raise Invalid("active", "a pseudonymised person's account stays closed")
         if current.active == active:
             return None
         current.active = active

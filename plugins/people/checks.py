@@ -12,6 +12,8 @@ from core.people import Role
 from core.people import is_time_zone
 
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# The addresses pseudonymised people get (``plugins.people.pseudonyms``): never a mailbox.
+PSEUDONYM_DOMAIN = "pseudonymised.invalid"
 LIMITS = {"name": 80, "description": 2000, "person_name": 120, "email": 254}
 
 

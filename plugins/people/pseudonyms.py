@@ -36,10 +36,10 @@ from plugins.people import checks
 from plugins.people.accounts import _leave_the_stream
 from plugins.people.accounts import _locked
 from plugins.people.accounts import ref
+from plugins.people.checks import PSEUDONYM_DOMAIN
 from plugins.people.checks import Invalid
 
 BATCH = 500
-PSEUDONYM_DOMAIN = "pseudonymised.invalid"
 TEXT_COLUMNS = ("object_label", "target_label", "summary", "changes", "metadata")
 
 

@@ -105,6 +105,12 @@ def test_the_person_is_gone_from_every_record_and_the_seals_verify(app, people, 
     assert pseudonymise(app, "admin@example.com", dana.id).status_code == 400
     client = app.test_client()
     assert sign_in(client, EMAIL).status_code != 302  # the account is gone for good
+    admin = app.test_client()
+    sign_in(admin, "admin@example.com")
+    answer = admin.post(f"/people/{dana.id}/reactivate", data={"csrf_token": csrf_token_of(admin)})
+    assert answer.status_code == 400 and "stays closed" in answer.text
+    with app.app_context():
+        assert not User.get_by_id(dana.id).active
 
 
 def test_only_admins_and_not_the_owner_or_oneself(app, people, history):
