@@ -9,6 +9,10 @@ committed, as a rolled back insert leaves: the gaps the "row inserted" tampers f
 - ``seal``: ``seal_all`` of the whole store with a fixed key, records/s;
 - ``verify``: a full ``verify()`` of the untouched store (with the heads just taken),
   records/s (target ≥ 100,000) and its findings (target 0: no false alarm);
+- ``verify_read_floor``: what ``verify()`` must read, read just before it with the plain
+  driver and nothing else (each block's rows, every column, and its events' audience: the
+  parties, then their rows in the block's range), records/s: the most verification could
+  reach on this store and machine, measured in the same run (``verify.vs_read_floor``);
 - ``tampers``: ``--tampers`` single-row tampers, spread evenly over seven kinds (a column of
   an event changed by raw SQL, a different column each time; an audience party added, removed
   or replaced; a row deleted; a row inserted in a gap; two rows of a block swapped, audience
@@ -60,7 +64,9 @@ from bench import stream
 from bench.export import seed
 from core.db import database
 from core.db import is_sqlite
+from core.events import ActivityAudience
 from core.events import ActivityEvent
+from core.events.models import PARTY_CHUNK
 from core.evidence.guard import lifted as guard_lifted
 from core.evidence.seal import SealBlock
 from core.evidence.seal import block_mac
@@ -73,6 +79,7 @@ from core.evidence.verify import Report
 from core.evidence.verify import check_head
 from core.evidence.verify import check_records
 from core.evidence.verify import verify
+from core.listing.sql import distinct_values
 
 log = harness.logger("evidence")
 
@@ -281,6 +288,43 @@ def time_verify(heads):
         "target_records_per_s": TARGETS["verify_records_per_s"],
         "findings": len(report.findings),
         "found": [finding.text() for finding in report.findings[:10]],
+    }
+
+
+def time_read_floor():
+    """Read what ``verify()`` reads of the activity chain, block by block, with the plain
+    driver and nothing else (no digest, no conversion); return its figures."""
+    ranges = (
+        SealBlock.select(SealBlock.first_id, SealBlock.last_id)
+        .where(SealBlock.kind == CHAIN)
+        .order_by(SealBlock.seq)
+        .tuples()
+    )
+    ranges = list(ranges)
+    rows_sql = (
+        f"SELECT {', '.join(event_columns())} FROM activity_event"
+        f" WHERE id BETWEEN {P()} AND {P()} ORDER BY id"
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    records = 0
+    for first_id, last_id in ranges:
+        records += len(database.execute_sql(rows_sql, (first_id, last_id)).fetchall())
+        parties = distinct_values(ActivityAudience, "party")
+        for start in range(0, len(parties), PARTY_CHUNK):
+            chunk = parties[start : start + PARTY_CHUNK]
+            sql = (
+                f"SELECT event_id, party FROM activity_audience"
+                f" WHERE party IN ({', '.join([P()] * len(chunk))})"
+                f" AND event_id BETWEEN {P()} AND {P()}"
+            )
+            database.execute_sql(sql, (*chunk, first_id, last_id)).fetchall()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "records": records,
+        "blocks": len(ranges),
+        "seconds": round(seconds, 3),
+        "records_per_s": round(records / seconds),
+        "records_per_cpu_s": round(records / cpu) if cpu else None,
     }
 
 
@@ -781,9 +825,17 @@ def measure(args, workdir, database_url, result):
         log(f"sealed {sealed['records']:,} records: {sealed['records_per_s']:,} records/s")
         heads = [head_text(table.kind) for table in sealed_tables()]
         heads = [head for head in heads if head]
+        log("reading what verify reads with the plain driver (its floor)")
+        result["verify_read_floor"] = floor = time_read_floor()
         log("verifying the untouched store")
         result["verify"] = time_verify(heads)
-        log(f"verified: {result['verify']['records_per_s']:,} records/s")
+        result["verify"]["vs_read_floor"] = round(
+            result["verify"]["records_per_s"] / floor["records_per_s"], 3
+        )
+        log(
+            f"verified: {result['verify']['records_per_s']:,} records/s"
+            f" (the plain driver's read of the same: {floor['records_per_s']:,} records/s)"
+        )
         log(f"{args.tampers:,} tampers ({args.full_checks} also checked with the full verify)")
         head = head_text(CHAIN)
         # The tamperer may drop the database's guard on the record tables, as their owner can:

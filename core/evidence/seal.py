@@ -26,11 +26,17 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import struct
+from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
+from itertools import chain
+from itertools import repeat
+from operator import attrgetter
+from operator import methodcaller
 from pathlib import Path
 
 import peewee
@@ -70,15 +76,49 @@ def event_audiences(ids):
     # seek per party, the parties read by one index step each (a loose index scan). Read by
     # event range instead, every block would scan the whole table.
     parties = distinct_values(audience, "party")
+    if not set(map(type, parties)) <= {int}:  # parameters as peewee passes them
+        parties = [audience.party.db_value(party) for party in parties]
+    low, high = audience.event.db_value(min(ids)), audience.event.db_value(max(ids))
     found = {}
     for start in range(0, len(parties), PARTY_CHUNK):
-        rows = audience.select(audience.event, audience.party).where(
-            audience.party.in_(parties[start : start + PARTY_CHUNK])
-            & audience.event.between(min(ids), max(ids))
+        chunk = parties[start : start + PARTY_CHUNK]
+        marks = ", ".join([database.param] * len(chunk))
+        sql = (
+            f"SELECT event_id, party FROM {audience._meta.table_name}"
+            f" WHERE party IN ({marks}) AND event_id BETWEEN {database.param} AND {database.param}"
         )
-        for event_id, party in rows.tuples():
-            found.setdefault(event_id, []).append(party)
-    return {event_id: sorted(held) for event_id, held in found.items()}
+        # The driver's rows, not peewee's: its query building and per-row conversion would
+        # cost more than the reading. Integers (all there is) as they are; anything else is
+        # read again as peewee reads it.
+        params = (*chunk, low, high)
+        held = group_pairs(database.execute_sql(sql, params))
+        if not is_all_int(held):
+            event, party = audience.event.python_value, audience.party.python_value
+            rows = database.execute_sql(sql, params)
+            held = group_pairs((event(event_id), party(one)) for event_id, one in rows)
+        if not found:
+            found = held
+            continue
+        for event_id, parties_held in held.items():
+            found.setdefault(event_id, []).extend(parties_held)
+    for parties_held in found.values():
+        parties_held.sort()
+    return found
+
+
+def group_pairs(pairs):
+    """Return ``{first: [second, …]}`` of ``pairs``, in their order."""
+    grouped = {}
+    for first, second in pairs:
+        grouped.setdefault(first, []).append(second)
+    return grouped
+
+
+def is_all_int(grouped):
+    """Tell whether the keys and values of ``grouped`` (``group_pairs``) are all integers."""
+    kinds = set(map(type, grouped))
+    kinds.update(map(type, chain.from_iterable(grouped.values())))
+    return kinds <= {int}
 
 
 def sealed_tables():
@@ -191,14 +231,12 @@ def personal_hasher(key):
     return hash_value
 
 
+BODY_JSON = {"ensure_ascii": False, "separators": (",", ":"), "default": str}
+
+
 def record_digest(key, values, belonging=None):
     """Return the 16-byte digest of one record: its column ``values`` and ``belonging``."""
-    body = json.dumps(
-        [[canonical(v) for v in values], belonging],
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
+    body = json.dumps([[canonical(v) for v in values], belonging], **BODY_JSON)
     return hmac.new(key, body.encode("utf-8"), hashlib.sha256).digest()[:16]
 
 
@@ -221,35 +259,220 @@ def block_mac(key, block):
 
 def digests(key, table, first_id, last_id):
     """Return ``[(id, digest)]`` of ``table``'s records with ids ``first_id``..``last_id``,
-    as the tables hold them now, in id order."""
+    as the tables hold them now, in id order.
+
+    Each digest is ``record_digest`` of the record's values (personal ones by
+    ``personal_hasher``) as peewee reads them, bit for bit; but the rows are the driver's,
+    handled a column at a time: what verification spends its time on (see ``read_column``)."""
     model = table.model
-    rows = list(
-        model.select(*model._meta.sorted_fields)
-        .where(model.id.between(first_id, last_id))
-        .order_by(model.id)
-        .tuples()
-    )
-    belongings = table.belongings([row[0] for row in rows]) if table.belongings and rows else {}
-    names = [field.name for field in model._meta.sorted_fields[1:]]
-    personal = [i for i, name in enumerate(names) if name in table.personal]
-    hash_value = personal_hasher(key)
+    fields = model._meta.sorted_fields
+    bounds = (model.id.db_value(first_id), model.id.db_value(last_id))
+    rows = database.execute_sql(range_sql(model), bounds).fetchall()
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    del rows  # the columns hold its values: a block's row tuples go at once
+    ids = python_column(fields[0], columns[0])
+    values = [
+        read_column(field, column) for field, column in zip(fields[1:], columns[1:], strict=True)
+    ]
+    belongings = table.belongings(ids) if table.belongings else {}
+    personal = [i for i, field in enumerate(fields[1:]) if field.name in table.personal]
     # Read after the rows: a row read before its replacement committed still matches a note.
     from core.evidence.replace import original_hashes
 
     replaced = original_hashes(key, table.kind, first_id, last_id) if personal else {}
-    found = []
-    for row in rows:
-        # The id is not in the digest: the pair binds them, and a record moved to another id
-        # (rows reordered) is then recognised by its digest.
-        values = list(row[1:])
-        notes = replaced.get(row[0], {})
+    hasher = PersonalHasher(key)
+    for i in personal:
+        values[i] = hasher.column(values[i])
+    if replaced:
+        names = [field.name for field in fields[1:]]
         for i in personal:
-            values[i] = hash_value(values[i])
-            original, accepted = notes.get(names[i], (None, ()))
-            if values[i] in accepted:  # a person's value replaced through the app, noted
-                values[i] = original
-        found.append((row[0], record_digest(key, values, belongings.get(row[0]))))
-    return found
+            values[i] = as_noted(values[i], names[i], ids, replaced)
+    # The id is not in the digest: the pair binds them, and a record moved to another id
+    # (rows reordered) is then recognised by its digest. Each record's values are gathered one
+    # at a time, as they are encoded: a block of tuples kept alive is what the garbage
+    # collector would walk, again and again.
+    records = zip(zip(*values, strict=True), map(belongings.get, ids), strict=True)
+    return list(zip(ids, map(record_mac(key), ENCODE_BODIES(records)), strict=True))
+
+
+def as_noted(hashes, name, ids, replaced):
+    """Return the column ``name``'s ``hashes`` (of the records ``ids``) with each value
+    replaced through the app and noted (``replaced``, from ``original_hashes``) read as its
+    original hash."""
+    hashes = list(hashes)
+    for n, record_id in enumerate(ids):
+        if record_id in replaced:
+            original, accepted = replaced[record_id].get(name, (None, ()))
+            if hashes[n] in accepted:  # a person's value replaced through the app, noted
+                hashes[n] = original
+    return hashes
+
+
+def range_sql(model):
+    """Return the SQL of ``model``'s rows with ids between two parameters, every column in
+    the model's order, in id order."""
+    columns = ", ".join(f'"{field.column_name}"' for field in model._meta.sorted_fields)
+    table, key, mark = model._meta.table_name, model.id.column_name, database.param
+    return (
+        f'SELECT {columns} FROM "{table}" WHERE "{key}" BETWEEN {mark} AND {mark} ORDER BY "{key}"'
+    )
+
+
+# Reading rows as the digest does, fast ----------------------------------------------------
+#
+# A digest is defined on peewee's values: ``canonical(field.python_value(raw))`` of each column.
+# peewee converts every value of every row; here a column whose values the driver already
+# returns as peewee would (text in a text column, integers in an integer column) is taken as it
+# is, after one look at the types in the whole column, and the rest is converted as peewee does.
+
+TEXT_FIELDS = (peewee.CharField, peewee.TextField)  # not FixedCharField: peewee strips it
+INT_FIELDS = (
+    peewee.IntegerField,
+    peewee.BigIntegerField,
+    peewee.SmallIntegerField,
+    peewee.AutoField,
+    peewee.BigAutoField,
+)
+NONE = type(None)
+# SQLite holds a time as peewee writes it: "YYYY-MM-DD HH:MM:SS[.ffffff]" (no fraction when the
+# microseconds are 0). ASCII digits only: strptime, peewee's fallback, takes any Unicode digit.
+TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?", re.ASCII)
+FULL_TIME_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", re.ASCII)
+TIME_ZONE = attrgetter("tzinfo")
+ISO_TIME = methodcaller("isoformat", " ", "microseconds")  # canonical() of a naive datetime
+COPY = methodcaller("copy")
+
+
+def python_column(field, values):
+    """Return ``field.python_value`` of each of ``values`` (ids: integers as they are)."""
+    if type(field) in INT_FIELDS and set(map(type, values)) <= {int}:
+        return values
+    return [field.python_value(value) for value in values]
+
+
+def read_column(field, values):
+    """Return ``canonical(field.python_value(v))`` of each of ``values``, one column of the
+    driver's rows, as the digest reads it."""
+    kinds = set(map(type, values))
+    if type(field) in TEXT_FIELDS and kinds <= {str, NONE}:
+        return values
+    if type(field) in INT_FIELDS and kinds <= {int, NONE}:
+        return values
+    if type(field) is peewee.DateTimeField:
+        if kinds <= {str} and all(map(FULL_TIME_TEXT.fullmatch, values)):
+            # peewee parses such a text to the datetime canonical() writes back as that text
+            # (or, not a valid time, leaves it as it is): either way, the text itself.
+            return values
+        if kinds <= {datetime} and set(map(TIME_ZONE, values)) == {None}:
+            return list(map(ISO_TIME, values))  # the driver's datetimes (PostgreSQL)
+        return [time_text(field, value) for value in values]
+    return [canonical(field.python_value(value)) for value in values]
+
+
+def time_text(field, value):
+    """Return ``canonical(field.python_value(value))`` of a ``DateTimeField``'s value."""
+    if type(value) is str:
+        match = TIME_TEXT.fullmatch(value)
+        if match and match[1]:
+            return value
+        if match:
+            try:  # what peewee tries first: when it fails, peewee's own way below
+                datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                return value + ".000000"
+    elif type(value) is datetime and value.tzinfo is None:
+        return value.isoformat(sep=" ", timespec="microseconds")
+    return canonical(field.python_value(value))
+
+
+class PersonalHasher:
+    """``personal_hasher(key)`` over whole columns: the keyed BLAKE2b state is built once and
+    copied per value, and a value repeated in a column (a name, an address) is hashed once."""
+
+    def __init__(self, key):
+        self.hash_value = personal_hasher(key)
+        personal_key = hashlib.sha256(b"personal|" + key).digest()
+        self.keyed = hashlib.blake2b(key=personal_key, digest_size=16)
+
+    def texts(self, values):
+        """Return the hash of each of the texts ``values`` (as ``personal_hasher`` hashes
+        them), by C-level loops: a Python call per value would cost as much as its hash."""
+        states = list(map(COPY, repeat(self.keyed, len(values))))
+        deque(map(type(self.keyed).update, states, map(str.encode, values)), maxlen=0)
+        return list(map(type(self.keyed).hexdigest, states))
+
+    def column(self, values):
+        """Return the hash of each of ``values`` (canonical values; None stays None)."""
+        kinds = set(map(type, values))
+        if kinds == {NONE}:
+            return values
+        if not kinds <= {str, NONE}:
+            return [self.hash_value(value) for value in values]
+        distinct = list(set(values) - {None})
+        hashes = dict(zip(distinct, self.texts(distinct), strict=True))
+        hashes[None] = None
+        return list(map(hashes.__getitem__, values))
+
+
+SHA256_BLOCK = 64
+INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
+OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
+
+
+def record_mac(key):
+    """Return ``mac(body)``: ``record_digest``'s HMAC-SHA256 of a record's JSON ``body`` (text),
+    cut to 16 bytes. The HMAC's inner and outer states (RFC 2104) are keyed once, then copied
+    per record: keying them is half the cost of a short record's HMAC."""
+    if len(key) > SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = bytes(key).ljust(SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(key.translate(INNER_PAD))
+    outer = hashlib.sha256(key.translate(OUTER_PAD))
+
+    def mac(body):
+        state = inner.copy()
+        state.update(body.encode("utf-8"))
+        result = outer.copy()
+        result.update(state.digest())
+        return result.digest()[:16]
+
+    return mac
+
+
+def bodies_encoder():
+    """Return ``encode(values)``: ``json.dumps(value, **BODY_JSON)`` of each of ``values``,
+    one by one: the bodies of ``record_digest``.
+
+    ``json.dumps`` makes an encoder for each call, and that encoder makes its C scanner for
+    each value: here the C scanner is made once, as it would make it (but for the check for
+    circular values, which a record's flat values cannot be), and run by C-level loops.
+    Checked on a sample; the plain encoder where this Python's json differs."""
+    plain = json.JSONEncoder(**BODY_JSON).encode
+    make = getattr(json.encoder, "c_make_encoder", None)
+    try:
+        scan = make(None, str, json.encoder.encode_basestring, None, ":", ",", False, False, True)
+    except TypeError:  # no C encoder (None), or another signature
+        scan = None
+
+    def encode(values):
+        return map("".join, map(scan, values, repeat(0)))
+
+    def encode_plainly(values):
+        return map(plain, values)
+
+    sample = [(('é "q"\n\u2028\x00\\', 1, -2, None, 10**20, True, 1.5), [2, 5]), ((), None)]
+    try:
+        same = list(encode(sample)) == [json.dumps(value, **BODY_JSON) for value in sample]
+    except (TypeError, ValueError):
+        same = False
+    return encode if same else encode_plainly
+
+
+ENCODE_BODIES = bodies_encoder()
 
 
 def pack(pairs):
