@@ -78,20 +78,25 @@ class Report:
             self.findings.append(Finding(chain, kind, where, detail))
 
 
-def verify(heads=(), key=None):
+def verify(heads=(), key=None, progress=None):
     """Verify every sealed table; ``heads`` are heads kept elsewhere (``head_text``) to check
-    the tails against. Return a ``Report``."""
+    the tails against. Return a ``Report``.
+
+    ``progress(records, blocks)``, when given, is called after each block with the records
+    and blocks checked so far (over every chain); an exception it raises stops the
+    verification and reaches the caller."""
     key = key or seal_key()
     report = Report()
     for table in sealed_tables():
-        verify_chain(table, key, report)
+        verify_chain(table, key, report, progress)
     for head in heads:
         check_head(head, report)
     return report
 
 
-def verify_chain(table, key, report):
-    """Verify one sealed table's chain and records into ``report``."""
+def verify_chain(table, key, report, progress=None):
+    """Verify one sealed table's chain and records into ``report``; ``progress`` as
+    ``verify``'s."""
     chain = table.kind
     previous = None
     blocks = SealBlock.select().where(SealBlock.kind == chain).order_by(SealBlock.seq)
@@ -109,6 +114,8 @@ def verify_chain(table, key, report):
                 chain, KINDS[0], where, f"expected block {expected_seq} from id {expected_first}"
             )
         check_records(table, key, block, report)
+        if progress is not None:
+            progress(report.records, report.blocks)
         previous = block
     report.heads[chain] = head_of(previous)
 

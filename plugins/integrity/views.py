@@ -1,33 +1,38 @@
-"""The Integrity section of Settings and its two actions (owner and admins, as Settings).
+"""The Integrity section of Settings and its actions (owner and admins, as Settings).
 
 - ``POST /stream/settings/integrity/seal``: seal what was committed since the last seal;
-- ``POST /stream/settings/integrity/verify``: verify every chain and sealed record, show the
-  report, and record that the viewer verified (``integrity.verified``, its outcome and first
-  findings in the change set).
+- ``POST /stream/settings/integrity/verify``: start verifying every chain and sealed record
+  on the task queue (``runs``), recorded once done (``integrity.verified``, its outcome and
+  first findings in the change set);
+- ``GET /stream/settings/integrity/runs/<id>``: a verification's state, polled by htmx every
+  second while it runs, then its report (without JavaScript: the section alone, to reload).
 
-Each answers htmx with the section, and a browser without JavaScript with the whole Settings
-page (the report travels on ``g``).
+Each answers htmx with the section (the poll with the verification's part of it). Without
+JavaScript, Seal now answers the whole Settings page (the message travels on ``g``), and
+Verify redirects to it (303), where the section shows the latest verification.
 """
 
 from flask import Blueprint
+from flask import abort
 from flask import g
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from core.db import database
-from core.events import Ref
-from core.events import record_activity
 from core.evidence.seal import head_of
 from core.evidence.seal import last_block
 from core.evidence.seal import seal_all
 from core.evidence.seal import sealed_tables
-from core.evidence.verify import verify
 from core.listing.feed import COUNT_CAP
 from core.listing.feed import counted
+from core.people import User
+from core.shell import page_or_fragment
 from core.shell import section_answer
 from core.tabs import get_tab
+from plugins.integrity import runs
 
 bp = Blueprint(
     "integrity",
@@ -36,6 +41,7 @@ bp = Blueprint(
     template_folder="templates",
 )
 STATE = "integrity_state"  # what an action just did, for the section drawn after it
+ALREADY = "A verification is already running: its progress is below."
 
 
 def sections(viewer):
@@ -46,8 +52,9 @@ def sections(viewer):
     return [render(**g.get(STATE, {}))]
 
 
-def render(report=None, message=None):
-    """Render the section: each chain's seals and head, the last ``report`` if any."""
+def render(run=None, message=None, focus=False):
+    """Render the section: each chain's seals and head, and ``run`` (by default the latest
+    verification): its progress, or its report; ``focus`` moves the focus to its progress."""
     chains = []
     for table in sealed_tables():
         last = last_block(table.kind)
@@ -66,8 +73,22 @@ def render(report=None, message=None):
                 "head": head_of(last),
             }
         )
-    html = render_template("integrity/section.html", chains=chains, report=report, message=message)
+    run = run or runs.latest()
+    html = render_template(
+        "integrity/section.html", chains=chains, message=message, **run_context(run, focus)
+    )
     return Markup(html)
+
+
+def run_context(run, focus=False):
+    """Return what the verification's part of the section draws of ``run`` (None: none yet)."""
+    asker = User.get_or_none(User.id == run.user_id) if run else None
+    return {
+        "run": run,
+        "focus": focus,
+        "asker": asker.name if asker else None,
+        "report": run.report_data() if run else None,
+    }
 
 
 @bp.post("/seal")
@@ -81,21 +102,22 @@ def seal_now():
 
 @bp.post("/verify")
 def verify_now():
-    """Verify every chain; show the report; record the verification and its outcome."""
+    """Start verifying every chain on the task queue (unless a verification is running);
+    show its progress, or send a browser without JavaScript to Settings, which shows it."""
     heads = [line for line in request.form.get("heads", "").split() if line]
-    report = verify(heads)
-    outcome = "intact" if report.ok else "tampering found"
-    changes = {
-        "outcome": [None, outcome],
-        "records": [None, report.records],
-        "findings": [None, [finding.text() for finding in report.findings][:10]],
-    }
-    with database.atomic():
-        record_activity(
-            current_user._get_current_object(),
-            "integrity.verified",
-            Ref("integrity", "stream", "the record's integrity"),
-            changes=changes,
-            summary=f"{report.records:,} records checked: {outcome}",
-        )
-    return section_answer(render, STATE, report=report)
+    run, started = runs.start(current_user._get_current_object(), heads)
+    if not request.htmx:
+        return redirect(url_for("stream.tab", tab="settings") + "#integrity", code=303)
+    return render(run=run, message=None if started else ALREADY, focus=True)
+
+
+@bp.get("/runs/<int:run_id>")
+def run_view(run_id):
+    """Show verification ``run_id``: to htmx's poll its part of the section, else the Settings
+    tab's page with the section alone, showing it (a browser without JavaScript reloads it)."""
+    run = runs.VerifyRun.get_or_none(runs.VerifyRun.id == run_id)
+    if run is None:
+        abort(404, "There is no such verification.")
+    if request.htmx:
+        return render_template("integrity/run.html", **run_context(run))
+    return page_or_fragment(render(run=run))
