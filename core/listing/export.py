@@ -70,11 +70,20 @@ def download(feed, viewer, filters, fmt, after=None):
             count[0] += len(data)
             yield data
 
-    body = _recorded(
-        writer_of(feed, viewer, fmt).chunks(rows_data()), feed, viewer, filters, fmt, count
+    return recorded_download(
+        writer_of(feed, viewer, fmt).chunks(rows_data()),
+        FORMATS[fmt][0],
+        file_name(feed, fmt),
+        lambda outcome: record_export(feed, viewer, filters, fmt, count[0], outcome),
     )
-    response = Response(stream_with_context(body), content_type=FORMATS[fmt][0])
-    response.headers["Content-Disposition"] = f'attachment; filename="{file_name(feed, fmt)}"'
+
+
+def recorded_download(chunks, content_type, name, record):
+    """Answer ``chunks`` (bytes) as the streamed attachment ``name``, and call
+    ``record(outcome)`` once the stream ends: ``complete``, ``aborted by the client`` (the
+    server closes the generator when the connection drops) or ``failed``."""
+    response = Response(stream_with_context(_recorded(chunks, record)), content_type=content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy passes each batch on as it comes
     return response
@@ -113,9 +122,8 @@ def _chained(first, rest):
     yield from rest
 
 
-def _recorded(chunks, feed, viewer, filters, fmt, count):
-    """Yield ``chunks``, then record the export: complete, cut short by the client (the
-    server closes the generator when the connection drops) or failed, with the rows sent."""
+def _recorded(chunks, record):
+    """Yield ``chunks``, then ``record`` the outcome."""
     outcome = "aborted by the client"
     try:
         yield from chunks
@@ -125,9 +133,9 @@ def _recorded(chunks, feed, viewer, filters, fmt, count):
         raise
     finally:
         try:
-            record_export(feed, viewer, filters, fmt, count[0], outcome)
+            record(outcome)
         except Exception:  # the download's answer is sent already; keep the error in the log
-            log.exception("could not record the export of %s", feed.name)
+            log.exception("could not record a download's outcome (%s)", outcome)
 
 
 def record_export(feed, viewer, filters, fmt, rows, outcome="complete"):

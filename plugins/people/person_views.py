@@ -4,17 +4,16 @@ send a one-time password link, and export everything about a person."""
 import logging
 
 from flask import Blueprint
-from flask import Response
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 
 from core.db import utcnow
 from core.events import Ref
 from core.events.reads import record_access
+from core.listing.export import recorded_download
 from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
@@ -131,13 +130,12 @@ def export(user_id):
     lines = person_data.bundle_lines(found, exporter)
     first = next(lines)  # read now: a failing query is an error page, not a cut file
     count = [0]
-    body = _recorded(_chunks(_chained(first, lines), count), exporter, found, count)
-    response = Response(stream_with_context(body), content_type="application/x-ndjson")
-    name = f"person-{found.id}-{utcnow():%Y%m%d}.jsonl"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # a proxy passes each chunk on as it comes
-    return response
+    return recorded_download(
+        _chunks(_chained(first, lines), count),
+        "application/x-ndjson",
+        f"person-{found.id}-{utcnow():%Y%m%d}.jsonl",
+        lambda outcome: record_export(exporter, found, count[0], outcome),
+    )
 
 
 def _chained(first, rest):
@@ -157,23 +155,6 @@ def _chunks(lines, count):
     if buffer:
         count[0] += len(buffer)
         yield "".join(buffer).encode("utf-8")
-
-
-def _recorded(chunks, exporter, person, count):
-    """Yield ``chunks``, then record the export: complete, cut short by the client (the
-    server closes the generator when the connection drops) or failed, with the lines sent."""
-    outcome = "aborted by the client"
-    try:
-        yield from chunks
-        outcome = "complete"
-    except Exception:
-        outcome = "failed"
-        raise
-    finally:
-        try:
-            record_export(exporter, person, count[0], outcome)
-        except Exception:  # the download's answer is sent already; keep the error in the log
-            log.exception("could not record the export of person %s", person.id)
 
 
 def record_export(exporter, person, lines, outcome="complete"):
