@@ -18,8 +18,6 @@ A record read while a replacement commits may show its old value with the new no
 value's hash is the note's original one, and is read as such (no false alarm).
 """
 
-import hashlib
-import hmac
 import json
 
 import peewee
@@ -32,6 +30,7 @@ from core.evidence.seal import canonical
 from core.evidence.seal import personal_hasher
 from core.evidence.seal import seal_key
 from core.evidence.seal import sealed_tables
+from core.evidence.seal import tagged_mac
 
 
 class ReplaceNote(BaseModel):
@@ -54,8 +53,8 @@ MODELS = [ReplaceNote]
 
 def replace_note_mac(key, note):
     """Return the MAC of a replacement note (hex)."""
-    header = "|".join([note.kind, str(note.record_id), note.changes, canonical(note.noted_at)])
-    return hmac.new(key, b"replace|" + header.encode(), hashlib.sha256).hexdigest()
+    parts = [note.kind, str(note.record_id), note.changes, canonical(note.noted_at)]
+    return tagged_mac(key, "replace", parts)
 
 
 def sealed_table_of(model):

@@ -574,15 +574,14 @@ PRUNED_ID = struct.Struct(">q")
 
 def note_mac(key, note):
     """Return the MAC of a prune note (hex)."""
-    header = "|".join(
-        [
-            note.kind,
-            str(note.seq),
-            hashlib.sha256(bytes(note.ids)).hexdigest(),
-            canonical(note.pruned_at),
-        ]
-    )
-    return hmac.new(key, b"prune|" + header.encode(), hashlib.sha256).hexdigest()
+    ids = hashlib.sha256(bytes(note.ids)).hexdigest()
+    return tagged_mac(key, "prune", [note.kind, str(note.seq), ids, canonical(note.pruned_at)])
+
+
+def tagged_mac(key, tag, parts):
+    """Return the MAC (hex) of a note of kind ``tag`` made of the text ``parts``."""
+    message = f"{tag}|" + "|".join(parts)
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def note_pruned(model, ids, key=None):
