@@ -71,6 +71,7 @@ def core_migrations():
     from core.evidence import guard
     from core.evidence.replace import MODELS as REPLACE_MODELS
     from core.evidence.seal import MODELS as SEAL_MODELS
+    from core.evidence.seal import add_pairs_sha256
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS
@@ -98,6 +99,7 @@ def core_migrations():
         Migration("core.0010_append_only_records", guard.install),
         Migration("core.0011_replace_notes", create_tables(*REPLACE_MODELS)),
         Migration("core.0012_pseudonymise_permit", guard.reinstall),
+        Migration("core.0013_cleared_seal_blocks", add_pairs_sha256),
     ]
 
 

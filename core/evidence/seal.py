@@ -153,7 +153,10 @@ class SealBlock(BaseModel):
     first_id = peewee.BigIntegerField()
     last_id = peewee.BigIntegerField()
     count = peewee.IntegerField()
-    pairs = peewee.BlobField()  # PAIR-packed (id, digest), in id order
+    pairs = peewee.BlobField()  # PAIR-packed (id, digest), in id order; b"" once cleared
+    # Set when retention removed every record of the block and its pairs were cleared: the
+    # SHA-256 of the pairs the header's MAC covers.
+    pairs_sha256 = peewee.CharField(max_length=64, null=True)
     previous_mac = peewee.CharField(max_length=64)  # "" for the first block
     sealed_at = peewee.DateTimeField(default=utcnow)
     mac = peewee.CharField(max_length=64)
@@ -249,12 +252,32 @@ def block_mac(key, block):
             str(block.first_id),
             str(block.last_id),
             str(block.count),
-            hashlib.sha256(bytes(block.pairs)).hexdigest(),
+            pairs_sha256(block),
             block.previous_mac,
             canonical(block.sealed_at),
         ]
     )
     return hmac.new(key, header.encode(), hashlib.sha256).hexdigest()
+
+
+def pairs_sha256(block):
+    """Return the SHA-256 (hex) of the pairs ``block`` sealed: of its stored pairs, or, for a
+    block whose pairs were cleared (none stored), the one kept when they were."""
+    if not block.pairs and block.pairs_sha256:
+        return block.pairs_sha256
+    return hashlib.sha256(bytes(block.pairs)).hexdigest()
+
+
+def is_cleared(block):
+    """Tell whether ``block``'s pairs were cleared (retention removed all its records)."""
+    return not block.pairs and bool(block.pairs_sha256)
+
+
+def add_pairs_sha256():
+    """Add ``pairs_sha256`` to ``seal_block`` (blocks sealed before have their pairs)."""
+    present = {c.name for c in database.get_columns(SealBlock._meta.table_name)}
+    if "pairs_sha256" not in present:
+        database.execute_sql("ALTER TABLE seal_block ADD COLUMN pairs_sha256 VARCHAR(64)")
 
 
 def digests(key, table, first_id, last_id):
@@ -614,6 +637,22 @@ def note_pruned(model, ids, key=None):
             )
             note.mac = note_mac(key, note)
             note.save(force_insert=True)
+            clear_if_emptied(table.kind, block.seq)
+
+
+def clear_if_emptied(kind, seq):
+    """Clear the pairs of block ``seq`` of chain ``kind`` once its prune notes name as many
+    records as it sealed: its header (and the SHA-256 of the pairs, which its MAC covers) stays,
+    so the chain still verifies; the 24 bytes a record of the pairs held go."""
+    block = SealBlock.get((SealBlock.kind == kind) & (SealBlock.seq == seq))
+    if is_cleared(block):
+        return
+    notes = PruneNote.select(PruneNote.ids).where((PruneNote.kind == kind) & (PruneNote.seq == seq))
+    removed = {i for note in notes for i in pruned_ids(note)}
+    if len(removed) == block.count:
+        SealBlock.update(pairs=b"", pairs_sha256=pairs_sha256(block)).where(
+            SealBlock.id == block.id
+        ).execute()
 
 
 def seal_model(model, key=None):

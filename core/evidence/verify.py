@@ -26,6 +26,7 @@ from core.evidence.seal import SealBlock
 from core.evidence.seal import block_mac
 from core.evidence.seal import digests
 from core.evidence.seal import head_of
+from core.evidence.seal import is_cleared
 from core.evidence.seal import note_mac
 from core.evidence.seal import pruned_ids
 from core.evidence.seal import seal_key
@@ -138,6 +139,9 @@ def check_records(table, key, block, report):
     """Compare the block's sealed pairs with its id range's records as they are now; a
     sealed record that retention removed (a valid prune note names it) is expected gone."""
     chain = table.kind
+    if is_cleared(block):
+        check_cleared(table, key, block, report)
+        return
     sealed = dict(unpack(block.pairs))
     current = dict(digests(key, table, block.first_id, block.last_id))
     pruned = pruned_in(key, block, report)
@@ -163,6 +167,23 @@ def check_records(table, key, block, report):
             report.add(chain, "rows reordered", where, f"holds what record {other} held")
         else:
             report.add(chain, "field modified", where, "its content differs from its seal")
+
+
+def check_cleared(table, key, block, report):
+    """Check a block whose pairs were cleared: its prune notes must name as many of its ids as
+    it sealed, and its id range must hold no record."""
+    chain, where = table.kind, f"block {block.seq}"
+    pruned = {i for i in pruned_in(key, block, report) if block.first_id <= i <= block.last_id}
+    report.pruned += len(pruned)
+    if len(pruned) != block.count:
+        detail = f"cleared, but its prune notes name {len(pruned)} of its {block.count} records"
+        report.add(chain, "row deleted", where, detail)
+    model = table.model
+    back = model.select(model.id).where(model.id.between(block.first_id, block.last_id))
+    found = back.order_by(model.id).first()
+    if found is not None:
+        detail = f"in cleared block {block.seq}'s range, all of whose records were pruned"
+        report.add(chain, "row inserted", f"record {found.id}", detail)
 
 
 def check_head(head, report):

@@ -92,3 +92,93 @@ def test_a_pruned_record_put_back_is_found(app, pruned):
         ActivityEvent.insert(dict(row.__data__, id=gone)).execute()
     (finding,) = report(app).findings
     assert (finding.kind, finding.where) == ("row inserted", f"record {gone}")
+
+
+KEY = b"c" * 32
+
+
+@pytest.fixture
+def two_blocks(app, people):
+    """Record 20 events sealed in two blocks of 10; return their ids."""
+    from core.events import Ref
+    from core.events import record_activity
+    from core.evidence.seal import seal
+    from core.evidence.seal import sealed_tables
+
+    with app.app_context():
+        actor = people["admin@example.com"]
+        events = [record_activity(actor, "task.updated", Ref("task", n, "T")) for n in range(20)]
+        table = next(t for t in sealed_tables() if t.kind == "activity")
+        assert len(seal(table, KEY, block_records=10)) == 2
+    return [event.id for event in events]
+
+
+def prune_ids(app, ids):
+    """Remove ``ids`` as retention does: their notes, then the rows under the permit."""
+    from core.events import ActivityAudience
+    from core.evidence import guard
+    from core.evidence.seal import note_pruned
+
+    with app.app_context(), database.atomic():
+        note_pruned(ActivityEvent, ids, key=KEY)
+        with guard.permit():
+            ActivityAudience.delete().where(ActivityAudience.event.in_(ids)).execute()
+            ActivityEvent.delete().where(ActivityEvent.id.in_(ids)).execute()
+
+
+def block(app, seq):
+    with app.app_context():
+        return SealBlock.get((SealBlock.kind == "activity") & (SealBlock.seq == seq))
+
+
+def test_a_block_whose_records_are_all_pruned_keeps_its_header_only(app, two_blocks):
+    prune_ids(app, two_blocks[:4])
+    assert len(bytes(block(app, 1).pairs)) == 10 * 24  # partly pruned: every pair stays
+    prune_ids(app, two_blocks[4:10])
+    first = block(app, 1)
+    assert bytes(first.pairs) == b"" and len(first.pairs_sha256) == 64
+    assert len(bytes(block(app, 2).pairs)) == 10 * 24
+    with app.app_context():
+        found = verify(key=KEY)
+    assert found.ok, [f.text() for f in found.findings]
+    assert found.pruned == 10
+
+
+def test_a_record_put_back_in_a_cleared_block_is_found(app, two_blocks):
+    prune_ids(app, two_blocks[:10])
+    with app.app_context():
+        database.execute_sql(
+            "INSERT INTO activity_event (id, occurred_at, actor_name, actor_role, verb, action,"
+            " object_type, object_id, object_label, summary) VALUES"
+            f" ({two_blocks[3]}, '2026-01-01 00:00:00', 'X', '', 'task.updated', 'updated',"
+            " 'task', '1', 'T', '')"
+        )
+        kinds = {(f.kind, f.where) for f in verify(key=KEY).findings}
+    assert kinds == {("row inserted", f"record {two_blocks[3]}")}
+
+
+def test_pairs_cleared_behind_the_apps_back_are_found(app, two_blocks):
+    import hashlib
+
+    second = block(app, 2)
+    digest = hashlib.sha256(bytes(second.pairs)).hexdigest()
+    with app.app_context():
+        SealBlock.update(pairs=b"", pairs_sha256=digest).where(SealBlock.id == second.id).execute()
+        kinds = {f.kind for f in verify(key=KEY).findings}
+    assert kinds == {"row deleted", "row inserted"}  # no notes name them, and they are there
+
+
+def test_a_kept_pairs_hash_does_not_cover_edited_pairs(app, two_blocks):
+    import hashlib
+
+    second = block(app, 2)
+    pairs = bytes(second.pairs)
+    digest = hashlib.sha256(pairs).hexdigest()
+    with app.app_context():
+        # A record deleted and its pair cut out, the old hash kept beside: the header shows it.
+        SealBlock.update(pairs=pairs[24:], pairs_sha256=digest).where(
+            SealBlock.id == second.id
+        ).execute()
+        ActivityEvent.delete().where(ActivityEvent.id == two_blocks[10]).execute()
+        kinds = {f.kind for f in verify(key=KEY).findings}
+    assert "block header changed" in kinds

@@ -18,6 +18,8 @@ from core.events import Ref
 from core.events import record_activity
 from core.evidence import guard
 from core.evidence.replace import replace_values
+from core.evidence.seal import SealBlock
+from core.evidence.seal import note_pruned
 from core.evidence.seal import seal_all
 from core.evidence.verify import verify
 
@@ -117,11 +119,17 @@ def test_the_web_role_adds_seals_and_pseudonymises_and_changes_nothing_else(role
 def test_the_pruner_removes_records_under_its_permit_only(roles, people):
     with roles("stream_app").app_context():
         event = record_activity(people["pm@example.com"], "task.updated", Ref("task", 1, "T"))
+        assert seal_all()["activity"] == 1
         database.close()
     with roles("stream_pruner").app_context():
         assert "append-only" in refusal(f"DELETE FROM activity_event WHERE id = {event.id}")
-        with database.atomic(), guard.permit():
-            database.execute_sql(f"DELETE FROM activity_audience WHERE event_id = {event.id}")
-            database.execute_sql(f"DELETE FROM activity_event WHERE id = {event.id}")
+        with database.atomic():
+            note_pruned(ActivityEvent, [event.id])  # and clears the block it empties
+            with guard.permit():
+                database.execute_sql(f"DELETE FROM activity_audience WHERE event_id = {event.id}")
+                database.execute_sql(f"DELETE FROM activity_event WHERE id = {event.id}")
         assert not ActivityEvent.select().where(ActivityEvent.id == event.id).exists()
+        assert bytes(SealBlock.get().pairs) == b""
+        report = verify()
+        assert report.ok and report.pruned == 1
         database.close()
