@@ -37,7 +37,7 @@ def record_person_search(feed, viewer, filters):
         "tab.searched",
         Ref("tab", feed.name, feed.label),
         changes={"query": [None, query]},
-        summary=f"searched for {query}",
+        summary=f"for {query}",  # the row reads "… searched Tab “Logins”: for user:dana"
     )
 
 

@@ -143,8 +143,8 @@ def test_a_search_for_one_person_is_recorded_once_for_the_page_and_its_fragments
     admin.get("/stream/activity", query_string={"q": "Priya Patel"})  # a whole name, as words
     admin.get("/stream/email", query_string={"q": "-to:priya"})  # an exclusion names no one read
     assert [(verb, tab, summary) for _, verb, tab, summary in reads(app, "tab.searched")] == [
-        ("tab.searched", "logins", "searched for user:dana"),
-        ("tab.searched", "activity", "searched for Priya Patel"),
+        ("tab.searched", "logins", "for user:dana"),
+        ("tab.searched", "activity", "for Priya Patel"),
     ]
 
 
