@@ -13,9 +13,10 @@ for the platform, not for their colleagues.
 ``record_once`` records an action unless the same actor recorded the same verb on the same
 object with the same details within the last hour: scrolling one list is one record, not
 fifty, and a Contact opening a shared document all afternoon is one "viewed" an hour. The
-check and the record run in one transaction that same-key writers take in turn (SQLite: the
-write lock taken at ``BEGIN``; PostgreSQL: a transaction-level advisory lock on the key), so
-two requests at once still make one record.
+check runs first as a plain read (the common case, a read already recorded, takes no lock);
+when it finds nothing, it runs again with the record in one transaction that same-key writers
+take in turn (SQLite: the write lock taken at ``BEGIN``; PostgreSQL: a transaction-level
+advisory lock on the key), so two requests at once still make one record.
 """
 
 import hashlib
@@ -82,10 +83,16 @@ def record_once(
     always). ``seen`` False records it with no audience at all (an access event). Returns the
     saved event, or None when it was recorded already."""
     details = json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None
+    since = utcnow() - once_within if once_within is not None else None
+    # Most reads were recorded already: a plain read says so without taking SQLite's write
+    # lock, which every reader of the API would otherwise queue on.
+    outside = since is not None and not database.in_transaction()
+    if outside and _recorded_since(actor.id, verb, obj, details, since):
+        return None
     with database.atomic():
-        if once_within is not None:
+        if since is not None:
             _take_turn(actor.id, verb, obj, details)
-            if _recorded_since(actor.id, verb, obj, details, utcnow() - once_within):
+            if _recorded_since(actor.id, verb, obj, details, since):
                 return None
         if seen:
             return record_activity(
