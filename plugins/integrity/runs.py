@@ -7,10 +7,11 @@ verify the same run), verifies with its progress written at most every ``PROGRES
 stores the report and records ``integrity.verified`` in one transaction. The section polls
 the run until it is done.
 
-A run without progress for ``STALE_SECONDS`` (its consumer killed, or never started) is
-*interrupted*: shown as such at once, with the button offered again, and marked failed by the
-minute's sweep. It is not run again by itself: the person who wanted it asks again. A run
-that comes back to life after that finds its claim gone and stops, unrecorded.
+A running run without progress for ``STALE_SECONDS`` (its consumer killed), or a queued one
+no worker took in ``QUEUED_SECONDS`` (no consumer running), is *interrupted*: shown as such
+at once, with the button offered again, and marked failed by the minute's sweep. It is not
+run again by itself: the person who wanted it asks again. A run that comes back to life
+after that finds its claim gone and stops, unrecorded.
 
 Runs are shared by the owner and admins, as the section is: any of them sees the latest.
 """
@@ -34,7 +35,10 @@ from core.evidence.verify import verify
 
 log = logging.getLogger(__name__)
 
-STALE_SECONDS = 120  # a run without progress this long is interrupted
+STALE_SECONDS = 120  # a running run without progress this long is interrupted
+# A queued run waits its turn behind other tasks (a long export on a one-thread consumer):
+# it counts as lost only after this long untaken.
+QUEUED_SECONDS = 1800
 PROGRESS_SECONDS = 1.0  # a run writes its progress at most this often
 LIVE = ("queued", "running")
 INTERRUPTED = "Interrupted: no progress for 2 minutes."
@@ -66,14 +70,16 @@ class VerifyRun(BaseModel):
         return self.heads.split()
 
     def is_live(self, now=None):
-        """Tell whether the run is queued or running, with progress in ``STALE_SECONDS``."""
+        """Tell whether the run is queued or running and not lost (``is_interrupted``)."""
         return self.status in LIVE and not self.is_interrupted(now)
 
     def is_interrupted(self, now=None):
-        """Tell whether the run was lost: no progress for ``STALE_SECONDS`` (swept or not)."""
+        """Tell whether the run was lost: running without progress for ``STALE_SECONDS``, or
+        queued untaken for ``QUEUED_SECONDS`` (swept or not)."""
         if self.status == "failed":
             return self.error == INTERRUPTED
-        stale = (now or utcnow()) - timedelta(seconds=STALE_SECONDS)
+        seconds = QUEUED_SECONDS if self.status == "queued" else STALE_SECONDS
+        stale = (now or utcnow()) - timedelta(seconds=seconds)
         return self.status in LIVE and self.updated_at < stale
 
     def report_data(self):
@@ -111,9 +117,20 @@ def latest():
 
 def live_run():
     """Return the newest run still queued or running with recent progress, or None."""
-    stale = utcnow() - timedelta(seconds=STALE_SECONDS)
-    query = VerifyRun.select().where(VerifyRun.status.in_(LIVE) & (VerifyRun.updated_at >= stale))
+    query = VerifyRun.select().where(VerifyRun.status.in_(LIVE) & ~lost_runs(utcnow()))
     return query.order_by(VerifyRun.id.desc()).first()
+
+
+def lost_runs(now):
+    """Return the condition "this run is lost": running without progress for
+    ``STALE_SECONDS``, or queued untaken for ``QUEUED_SECONDS``."""
+    running = (VerifyRun.status == "running") & (
+        VerifyRun.updated_at < now - timedelta(seconds=STALE_SECONDS)
+    )
+    queued = (VerifyRun.status == "queued") & (
+        VerifyRun.updated_at < now - timedelta(seconds=QUEUED_SECONDS)
+    )
+    return running | queued
 
 
 def sealed_estimate():
@@ -147,7 +164,7 @@ def enqueue(run_id):
 def claim(run_id):
     """Take a queued run with recent progress for this worker; return the claim's token, or
     None when it is not to run (another worker has it, it is done, or it was interrupted)."""
-    stale = utcnow() - timedelta(seconds=STALE_SECONDS)
+    stale = utcnow() - timedelta(seconds=QUEUED_SECONDS)
     token = secrets.token_hex(8)
     now = utcnow()
     claimed = (
@@ -261,13 +278,12 @@ def fail(held, message):
 
 
 def sweep(now=None):
-    """Mark failed (interrupted) every run queued or running without progress for
-    ``STALE_SECONDS``; return how many."""
+    """Mark failed (interrupted) every lost run (``lost_runs``); return how many."""
     now = now or utcnow()
-    stale = now - timedelta(seconds=STALE_SECONDS)
-    lost = VerifyRun.status.in_(LIVE) & (VerifyRun.updated_at < stale)
     return (
-        VerifyRun.update(status="failed", error=INTERRUPTED, finished_at=now).where(lost).execute()
+        VerifyRun.update(status="failed", error=INTERRUPTED, finished_at=now)
+        .where(lost_runs(now))
+        .execute()
     )
 
 

@@ -257,6 +257,7 @@ def test_an_interrupted_run_is_shown_so_and_a_new_one_can_start(app, people):
             status="running",
             claim="0123456789abcdef",
             records=40,
+            started_at=utcnow() - timedelta(minutes=4),
             updated_at=utcnow() - timedelta(minutes=3),
         )
     page = client.get("/stream/settings")
@@ -275,13 +276,24 @@ def test_an_interrupted_run_is_shown_so_and_a_new_one_can_start(app, people):
 
 def test_a_run_never_taken_by_a_worker_goes_stale_too(app, people):
     with app.app_context():
+        # Waiting behind other tasks for minutes, a queued run is still live.
+        waiting = VerifyRun.create(
+            user_id=people["admin@example.com"].id, updated_at=utcnow() - timedelta(minutes=10)
+        )
+        assert waiting.is_live() and runs.live_run().id == waiting.id and runs.sweep() == 0
+        runs.run(waiting.id)  # its turn comes: it runs
+        assert VerifyRun.get_by_id(waiting.id).status == "done"
         queued = VerifyRun.create(
-            user_id=people["admin@example.com"].id, updated_at=utcnow() - timedelta(minutes=3)
+            user_id=people["admin@example.com"].id, updated_at=utcnow() - timedelta(minutes=31)
         )
         runs.run(queued.id)
         assert VerifyRun.get_by_id(queued.id).status == "queued"  # not run: interrupted
         assert VerifyRun.get_by_id(queued.id).is_interrupted()
-    assert verifications(app) == []
+        assert runs.live_run() is None and runs.sweep() == 1
+    assert len(verifications(app)) == 1  # the one that ran
+    assert (
+        "no task worker took it" in signed_in(app, "admin@example.com").get("/stream/settings").text
+    )
 
 
 def test_progress_is_written_block_by_block(app, people, monkeypatch):
