@@ -51,6 +51,19 @@ DEFAULTS = {
     "RETENTION_MIN_DAYS": 30,
     "RETENTION_BATCH_ROWS": 50,
     "RETENTION_PAUSE_MS": 100,
+    # Where people reach the app: links in mail sent by the task queue (alerts, digests),
+    # which has no request to take the host from.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Log streams (plugins/streams): records per request, seconds a request may take, the
+    # first retry's wait (doubled each failure, at most an hour), and how long a destination
+    # may keep failing before it is paused and its owner told.
+    "STREAM_BATCH_RECORDS": 100,
+    "STREAM_TIMEOUT": 10,
+    "STREAM_RETRY_SECONDS": 5,
+    "STREAM_PAUSE_AFTER": 24 * 3600,
+    # Built-in alerts (plugins/alerts): IP locks in an hour above which the owner and admins
+    # are told.
+    "ALERT_IP_LOCKS_PER_HOUR": 10,
 }
 
 # Whole-number settings and their bounds, checked at start-up.
@@ -67,6 +80,11 @@ WHOLE_NUMBERS = (
     ("RETENTION_MIN_DAYS", 1, 36_500),
     ("RETENTION_BATCH_ROWS", 1, 100_000),
     ("RETENTION_PAUSE_MS", 0, 60_000),
+    ("STREAM_BATCH_RECORDS", 1, 1000),
+    ("STREAM_TIMEOUT", 1, 300),
+    ("STREAM_RETRY_SECONDS", 1, 3600),
+    ("STREAM_PAUSE_AFTER", 60, 30 * 86400),
+    ("ALERT_IP_LOCKS_PER_HOUR", 1, 1_000_000),
 )
 
 
@@ -101,6 +119,13 @@ def _check(config):
     if database.scheme == "sqlite" and not database.path.strip("/"):
         raise ConfigError(f"{_name('DATABASE_URL')}: a SQLite URL needs a file path")
     _url(config, "HUEY_URL", {"sqlite", "redis", "memory"})
+    public = _url(config, "PUBLIC_URL", {"http", "https"})
+    if not public.hostname or public.query or public.fragment:
+        raise ConfigError(
+            f"{_name('PUBLIC_URL')}: expected where people reach the app, e.g. "
+            f"https://stream.example.com, got {config['PUBLIC_URL']!r}"
+        )
+    config["PUBLIC_URL"] = config["PUBLIC_URL"].rstrip("/")
     if config["SMTP_URL"]:
         smtp = _url(config, "SMTP_URL", {"smtp", "smtps"})
         if not smtp.hostname:

@@ -21,6 +21,8 @@ BUILTIN_PLUGINS = (
     "plugins.api",
     "plugins.retention",
     "plugins.integrity",
+    "plugins.streams",
+    "plugins.alerts",
 )
 
 
