@@ -23,6 +23,7 @@ from core.listing.saved import SavedSearch
 from core.people import User
 from core.tabs import get_tab
 from plugins.alerts.evaluate import evaluate_all
+from plugins.alerts.evaluate import evaluate_rule
 from plugins.alerts.models import AlertRule
 from plugins.alerts.schedule import next_due
 from plugins.api.tokens import create_token
@@ -131,6 +132,17 @@ def test_a_follow_mails_a_matching_record_once_and_not_one_that_does_not_match(a
     assert LINK.search(mail.text_body) and LINK.search(mail.html_body)
     # Exactly once: the next rounds find nothing new.
     assert evaluate(app) == 0 and evaluate(app) == 0
+    assert len(mails(app)) == 1
+
+
+def test_two_evaluators_reading_the_same_state_queue_one_mail(app, people):
+    search_id = follow(app, "owner@example.com", "activity", "Edits", "action:edited")
+    record(app)
+    with app.app_context():
+        # Two consumers read the rule at the same cursor: the second's move finds it moved.
+        first, second = (AlertRule.get(AlertRule.search_id == search_id) for _ in range(2))
+        assert evaluate_rule(first) == 1
+        assert evaluate_rule(second) == 0
     assert len(mails(app)) == 1
 
 
