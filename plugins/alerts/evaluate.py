@@ -72,9 +72,7 @@ def evaluate_all(app=None, now=None):
     now = now or utcnow()
     with app.app_context():
         remove_orphans()
-        for recipient in builtins.recipients():
-            for builtin in builtins.BUILTINS:
-                ensure_builtin(recipient, builtin)
+        start_builtins()
         queued = 0
         rules = AlertRule.select().where(AlertRule.mode != OFF).order_by(AlertRule.id)
         for rule in list(rules):
@@ -83,6 +81,20 @@ def evaluate_all(app=None, now=None):
             except Exception:
                 log.exception("alert rule %s could not be evaluated", rule.id)
         return queued
+
+
+def start_builtins():
+    """Give every owner and admin a row, from now, for each built-in they have none of yet
+    (read first: a round writes nothing when everyone has theirs)."""
+    have = set(
+        AlertRule.select(AlertRule.user_id, AlertRule.builtin)
+        .where(AlertRule.builtin.is_null(False))
+        .tuples()
+    )
+    for recipient in builtins.recipients():
+        for builtin in builtins.BUILTINS:
+            if (recipient.id, builtin.key) not in have:
+                ensure_builtin(recipient, builtin)
 
 
 def remove_orphans():
