@@ -271,3 +271,40 @@ def test_only_the_owner_and_admins_reach_the_section(app, people, receiver):
         )
         assert post(client, "/stream/settings/streams/destinations/1/test").status_code == 403
     assert receiver.requests == []
+
+
+def test_records_are_read_as_the_owner_sees_them(app, people, receiver):
+    """An Admin whose role sees only related Activity rows streams only those."""
+    from plugins.settings.models import RoleScope
+
+    admin = people["admin@example.com"]
+    with app.app_context():
+        RoleScope.create(role=admin.role_id, tab="activity", scope="related")
+    add(app, people, receiver.url, owner="admin@example.com", tabs=["activity"])
+    theirs = record(app, people, 2, who="admin@example.com")
+    record(app, people, 3, who="teammate@example.com")  # relates to the teammate, not to them
+    pump(app)
+    assert activity_ids(receiver) == theirs
+
+
+def test_a_tab_its_owner_lost_waits_until_they_see_it_again(app, people, receiver):
+    from plugins.settings.models import TabGrant
+
+    admin = people["admin@example.com"]
+    destination = add(app, people, receiver.url, owner="admin@example.com", tabs=["logins"])
+    client = app.test_client()
+    sign_in(client, "nobody@example.com", "wrong")  # a sign-in attempt: a Logins record
+    with app.app_context():
+        grants = list(
+            TabGrant.select().where((TabGrant.tab == "logins") & (TabGrant.role == admin.role_id))
+        )
+        assert grants
+        TabGrant.delete().where(TabGrant.id.in_([g.id for g in grants])).execute()
+    assert pump(app) == 0 and receiver.records() == []
+    with app.app_context():
+        assert "may not see" in StreamDestination.get_by_id(destination.id).last_error
+        for grant in grants:
+            TabGrant.create(tab=grant.tab, role=grant.role_id)
+    assert pump(app) == 1
+    (sent,) = receiver.records()
+    assert sent["tab"] == "logins" and sent["data"]["name_typed"] == "nobody@example.com"
