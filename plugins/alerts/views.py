@@ -18,6 +18,7 @@ from flask import request
 from flask_login import current_user
 from markupsafe import Markup
 
+from core.inputs import MAX_ID
 from core.listing.saved import SavedSearch
 from core.shell import section_answer
 from core.tabs import get_tab
@@ -58,6 +59,8 @@ def follow(tab, search_id):
     """Follow (or stop following) one of the signed-in person's saved searches of ``tab``."""
     found = get_tab(tab)
     feed = found.feed if found is not None else None
+    if not 0 < search_id < MAX_ID:  # beyond what the database's integers hold
+        abort(404, MISSING)
     saved = SavedSearch.get_or_none(
         (SavedSearch.id == search_id)
         & (SavedSearch.user_id == current_user.id)
