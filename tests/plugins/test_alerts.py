@@ -255,10 +255,9 @@ def test_the_follow_route_refuses_another_persons_search_another_tab_and_a_bad_m
     theirs = save_search(app, "admin@example.com", "activity", "Theirs", "action:edited")
     mine = save_search(app, "owner@example.com", "activity", "Mine", "action:edited")
     client = signed_in(app, "owner@example.com")
-    assert (
-        post(client, f"/stream/activity/searches/{theirs}/follow", mode="daily").status_code == 404
-    )
-    assert post(client, f"/stream/logins/searches/{mine}/follow", mode="daily").status_code == 404
+    huge = "/stream/activity/searches/9223372036854775808"
+    for url in (f"/stream/activity/searches/{theirs}", f"/stream/logins/searches/{mine}", huge):
+        assert post(client, f"{url}/follow", mode="daily").status_code == 404
     bad = post(client, f"/stream/activity/searches/{mine}/follow", mode="hourly")
     assert bad.status_code == 400 and "mode" in bad.text
     # Without JavaScript: back to the tab; the list then shows the follow.
