@@ -4,7 +4,6 @@ record arrives, at most one batch is sent again per kill, every request is signe
 kept; on SQLite with SqliteHuey and on PostgreSQL with RedisHuey. Also: records committed by a
 process killed right after its commit are sent."""
 
-import json
 import os
 import signal
 import subprocess
@@ -114,16 +113,25 @@ def activity_ids(body):
     return [int(record["id"].split(":")[1]) for record in body["records"]]
 
 
-def wait_until(check, consumer, timeout=60, what="the consumer"):
-    """Poll ``check()`` until true; fail if ``consumer`` exits or ``timeout`` passes."""
+def wait_until(check, consumer, timeout=60, what="the consumer", every=0.01):
+    """Poll ``check()`` every ``every`` seconds until true; fail if ``consumer`` exits or
+    ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         if consumer.poll() is not None:
             pytest.fail(f"{what}: the consumer exited: {consumer.stderr.read().decode()[-3000:]}")
-        time.sleep(0.01)
+        time.sleep(every)
     pytest.fail(f"{what}: not done within {timeout} s")
+
+
+def place(app, destination_id):
+    """Return the destination's place in the Activity tab (the last id acknowledged)."""
+    with app.app_context():
+        return StreamCursor.get(
+            StreamCursor.destination_id == destination_id, tab="activity"
+        ).last_id
 
 
 def requests_received(receiver):
@@ -136,9 +144,7 @@ def kill_mid_stream(streaming, app, receiver, kills=KILLS, total=TOTAL):
     (SIGKILL) ``kills`` times as records arrive and starting a new one each time; check that
     every record arrived, in order, signed, with at most one batch sent again per kill."""
     destination_id = add_destination(app, receiver.url)
-    with app.app_context():
-        start = StreamCursor.get(StreamCursor.destination_id == destination_id, tab="activity")
-        start = start.last_id
+    start = place(app, destination_id)
     ids = record_bulk(app, total)
     kick = app.extensions["streams.kick"]
     consumer = streaming.consumer()
@@ -146,7 +152,16 @@ def kill_mid_stream(streaming, app, receiver, kills=KILLS, total=TOTAL):
     batches = -(-total // BATCH)
     for kill in range(1, kills + 1):
         target = batches * kill // (kills + 1)
-        wait_until(lambda target=target: requests_received(receiver) >= target, consumer)
+        if kill % 2:
+            # Just after a request arrived: most often before its answer's commit, so that
+            # batch is sent again.
+            wait_until(lambda target=target: requests_received(receiver) >= target, consumer)
+        else:
+            # Just after the place moved: a sender moving it before the request would lose
+            # the batch here.
+            moved = start + target * BATCH
+            # Polled often: the sooner after the move, the likelier before the request.
+            wait_until(lambda m=moved: place(app, destination_id) >= m, consumer, every=0.001)
         assert requests_received(receiver) < batches, f"the stream ended before kill {kill}"
         consumer.send_signal(signal.SIGKILL)
         consumer.wait()
@@ -161,24 +176,12 @@ def kill_mid_stream(streaming, app, receiver, kills=KILLS, total=TOTAL):
         # within a minute or two. Start it now instead, as adding a destination does.
         kick()
 
-    wanted = set(ids)
-
-    def all_received():
-        if requests_received(receiver) < batches:
-            return False  # cheap: parse the bodies only once enough requests came
-        with receiver.lock:
-            bodies = [json.loads(body) for _, body in receiver.requests]
-        return wanted <= {record_id for body in bodies for record_id in activity_ids(body)}
-
-    wait_until(all_received, consumer, what=f"receiving all {total} records")
+    # Done when the place reached the last record: it moves only past acknowledged batches.
+    wait_until(lambda: place(app, destination_id) >= ids[-1], consumer, what="the stream's end")
     with app.app_context():
-        cursor = StreamCursor.get(
-            (StreamCursor.destination_id == destination_id) & (StreamCursor.tab == "activity")
-        )
         held = {
             row.id for row in ActivityEvent.select(ActivityEvent.id).where(ActivityEvent.id > start)
         }
-    assert cursor.last_id >= ids[-1]
 
     receiver.verify_all(SECRET)
     bodies = receiver.bodies()
