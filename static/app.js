@@ -189,6 +189,7 @@
     if (!control || !status) return;
     var wanted = control.type === "checkbox" ? control.checked : control.value;
     revert(control);
+    status.classList.add("failed");
     status.textContent = "Not saved: " + reason + " ";
     var retry = document.createElement("button");
     retry.type = "button";
@@ -197,6 +198,7 @@
     retry.addEventListener("click", function () {
       if (control.type === "checkbox") control.checked = wanted;
       else control.value = wanted;
+      status.classList.remove("failed");
       status.textContent = "Saving…";
       htmx.trigger(form, "change");
     });
@@ -221,6 +223,77 @@
   document.addEventListener("htmx:sendError", function (event) {
     var form = settingsForm(event);
     if (form) reportFailure(form, "the server could not be reached.");
+  });
+
+  // A list's requests that fail (a tab, a filter, the next page): the server's error page
+  // never takes the rows' place, the URL and the selected tab stay as they were (htmx pushes
+  // the URL only with a swap), and a message where the rows are says what happened, with Try
+  // again. A 4xx is the app's own answer (a refused filter, a tab no longer granted): shown.
+  // Any other GET answered 5xx (a poll, a fragment) keeps what is on screen, quietly.
+  var LIST_TARGETS = { panel: "This tab did not load", "feed-results": "The list did not update",
+    "load-more": "The next page did not load" };
+  function listTarget(detail) {
+    var target = detail.target;
+    if (!target || !detail.requestConfig || detail.requestConfig.verb !== "get") return null;
+    return LIST_TARGETS[target.id] ? target : null;
+  }
+  function clearFailure() {
+    var old = document.getElementById("request-failed");
+    if (old) old.remove();
+  }
+  function showFailure(detail, reason) {
+    var target = listTarget(detail);
+    if (!target) return;
+    clearFailure();
+    var box = document.createElement(target.id === "load-more" ? "li" : "div");
+    box.id = "request-failed";
+    box.className = "request-failed";
+    box.setAttribute("role", "alert");
+    box.appendChild(document.createTextNode(LIST_TARGETS[target.id] + ": " + reason + " "));
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.textContent = "Try again";
+    var verb = detail.requestConfig.verb, path = detail.pathInfo.finalRequestPath;
+    // Asked again as its element asked (its swap, its URL for the history).
+    var elt = detail.requestConfig.elt;
+    var source = elt && document.body.contains(elt) ? elt : target;
+    retry.addEventListener("click", function () {
+      box.remove();
+      htmx.ajax(verb, path, { source: source, target: target });
+    });
+    box.appendChild(retry);
+    target.parentNode.insertBefore(box, target);
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    if (detail.xhr.status < 500 || detail.requestConfig.verb !== "get") return;
+    detail.shouldSwap = false;
+    showFailure(detail, "the server failed (" + detail.xhr.status + "). Nothing changed.");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    showFailure(event.detail, "the server could not be reached. Nothing changed.");
+  });
+  document.addEventListener("htmx:timeout", function (event) {
+    showFailure(event.detail, "the server took too long. Nothing changed.");
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (listTarget(event.detail) || event.detail.target.id === "panel") clearFailure();
+  });
+  // "Load more" is a link for browsers without JavaScript; here it asks for the next page in
+  // place (after a failed scroll, say) instead of leaving the list.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#load-more a");
+    if (!link) return;
+    event.preventDefault();
+    var sentinel = document.getElementById("load-more");
+    htmx.ajax("get", link.getAttribute("href"), { source: sentinel, target: sentinel });
+  });
+  // The same URL twice in a row (typing, then Enter) is one entry of the history, not two.
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var history = event.detail.history;
+    if (history && history.type === "push" && history.path === location.pathname + location.search) {
+      history.type = "replace";
+    }
   });
 
   // Progress: while the panel or its results are being fetched (a tab, a filter, "show"),

@@ -3,6 +3,8 @@
 These journeys change grants, so each runs on a ``fresh_server`` of its own.
 """
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import open_tab
@@ -158,6 +160,7 @@ def test_a_save_that_fails_shows_the_real_state_the_reason_and_a_retry(
     page.route("**/stream/settings/grant", lambda route: route.abort())
     checkbox.click()  # not check(): the box may already be back when it would look
     expect(status).to_contain_text("Not saved: the server could not be reached.")
+    expect(status).to_have_class(re.compile(r"\bfailed\b"))  # not the green of a success
     expect(checkbox).not_to_be_checked()
     retry = status.get_by_role("button", name="Try again")
     expect(retry).to_be_focused()
@@ -166,12 +169,14 @@ def test_a_save_that_fails_shows_the_real_state_the_reason_and_a_retry(
     page.unroute("**/stream/settings/grant")
     retry.click()
     expect(status).to_contain_text("Teammate now sees Activity.")
+    expect(status).not_to_have_class(re.compile(r"\bfailed\b"))
     expect(teammate_activity_checkbox(page)).to_be_checked()
 
     # The server refuses (an expired form): the reason is shown, the box keeps its state.
     page.evaluate("""document.body.setAttribute("hx-headers", '{"X-CSRF-Token": "expired"}')""")
     teammate_activity_checkbox(page).click()
     expect(status).to_contain_text("This form has expired or did not come from this site")
+    expect(status).to_have_class(re.compile(r"\bfailed\b"))
     expect(teammate_activity_checkbox(page)).to_be_checked()
     assert_not_reloaded(page)
 
