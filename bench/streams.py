@@ -11,7 +11,8 @@ what active destinations cost the write path.
 Options: ``--events N`` (default 20,000), ``--batches 1,100,500`` (records per request),
 ``--batch-one-events N`` (records sent with batches of 1, default 2,000: each is a request and
 a commit), ``--record-events N`` (events recorded one by one per phase, default 1,000),
-``--repeat R`` (rounds of the write-path phases, default 3), ``--postgres [URL]`` (on a
+``--repeat R`` (rounds of the write-path phases, default 3), ``--pump thread|process``,
+``--postgres [URL]`` (on a
 throwaway database of URL's server, dropped afterwards; default
 ``ACTIVITY_STREAM_TEST_POSTGRES_URL`` or the local server), ``--keep DIR``.
 
@@ -35,11 +36,13 @@ What it does:
    events of warm-up untimed per phase. Reports events/s of each and the difference. Target:
    at most 5 % slower with the destinations. The pump is a thread of this process (in
    production it runs in the task consumer's process): its Python work competes for this
-   process's interpreter lock too, so the figure is pessimistic.
+   process's interpreter lock too, so the figure is pessimistic; ``--pump process`` runs it in
+   a process of its own instead (the task consumer's place).
 """
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import socket
 import sqlite3
@@ -106,6 +109,12 @@ def parse_args(argv):
         default=None,
         metavar="URL",
         help="run on a throwaway database of this PostgreSQL server",
+    )
+    parser.add_argument(
+        "--pump",
+        choices=("thread", "process"),
+        default="thread",
+        help="where the pump runs beside the writer: a thread of this process, or a process",
     )
     parser.add_argument("--keep", default=None, help="work in this directory and keep it")
     args = parser.parse_args(argv)
@@ -330,6 +339,48 @@ class Pump(threading.Thread):
         return {"pumps": self.pumps, "records_sent": self.sent, "busy_s": round(self.busy_s, 2)}
 
 
+def pump_every(database_url, workdir, ready, halt, queue):
+    """Run the pump in this process (spawned: the task consumer's place) until ``halt``; put
+    what it did on ``queue``."""
+    app = harness.build_app(database_url, Path(workdir))
+    pump = Pump(app)
+    pump.start()
+    ready.set()
+    halt.wait()
+    try:
+        queue.put(pump.stop())
+    except RuntimeError as error:
+        queue.put({"error": str(error)})
+
+
+class PumpProcess:
+    """The pump in a process of its own, started and stopped as ``Pump``."""
+
+    def __init__(self, database_url, workdir):
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.halt, self.queue = context.Event(), context.Event(), context.Queue()
+        self.process = context.Process(
+            target=pump_every,
+            args=(database_url, str(workdir), self.ready, self.halt, self.queue),
+            name="pump",
+        )
+
+    def start(self):
+        """Start the process; return once it pumps (its start is not the write path's)."""
+        self.process.start()
+        if not self.ready.wait(120):
+            raise RuntimeError("the pump process did not start within 120 s")
+
+    def stop(self):
+        """Halt after the current pump; return what it did."""
+        self.halt.set()
+        done = self.queue.get(timeout=300)
+        self.process.join()
+        if "error" in done:
+            raise RuntimeError(done["error"])
+        return done
+
+
 def record_phase(app, count):
     """Record ``count`` events one by one (each in its own transaction) after a warm-up;
     return events/s and the CPU per event."""
@@ -362,9 +413,9 @@ def record_phase(app, count):
     }
 
 
-def write_path(app, args):
-    """Time one-by-one recording without and with 3 active destinations and a pump thread,
-    alternated; return the figures."""
+def write_path(app, args, new_pump):
+    """Time one-by-one recording without and with 3 active destinations and a pump from
+    ``new_pump()``, alternated; return the figures."""
     rounds = []
     receivers = [receiver().__enter__() for _ in range(3)]
     try:
@@ -385,7 +436,7 @@ def write_path(app, args):
                 for number, receiving in enumerate(receivers):
                     destination_id = add_destination(app, receiving.url, f"write-{number}")
                     place_at(app, destination_id, newest)  # only what is recorded from now on
-                pump = Pump(app)
+                pump = new_pump()
                 pump.start()
                 try:
                     phase = record_phase(app, args.record_events)
@@ -469,7 +520,12 @@ def measure(args, database_url, workdir, result):
         )
         result["delivery"].append(figures)
     result["config"]["load_average_1m"]["before_write_path"] = round(os.getloadavg()[0], 2)
-    result["write_path"] = write_path(app, args)
+    if args.pump == "process":
+        new_pump = lambda: PumpProcess(database_url, workdir)  # noqa: E731
+    else:
+        new_pump = lambda: Pump(app)  # noqa: E731
+    result["config"]["pump"] = args.pump
+    result["write_path"] = write_path(app, args, new_pump)
     difference = result["write_path"]["difference_pct"]
     result["targets"] = [
         {
