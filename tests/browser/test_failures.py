@@ -106,3 +106,28 @@ def test_typing_then_enter_is_one_history_entry(page, live_server):
     box.press("Enter")
     page.wait_for_timeout(800)
     assert page.evaluate("history.length") == start + 1
+
+
+def test_a_queued_message_left_open_stays_open_while_its_row_polls(page, live_server):
+    """No consumer runs beside this server: a resent copy stays queued, its row polling."""
+    sign_in(page, live_server, "owner@example.com")
+    page.goto(f"{live_server}/stream/email")
+    first = page.locator("li.email-row[data-row-id]").first
+    with page.expect_navigation():
+        first.get_by_role("button", name="Resend").click()
+    page.goto(f"{live_server}/stream/email")
+    queued = page.locator("li.email-row[data-status=queued]").first
+    expect(queued).to_have_count(1)
+    queued.locator("summary", has_text="See Message").click()
+    detail = queued.locator("details.row-detail")
+    expect(detail).to_have_attribute("open", "")
+    expect(queued.locator(".email-frame")).to_be_visible()
+    with page.expect_response(re.compile(r"/stream/email/\d+/row\?n=")):
+        pass  # a poll of the row came back meanwhile
+    page.wait_for_timeout(300)
+    expect(
+        page.locator("li.email-row[data-status=queued]").first.locator("details.row-detail")
+    ).to_have_attribute("open", "")
+    expect(
+        page.locator("li.email-row[data-status=queued]").first.locator(".email-frame")
+    ).to_be_visible()
