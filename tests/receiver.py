@@ -21,6 +21,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # the answer's parts go out at once
 
             def do_POST(self):  # the name http.server calls
                 length = int(self.headers.get("Content-Length", 0))

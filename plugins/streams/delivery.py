@@ -32,6 +32,7 @@ from werkzeug.datastructures import MultiDict
 from core.db import database
 from core.db import utcnow
 from core.listing.feed import iso_utc
+from core.listing.follow import horizon
 from core.listing.follow import read_after
 from core.listing.follow import start_cursor
 from core.notifications import Notification
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT = 3600  # seconds: the longest wait between two tries
 ROUND_SECONDS = 10  # a round stops after this long, so one busy destination shares the worker
-LEASE_SECONDS = 120  # a round's hold on its destination, renewed at each batch
+LEASE_SECONDS = 30  # the shortest hold of a round on its destination
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,38 @@ class Settings:
 
     @property
     def lease_seconds(self):
-        """How long a round holds its destination before its first batch."""
-        return max(self.timeout + 60, LEASE_SECONDS)
+        """How long a round holds its destination, renewed at each batch: two requests'
+        time and some, so a round killed mid-way holds it only that long."""
+        return max(2 * self.timeout + 10, LEASE_SECONDS)
 
 
 def due_destinations(now=None):
-    """Return the ids of the active destinations not waiting for a retry or held by a round."""
+    """Return the ids of the active destinations with records past their place in a tab they
+    send, not waiting for a retry nor held by a round.
+
+    Read without writing anything: an idle stream costs the database a few reads a second,
+    and a destination is claimed (a write) only when it has something to send."""
     now = now or utcnow()
     D = StreamDestination
-    query = D.select(D.id).where(
+    query = D.select(D.id, D.tabs).where(
         (D.state == ACTIVE)
         & (D.next_attempt_at.is_null() | (D.next_attempt_at <= now))
         & (D.lease_until.is_null() | (D.lease_until < now))
     )
-    return [row.id for row in query.order_by(D.id)]
+    rows = list(query.order_by(D.id))
+    if not rows:
+        return []
+    newest = {tab.name: horizon(tab.feed) - 1 for tab in list_tabs()}
+    places = {}
+    for place in StreamCursor.select().where(StreamCursor.destination_id.in_([r.id for r in rows])):
+        places[(place.destination_id, place.tab)] = place.last_id
+    due = []
+    for row in rows:
+        names = row.tab_names() or list(newest)
+        # A tab without a place yet (installed since) is due: its place is made in the round.
+        if any(places.get((row.id, name), -1) < newest.get(name, 0) for name in names):
+            due.append(row.id)
+    return due
 
 
 def claim(destination_id, settings):
@@ -151,14 +170,14 @@ def send_round(destination_id, settings, seconds=ROUND_SECONDS):
             if not done:
                 return sent
         note = f"not sending {', '.join(blocked)}: {owner.name} may not see it" if blocked else ""
-        StreamDestination.update(last_error=note).where(
-            held & (StreamDestination.failures == 0)
-        ).execute()
+        if note != StreamDestination.get_by_id(destination_id).last_error:
+            StreamDestination.update(last_error=note).where(
+                held & (StreamDestination.failures == 0)
+            ).execute()
         return sent
     finally:
         connection.close()
         StreamDestination.update(lease_until=None, lease_token=None).where(held).execute()
-        _trim_log(destination_id)
 
 
 def sendable_tabs(destination):
@@ -194,6 +213,10 @@ def _send_tab(held, destination, tab, owner, filters, connection, settings, dead
         if not succeed(held, destination, tab.name, cursor, upto, rows, answer, lease):
             return False, sent  # the lease was lost: another round has the destination
         sent += len(rows)
+        if len(rows) < settings.batch:
+            # Caught up. What commits meanwhile goes in the next round, a second later, in one
+            # request, rather than chasing the writers one small batch (one commit) at a time.
+            return True, sent
     return True, sent
 
 
@@ -203,7 +226,8 @@ def next_batch(feed, owner, filters, cursor, size):
     row's id when the batch is full, else the end of what was read). ``upto == cursor``: none."""
     rows = []
     while len(rows) < size:
-        found, end = read_after(feed, owner, filters, cursor)
+        # Windows of ``size`` ids: a batch never reads much more than it sends.
+        found, end = read_after(feed, owner, filters, cursor, span=max(size, 100))
         if end == cursor:
             break
         if len(rows) + len(found) >= size:
@@ -291,7 +315,9 @@ def succeed(held, destination, tab, cursor, upto, rows, answer, lease_seconds=LE
             last_error="",
             delivered=StreamDestination.delivered + len(rows),
         ).where(held).execute()
-        _log(destination.id, answer, tab, rows, attempt=1)
+        logged = _log(destination.id, answer, tab, rows, attempt=1)
+        if logged % 50 == 0:  # now and then: the log keeps its latest lines
+            _trim_log(destination.id)
     return True
 
 
@@ -347,7 +373,7 @@ def pause(held, destination, owner, reason):
 
 
 def _log(destination_id, answer, tab, rows, attempt, test=False):
-    StreamDelivery.insert(
+    return StreamDelivery.insert(
         destination_id=destination_id,
         started_at=utcnow() - timedelta(milliseconds=answer.latency_ms),
         latency_ms=answer.latency_ms,

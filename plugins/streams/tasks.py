@@ -34,7 +34,7 @@ def register(huey, app):
         if current is not None and current[0] != chain:
             return  # another chain took over
         huey.put(HEARTBEAT, (chain, time.time()))
-        pump_once(app, settings)
+        pump_once(app, settings, beat=lambda: huey.put(HEARTBEAT, (chain, time.time())))
         if not huey.immediate:
             pump.schedule(args=(chain,), delay=INTERVAL)
 
@@ -58,13 +58,20 @@ def register(huey, app):
     app.extensions["streams.tasks"] = {"pump": pump, "watchdog": watchdog}
 
 
-def pump_once(app, settings):
+def pump_once(app, settings, beat=None):
     """Give every due destination one round, each in an app context of its own; return the
-    records acknowledged."""
+    records acknowledged. ``beat`` is called before each round (the chain's heartbeat: many
+    long rounds must not look like a dead chain)."""
     sent = 0
-    with app.app_context():
-        due = delivery.due_destinations()
+    try:
+        with app.app_context():
+            due = delivery.due_destinations()
+    except Exception:
+        log.exception("log streams: could not read the destinations; trying again")
+        return 0
     for destination_id in due:
+        if beat is not None:
+            beat()
         with app.app_context():
             try:
                 sent += delivery.send_round(destination_id, settings)
