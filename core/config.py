@@ -57,7 +57,7 @@ DEFAULTS = {
     # Log streams (plugins/streams): records per request, seconds a request may take, the
     # first retry's wait (doubled each failure, at most an hour), and how long a destination
     # may keep failing before it is paused and its owner told.
-    "STREAM_BATCH_RECORDS": 100,
+    "STREAM_BATCH_RECORDS": 500,
     "STREAM_TIMEOUT": 10,
     "STREAM_RETRY_SECONDS": 5,
     "STREAM_PAUSE_AFTER": 24 * 3600,

@@ -60,18 +60,18 @@ def activity_ids(receiver):
 
 def test_records_arrive_signed_in_order_once(app, people, receiver):
     add(app, people, receiver.url, tabs=["activity"])
-    ids = record(app, people, 250)
-    assert pump(app) == 250
+    ids = record(app, people, 1200)
+    assert pump(app) == 1200
     assert activity_ids(receiver) == ids  # in order, each once
     receiver.verify_all(SECRET)
     first = receiver.bodies()[0]
-    assert first["type"] == "records" and len(first["records"]) == 100  # batched
+    assert first["type"] == "records" and len(first["records"]) == 500  # batched
     data = first["records"][0]["data"]
     assert data["id"] == ids[0] and data["verb"] == "task.updated"  # the API's shape
-    assert pump(app) == 0 and len(receiver.records()) == 250  # nothing twice
+    assert pump(app) == 0 and len(receiver.records()) == 1200  # nothing twice
     with app.app_context():
-        assert StreamDestination.get().delivered == 250
-        assert StreamDelivery.select().where(StreamDelivery.ok).count() == 3
+        assert StreamDestination.get().delivered == 1200
+        assert StreamDelivery.select().where(StreamDelivery.ok).count() == 3  # 500, 500, 200
 
 
 def test_a_new_destination_starts_from_now(app, people, receiver):
