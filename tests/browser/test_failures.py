@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import run_in_app
 from tests.browser.conftest import sign_in
 
 FAILURE = "#request-failed"
@@ -108,14 +109,14 @@ def test_typing_then_enter_is_one_history_entry(page, live_server):
     assert page.evaluate("history.length") == start + 1
 
 
-def test_a_queued_message_left_open_stays_open_while_its_row_polls(page, live_server):
+def test_a_queued_message_left_open_stays_open_while_its_row_polls(page, fresh_server):
     """No consumer runs beside this server: a resent copy stays queued, its row polling."""
-    sign_in(page, live_server, "owner@example.com")
-    page.goto(f"{live_server}/stream/email")
+    sign_in(page, fresh_server, "owner@example.com")
+    page.goto(f"{fresh_server}/stream/email")
     first = page.locator("li.email-row[data-row-id]").first
     with page.expect_navigation():
         first.get_by_role("button", name="Resend").click()
-    page.goto(f"{live_server}/stream/email")
+    page.goto(f"{fresh_server}/stream/email")
     queued = page.locator("li.email-row[data-status=queued]").first
     expect(queued).to_have_count(1)
     queued.locator("summary", has_text="See Message").click()
@@ -131,3 +132,30 @@ def test_a_queued_message_left_open_stays_open_while_its_row_polls(page, live_se
     expect(
         page.locator("li.email-row[data-status=queued]").first.locator(".email-frame")
     ).to_be_visible()
+
+
+def test_the_new_records_banner_shows_below_the_top_bar_when_scrolled(page, fresh_server):
+    open_activity(page, fresh_server)
+    page.mouse.wheel(0, 3000)
+    page.wait_for_timeout(200)
+    run_in_app(
+        fresh_server,
+        """
+from core.events import Ref, record_activity
+record_activity(None, "task.updated", Ref("task", 1, "Banner task"))
+""",
+    )
+    page.evaluate(
+        """() => { const b = document.getElementById('new-events');
+        htmx.ajax('get', b.getAttribute('hx-get'), {source: b, target: b}); }"""
+    )
+    link = page.locator("#new-events a")
+    expect(link).to_contain_text("new event")
+    box = link.bounding_box()
+    top = page.locator(".topbar").bounding_box()
+    assert box["y"] >= top["y"] + top["height"], (box, top)
+    hit = page.evaluate(
+        f"document.elementFromPoint({box['x'] + box['width'] / 2}, {box['y'] + box['height'] / 2})"
+        ".closest('#new-events') !== null"
+    )
+    assert hit, "the banner is covered"
