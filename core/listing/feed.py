@@ -317,7 +317,9 @@ class Feed:
         """Save the search box's query under a name for the signed-in user (POST, CSRF
         checked by core), then answer the list of their saved searches of this tab."""
         name = " ".join(request.form.get("name", "").split())
-        query = request.form.get("q", "").strip()
+        # The box's query (htmx includes it); without JavaScript, the one the page showed.
+        form = request.form
+        query = (form["q"] if "q" in form else form.get("rendered_q", "")).strip()
         refusal = None
         if not name or len(name) > 80:
             refusal = "name: give the search a name of 1 to 80 characters"

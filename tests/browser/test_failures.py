@@ -159,3 +159,18 @@ record_activity(None, "task.updated", Ref("task", 1, "Banner task"))
         ".closest('#new-events') !== null"
     )
     assert hit, "the banner is covered"
+
+
+def test_saving_a_search_after_switching_tabs_saves_the_box(page, fresh_server):
+    sign_in(page, fresh_server, "owner@example.com")
+    page.goto(f"{fresh_server}/stream/activity")
+    page.locator("#tab-logins").click()
+    expect(page.locator("#panel")).to_have_attribute("data-tab", "logins")
+    box = page.locator(".filters input[name=q]")
+    box.fill("outcome:wrong_password")
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"q=outcome"))
+    page.locator("#logins-save-name").fill("Wrong passwords")
+    page.locator(".save-search button").click()
+    saved = page.locator(".saved-list a", has_text="Wrong passwords")
+    expect(saved).to_have_attribute("title", "outcome:wrong_password")

@@ -498,6 +498,26 @@ def test_team_names_are_neither_offered_nor_searched_by_roles_that_do_not_see_th
     assert 'id="activity-team"' in admin.get("/stream/activity").text
 
 
+def test_a_search_saved_without_javascript_takes_the_query_the_page_showed(searched, people):
+    """The box is the filter bar's form: without JavaScript the save form carries the query
+    it was rendered with (``rendered_q``); the box's own ``q`` wins whenever it is sent."""
+    client = searched.test_client()
+    sign_in(client, "admin@example.com")
+    token = csrf_token_of(client)
+    plain = client.post(
+        "/stream/activity/searches",
+        data={"name": "No script", "rendered_q": "action:deleted", "csrf_token": token},
+    )
+    assert plain.status_code == 302
+    assert "q=action%3Adeleted" in client.get("/stream/activity").text
+    boxed = client.post(
+        "/stream/activity/searches",
+        headers={"HX-Request": "true"},
+        data={"name": "Box", "q": "", "rendered_q": "action:deleted", "csrf_token": token},
+    )
+    assert boxed.status_code == 400  # an empty box is refused, never the stale page's query
+
+
 def test_saved_searches_belong_to_their_user_and_need_the_csrf_token(searched, people):
     client = searched.test_client()
     sign_in(client, "admin@example.com")
