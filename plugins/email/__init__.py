@@ -61,6 +61,15 @@ def object_urls(refs):
 
 
 @hookimpl
+def describe_event(event, viewer):
+    """Phrase a resend on the Activity tab: "Ann Admin resent the email “Task completed: Q4
+    plan” to Dana Scully" (the recipient as recorded in the summary, "to Dana Scully")."""
+    if event.verb != "email.resent":
+        return None
+    return views.describe_resend(event)
+
+
+@hookimpl
 def person_records(person):
     """Give the messages to and from ``person`` to Manage People's export of their data."""
     from plugins.email import person_data

@@ -2,10 +2,12 @@
 
 Every header goes through ``email.message.EmailMessage`` (policy ``default``), which refuses
 CR and LF in a value, and addresses through ``email.headerregistry.Address``, which quotes
-display names. The Date is the time the message was queued, so a retry sends the very same
-message, Message-ID included.
+display names. The Date is the time the message was queued and the multipart boundary is
+derived from the Message-ID, so every build of one row gives the very same bytes: a retry sends
+the same message, and See Message's Raw and ``.eml`` download are the message as sent.
 """
 
+import hashlib
 from datetime import UTC
 from datetime import datetime
 from email.headerregistry import Address
@@ -39,7 +41,35 @@ def build(row, mail_from):
     # Quoted-printable: 7-bit safe and short lines, whatever the server supports.
     message.set_content(row.text_body, cte="quoted-printable")
     message.add_alternative(row.html_body, subtype="html", cte="quoted-printable")
+    message.set_boundary(boundary(row.message_id))
     return message
+
+
+def boundary(message_id):
+    """Return the multipart boundary of the message ``message_id``: fixed by it (a random one
+    would change at every build). It starts with ``=_``, which a quoted-printable part can never
+    hold (``=`` is always written ``=3D`` there), so no body can end a part early."""
+    return "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+
+
+def source(row, mail_from):
+    """Return the bytes of outbox ``row`` exactly as the sender hands them to the SMTP server."""
+    return wire_bytes(build(row, mail_from))
+
+
+def attachments(message):
+    """Return ``[(filename, content type, size in bytes)]``: the parts of ``message`` that are
+    not its text or HTML body (the outbox sends none today; a message that has some lists
+    them)."""
+    found = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_type() in ("text/plain", "text/html") and not part.is_attachment():
+            continue
+        payload = part.get_payload(decode=True) or b""
+        found.append((part.get_filename() or "(no name)", part.get_content_type(), len(payload)))
+    return found
 
 
 def wire_bytes(message):

@@ -1,8 +1,10 @@
-"""The Email tab's own routes beside the feed's: a message's frame document, one row (polled
-while the message is unfinished) and Resend. ``attach`` adds them to the tab's blueprint,
-behind the gate, and all go through ``FEED.get``: a message the viewer may not see is a 404."""
+"""The Email tab's own routes beside the feed's: a message's frame document, its source as an
+``.eml`` file, one row (polled while the message is unfinished) and Resend. ``attach`` adds them
+to the tab's blueprint, behind the gate, and all go through ``FEED.get``: a message the viewer
+may not see is a 404."""
 
 from flask import abort
+from flask import current_app
 from flask import make_response
 from flask import redirect
 from flask import render_template
@@ -16,9 +18,11 @@ from core.events import Ref
 from core.events import record_activity
 from core.inputs import parse_id
 from core.people import User
+from plugins.email import mime
 from plugins.email import outbox
 from plugins.email.viewer import frame_policy
 from plugins.email.viewer import sanitise
+from plugins.email.viewer import sets_colours
 from plugins.email.views import FEED
 from plugins.email.views import MAX_POLLS
 from plugins.email.views import prepare_rows
@@ -29,6 +33,7 @@ def attach(feed):
     """Add the frame, the row poll and Resend to ``feed``'s blueprint (the Email tab's ``FEED``);
     once per process, before its first app."""
     feed.route("/<int:record_id>/body")(body)
+    feed.route("/<int:record_id>.eml")(eml)
     feed.route("/<int:record_id>/row")(row)
     feed.route("/<int:record_id>/resend", methods=["POST"])(resend)
 
@@ -43,9 +48,24 @@ def body(record_id):
     record_message_read(current_user._get_current_object(), message)
     remote = request.args.get("images") == "remote"
     safe, _ = sanitise(message.html_body, remote_images=remote)
-    response = make_response(render_template("email/frame.html", body=safe))
+    # Dark when the reader prefers it, unless the sender chose colours: their dark text on a
+    # dark ground would be unreadable, so such a message stays on the light ground it was
+    # written for.
+    follows = not sets_colours(safe)
+    response = make_response(render_template("email/frame.html", body=safe, follows=follows))
     response.headers["Content-Security-Policy"] = frame_policy(remote)
     response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def eml(record_id):
+    """Answer the message's source, the bytes the sender hands to the SMTP server, as a
+    ``message-<id>.eml`` download. Recorded as a read (``email.read``), as See Message is."""
+    message = FEED.get(current_user, record_id)
+    record_message_read(current_user._get_current_object(), message)
+    response = make_response(mime.source(message, current_app.config["MAIL_FROM"]))
+    response.headers["Content-Type"] = "message/rfc822"
+    response.headers["Content-Disposition"] = f'attachment; filename="message-{message.id}.eml"'
     return response
 
 
@@ -60,7 +80,11 @@ def row(record_id):
 
 
 def resend(record_id):
-    """Queue a fresh copy of a message (owner and admins), linked to it, and record that."""
+    """Queue a fresh copy of a message (owner and admins), linked to it, and record that.
+
+    Answers, to htmx from the list (``answer=row``), the copy's row (the list puts it at the
+    top); to htmx from See Message as a page, a redirect to the copy's page; else a 303 there.
+    """
     message = FEED.get(current_user, record_id)
     if not current_user.is_admin:
         abort(403, "Only the Super Admin and Admins may resend a message.")
@@ -91,7 +115,16 @@ def resend(record_id):
             audience=Audience(users={message.recipient_id}),
             summary=f"to {message.recipient_name}",
         )
-    return redirect(url_for("email.detail", record_id=copy_id), code=303)
+    copy_url = url_for("email.detail", record_id=copy_id)
+    if not request.htmx:
+        return redirect(copy_url, code=303)
+    if request.form.get("answer") != "row":  # See Message as a page: go to the copy's page
+        return "", 200, {"HX-Redirect": copy_url}
+    # From the list: the copy's row, which htmx puts at the top; it polls like any queued row.
+    copy = FEED.get(current_user, copy_id)
+    rows = prepare_rows(current_user, [copy])
+    rows[0]["resent_note"] = f"Resent: new copy #{copy.id} of message #{message.id}, queued."
+    return render_template("email/rows.html", rows=rows)
 
 
 def _recipient(message):

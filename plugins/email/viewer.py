@@ -5,9 +5,16 @@ attributes; the frame is ``sandbox`` without ``allow-scripts`` or ``allow-same-o
 frame's document answers with its own Content-Security-Policy allowing no script, no
 connection and no image but ``data:`` ones. Remote images are dropped (and their count shown)
 until the viewer asks for them, message by message.
+
+The frame runs no script and has an opaque origin, so the page cannot measure its document:
+``frame_height`` estimates its height from the sanitised HTML (the page sizes the frame by it,
+and the reader may drag it taller), and ``sets_colours`` tells whether the sender chose colours
+(then the frame stays light in dark mode, so their dark text never lands on a dark ground).
 """
 
+import math
 import re
+from html.parser import HTMLParser
 
 import nh3
 
@@ -98,3 +105,90 @@ def sanitise(html, remote_images=False):
         strip_comments=True,
     )
     return safe, len(blocked)
+
+
+# Sizing the frame: a reading column about 70 characters wide, 24 px a line (the sender's fonts
+# are not known here); each block adds its margins. Too tall leaves blank space below the
+# message, too short gives the frame a scrollbar: the estimate leans tall.
+CHARS_PER_LINE = 70
+LINE_PX = 24
+BLOCK_PX = 16
+IMAGE_PX = 150  # an image without a height attribute
+FRAME_PADDING_PX = 48
+MIN_FRAME_PX = 120
+MAX_FRAME_PX = 2400
+BLOCKS = {
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote", "pre", "table",
+    "ul", "ol", "dl", "dt", "dd", "hr", "section", "article", "header", "footer", "center",
+}  # fmt: skip
+COLOUR = re.compile(r"(?:^|;)\s*(?:color|background-color|background)\s*:", re.I)
+
+
+class _Layout(HTMLParser):
+    """Counts the lines and blocks of a message's HTML, roughly as a browser would lay it out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.px = 0
+        self.line = 0  # characters on the current line
+        self.pre = 0  # inside <pre>: line breaks are kept
+        self.colours = False
+
+    def flush(self):
+        if self.line:
+            self.px += math.ceil(self.line / CHARS_PER_LINE) * LINE_PX
+            self.line = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if COLOUR.search(attrs.get("style") or "") or "bgcolor" in attrs or "color" in attrs:
+            self.colours = True
+        if tag in BLOCKS:
+            self.flush()
+            self.px += BLOCK_PX
+        if tag == "pre":
+            self.pre += 1
+        if tag == "br":
+            self.flush()
+            self.px += 0 if self.line else LINE_PX // 2
+        if tag == "img":
+            height = (attrs.get("height") or "").strip().removesuffix("px")
+            self.flush()
+            self.px += min(int(height), MAX_FRAME_PX) if height.isdigit() else IMAGE_PX
+
+    def handle_endtag(self, tag):
+        if tag in BLOCKS:
+            self.flush()
+        if tag == "pre":
+            self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data):
+        if self.pre:
+            *whole, last = data.split("\n")
+            for text in whole:
+                self.line += len(text)
+                self.flush()
+                self.px += 0 if text else LINE_PX
+            self.line += len(last)
+        else:
+            self.line += len(" ".join(data.split()))
+
+
+def _layout(safe_html):
+    layout = _Layout()
+    layout.feed(safe_html or "")
+    layout.close()
+    layout.flush()
+    return layout
+
+
+def frame_height(safe_html):
+    """Return the height in CSS pixels to give the frame of ``safe_html`` (sanitised), so a
+    usual message shows whole, without a scrollbar of its own: an estimate, at most 2400."""
+    estimate = _layout(safe_html).px * 1.15 + FRAME_PADDING_PX
+    return int(min(max(estimate, MIN_FRAME_PX), MAX_FRAME_PX))
+
+
+def sets_colours(safe_html):
+    """Tell whether the sender's HTML (sanitised) sets a text or background colour."""
+    return _layout(safe_html).colours

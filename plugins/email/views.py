@@ -6,8 +6,12 @@ message), so an id the viewer may not see is a 404, as for one that does not exi
 """
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
+from flask import request
 from flask import url_for
+from markupsafe import Markup
+from markupsafe import escape
 
 from core.db import database
 from core.events import Ref
@@ -28,6 +32,7 @@ from plugins.email.models import STATUSES
 from plugins.email.models import UNFINISHED
 from plugins.email.models import EmailAttempt
 from plugins.email.models import EmailMessage
+from plugins.email.viewer import frame_height
 from plugins.email.viewer import sanitise
 
 bp = Blueprint(queries.TAB, __name__, template_folder="templates")
@@ -59,6 +64,8 @@ def prepare_rows(viewer, messages, polls=0):
             if message.status in UNFINISHED and polls < MAX_POLLS
             else None,
             "resend_token": token,
+            "resend_question": resend_question(message) if token else None,
+            "resent_note": None,
         }
         for message in messages
     ]
@@ -81,26 +88,75 @@ def record_message_read(reader, message):
     record_access(reader, "email.read", Ref("email", message.id, label), summary=summary)
 
 
+# See Message's tabs: (name in ``?part=``, label). The HTML part first, as the recipient sees it.
+PARTS = (("html", "HTML"), ("text", "Text"), ("headers", "Headers"), ("raw", "Raw"))
+ATTEMPT_LABELS = {
+    "sent": "Accepted",
+    "temporary": "Temporary failure, tried again later",
+    "permanent": "Refused for good",
+    "kept": "Kept in the local outbox",
+}
+
+
+def selected_part(args):
+    """Return the tab of See Message that ``args`` (the query string) asks for, HTML by
+    default; another value is a 400 naming the field."""
+    part = args.get("part") or PARTS[0][0]
+    if part not in dict(PARTS):
+        abort(400, f"part: one of {', '.join(name for name, _ in PARTS)}")
+    return part
+
+
 def detail_context(viewer, message):
-    """Return what ``email/detail.html`` shows: the headers as sent, the text part, the
-    frame's URL, the delivery attempts, and whether remote images were held back. Opening
-    it is recorded (``record_message_read``)."""
+    """Return what ``email/detail.html`` shows: the header block (from, to, subject, date in
+    the viewer's zone, Message-ID, status with every delivery attempt), the tabs HTML / Text /
+    Headers / Raw (``?part=`` picks one; every tab's content is in the page), the attachments
+    and the frame's URL and height. Opening it is recorded (``record_message_read``)."""
     record_message_read(viewer, message)
     sent = mime.build(message, current_app.config["MAIL_FROM"])
-    _, blocked = sanitise(message.html_body)
+    safe, blocked = sanitise(message.html_body)
     attempts = EmailAttempt.select().where(EmailAttempt.message == message.id)
     base = url_for("stream.tab", tab=queries.TAB)
+    zone = viewer.zone()
+    url = f"{base}/{message.id}"
     return {
         "message": message,
+        "sender_header": str(sent["From"]),
+        "recipient_header": str(sent["To"]),
+        "date": local_time(message.queued_at, zone=zone),
+        "zone_name": str(zone),
         "headers": [(name, str(value)) for name, value in sent.items()],
+        "raw": mime.wire_bytes(sent).decode("ascii", "replace"),
+        "attachments": mime.attachments(sent),
         "kind": kind_label(message.kind),
         "status": STATUS_LABELS.get(message.status, message.status),
-        "attempts": list(attempts.order_by(EmailAttempt.id)),
-        "frame_url": f"{base}/{message.id}/body",
+        "attempts": [
+            {
+                "time": local_time(attempt.started_at, zone=zone),
+                "utc": attempt.started_at,
+                "result": ATTEMPT_LABELS.get(attempt.result, attempt.result),
+                "code": attempt.result,
+                "detail": attempt.detail,
+            }
+            for attempt in attempts.order_by(EmailAttempt.id)
+        ],
+        "finished": local_time(message.finished_at, zone=zone) if message.finished_at else None,
+        "parts": PARTS,
+        "part": selected_part(request.args),
+        "detail_url": url,
+        "eml_url": f"{url}.eml",
+        "frame_url": f"{url}/body",
+        "frame_height": frame_height(safe),
         "blocked": blocked,
         "may_resend": viewer.is_admin,
+        "resend_question": resend_question(message),
         "original_url": f"{base}/{message.resent_from}" if message.resent_from else None,
     }
+
+
+def resend_question(message):
+    """Return the question Resend asks first, naming the message and its recipient."""
+    return f"Resend \u201c{message.subject}\u201d to {message.recipient_name}?"
 
 
 def message_urls(refs):
@@ -113,6 +169,23 @@ def message_urls(refs):
     rows = database.execute_sql(f"SELECT id FROM {table} WHERE id IN ({marks})", sorted(ids))
     base = url_for("stream.tab", tab=queries.TAB)
     return {("email", str(row[0])): f"{base}/{row[0]}" for row in rows}
+
+
+def describe_resend(event):
+    """Return the Activity sentence of ``email.resent`` ``event``, the copy linked while it is
+    in the outbox: "<actor> resent the email “<subject>” to <recipient>"."""
+    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
+    url = message_urls([(event.object_type, event.object_id)]).get(
+        (event.object_type, event.object_id)
+    )
+    label = escape(event.object_label)
+    if url:
+        label = Markup(f'<a href="{escape(url)}">{label}</a>')
+    summary = event.summary or ""
+    recipient = f" {escape(summary)}" if summary.startswith("to ") else ""
+    return Markup(
+        f"<strong>{escape(event.actor_name)}</strong>{badge} resent the email “{label}”{recipient}"
+    )
 
 
 def as_data(viewer, messages):
