@@ -233,7 +233,7 @@
   var LIST_TARGETS = { panel: "This tab did not load", "feed-results": "The list did not update",
     "load-more": "The next page did not load" };
   function listTarget(detail) {
-    var target = detail.target;
+    var target = detail && detail.target;
     if (!target || !detail.requestConfig || detail.requestConfig.verb !== "get") return null;
     return LIST_TARGETS[target.id] ? target : null;
   }
@@ -266,6 +266,7 @@
   }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
+    if (!detail.xhr || !detail.requestConfig) return;
     if (detail.xhr.status < 500 || detail.requestConfig.verb !== "get") return;
     detail.shouldSwap = false;
     showFailure(detail, "the server failed (" + detail.xhr.status + "). Nothing changed.");
@@ -277,7 +278,8 @@
     showFailure(event.detail, "the server took too long. Nothing changed.");
   });
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (listTarget(event.detail) || event.detail.target.id === "panel") clearFailure();
+    var target = event.detail && event.detail.target;  // none for a history restore
+    if (target && (target.id === "panel" || LIST_TARGETS[target.id])) clearFailure();
   });
   // "Load more" is a link for browsers without JavaScript; here it asks for the next page in
   // place (after a failed scroll, say) instead of leaving the list.
