@@ -159,3 +159,32 @@ def _geoip_database():
 def country_label(code):
     """Return how a country code reads in a row: "DE", "loopback", "—" when unknown."""
     return code or "—"
+
+
+@functools.lru_cache(maxsize=1)
+def _country_names():
+    """Return ``{code: name}`` of every country the offline database names (``DE``:
+    ``Germany``), read from its own list: no second source to drift from it."""
+    _geoip_database()
+    from geoip2fast import geoip2fast as module
+
+    names = getattr(module, "geoipCountryNamesDict", None) or {}
+    return {
+        code.upper(): name
+        for code, name in names.items()
+        if isinstance(code, str) and len(code) == 2 and code.isalpha() and name
+    }
+
+
+def country_name(code):
+    """Return the name of the country ``code`` ("Germany" for ``DE``), or None."""
+    return _country_names().get((code or "").upper())
+
+
+def country_code_named(name):
+    """Return the code of the country called ``name`` (any case, "germany" → ``DE``), or
+    None when no country has that name."""
+    wanted = " ".join(name.split()).casefold()
+    return next(
+        (code for code, known in _country_names().items() if known.casefold() == wanted), None
+    )

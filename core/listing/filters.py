@@ -72,7 +72,8 @@ class Qualifier:
     NOT IN by ``FilterSet.where``; with ``nulls_pass`` a row without the field is not excluded
     by ``-key:value``. ``param`` defaults to the key (None: the box alone); ``control`` names
     the filter bar's control (default: ``param``; None: none); ``shown`` writes a stored value
-    as the box and the control show it.
+    as the box and the control show it. ``groups`` maps a word a person would type to the
+    stored values it means (``outcome:failed`` → every failure), in the box and the URL.
     """
 
     param = ""
@@ -86,6 +87,7 @@ class Qualifier:
     nulls_pass = False
     control = ""
     shown = staticmethod(str)
+    groups = {}
 
     def __init__(self, key, name, **options):
         self.key, self.name = key, name
@@ -103,33 +105,47 @@ class Qualifier:
         return None
 
     def _refusal(self, template, value):
-        return template.format(got=repr(value[: self.cut]), choices=", ".join(self.choices))
+        choices = ", ".join([*self.choices, *self.groups])
+        return template.format(got=repr(value[: self.cut]), choices=choices)
+
+    def _accepts(self, value):
+        return value is not None and (
+            not self.choices or value in self.choices or value in self.groups
+        )
+
+    def expanded(self, value):
+        """Return the stored values ``value`` means: its group's, or itself."""
+        return list(self.groups.get(value, (value,)))
 
     def from_param(self, raw):
-        """Return ``(value, refusal)`` for one URL value."""
+        """Return ``(value, refusal)`` for one URL value (a group word stays a word)."""
         value = self.param_normal(raw)
-        if value is None or (self.choices and value not in self.choices):
+        if not self._accepts(value):
             return None, self._refusal(self.param_refusal or self.refusal, raw)
         return value, None
 
     def check_term(self, term):
         """Return why the box's ``term`` is refused, or None."""
-        value = self.normal(term.value)
-        if value is None or (self.choices and value not in self.choices):
+        if not self._accepts(self.normal(term.value)):
             return self._refusal(self.refusal, term.value)
         return None
 
     def apply_term(self, term, filters):
         """Add the (checked) box ``term`` to ``filters``."""
-        filters.add(self, [self.normal(term.value)], term.negated)
+        filters.add(self, self.expanded(self.normal(term.value)), term.negated)
 
     def param_terms(self, values):
         """Return URL ``values`` as the box writes them, so the box shows the whole state."""
         return [Term(self.key, self.shown(value)) for value in values]
 
     def control_value(self, filters):
-        """Return what this qualifier's control shows for ``filters``."""
-        values = [self.shown(value) for value in filters.values[self.key]]
+        """Return what this qualifier's control shows for ``filters`` (a group's word when
+        its values are exactly the group's)."""
+        chosen = filters.values[self.key]
+        for word, members in self.groups.items():
+            if chosen and set(chosen) == set(members) and not filters.excluded[self.key]:
+                return word
+        values = [self.shown(value) for value in chosen]
         return one(values, filters.excluded[self.key])
 
     def where(self, query, filters):
@@ -346,7 +362,7 @@ class FilterSet:
         for message in messages:
             filters.refuse(qualifier.param, f"{qualifier.param}: {message}")
         if not messages:
-            filters.add(qualifier, values)
+            filters.add(qualifier, [v for value in values for v in qualifier.expanded(value)])
         return not messages
 
     def _read_search(self, text, filters):

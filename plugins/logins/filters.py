@@ -6,6 +6,11 @@ excluded by it."""
 import ipaddress
 from functools import cached_property
 
+from core.auth.clients import LOOPBACK
+from core.auth.clients import PRIVATE
+from core.auth.clients import RESERVED
+from core.auth.clients import country_code_named
+from core.auth.signins import FAILURES
 from core.auth.signins import OUTCOMES
 from core.auth.signins import SignInAttempt
 from core.listing.filters import Filters
@@ -26,11 +31,15 @@ def _ip(value):
 
 
 def _country(value):
-    """Return ``value`` as a country is stored (``DE``, ``private``), or None when it is not."""
+    """Return ``value`` as a country is stored (``DE``, ``private``), or None when it is not:
+    a code, or a country's name as people write it (``Germany``, ``united kingdom``)."""
     value = value.strip()
-    if not (value.isascii() and value.isalpha() and len(value) <= 16):
-        return None
-    return value.upper() if len(value) == 2 else value.lower()
+    named = country_code_named(value) if len(value) > 2 else None
+    if named:
+        return named
+    if len(value) == 2 and value.isascii() and value.isalpha():
+        return value.upper()
+    return value.lower() if value.lower() in (LOOPBACK, PRIVATE, RESERVED) else None
 
 
 class LoginFilters(Filters):
@@ -63,6 +72,8 @@ FILTERS = FilterSet(
         column=SignInAttempt.outcome,
         normal=folded,
         choices=OUTCOMES,
+        # What a person means by a failure: every attempt that did not sign in.
+        groups={"failed": FAILURES, "failure": FAILURES, "failures": FAILURES},
         param_refusal="{got} is not one of {choices}",
     ),
     Qualifier(
@@ -82,8 +93,8 @@ FILTERS = FilterSet(
         normal=_country,
         param_normal=_country,
         cut=20,
-        refusal="expected a country code like DE, got {got}",
-        param_refusal="expected a country code like DE, or private, got {got}",
+        refusal="expected a country like Germany or DE, got {got}",
+        param_refusal="expected a country like Germany or DE, or private, got {got}",
     ),
     # What a person searches in the sign-in log: the name typed, the IP, the browser and system.
     words=TextIndex(

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint
 from flask import url_for
 
+from core.auth.clients import country_name
 from core.auth.clients import pair_of
 from core.auth.signins import ACCOUNT_LOCKED
 from core.auth.signins import CLIENT_LOCKED
@@ -131,8 +132,14 @@ def filter_options(viewer):
     """Return the filter bar's choices: people, outcomes, recorded countries."""
     return {
         "users": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
-        "outcomes": [(outcome, OUTCOME_BADGES[outcome][0]) for outcome in OUTCOMES],
-        "countries": [(code, code) for code in queries.countries()],
+        "outcomes": [
+            ("failed", "Any failure"),
+            *((outcome, OUTCOME_BADGES[outcome][0]) for outcome in OUTCOMES),
+        ],
+        "countries": [
+            (code, f"{country_name(code)} ({code})" if country_name(code) else code)
+            for code in queries.countries()
+        ],
     }
 
 

@@ -319,3 +319,28 @@ def test_the_demo_history_covers_a_month_and_every_kind_and_seeds_once(app, peop
             SignInAttempt.select().order_by(SignInAttempt.id.desc()).first().attempted_at
             - oldest.attempted_at
         ).days >= 28
+
+
+def test_people_words_find_what_they_mean(app, people):
+    """``outcome:failed`` means every failure, ``country:Germany`` the code DE; the bar's
+    controls follow, and an unknown word is still refused naming what is accepted."""
+    from werkzeug.datastructures import MultiDict
+
+    from core.auth.signins import FAILURES
+    from plugins.logins.filters import FILTERS
+
+    with app.app_context():
+        viewer = people["owner@example.com"]
+        failed = FILTERS.read(MultiDict({"q": "outcome:failed"}), viewer)
+        assert failed.refusal is None
+        assert sorted(failed.outcomes) == sorted(FAILURES)
+        assert failed.controls()["outcome"] == "failed"
+        by_param = FILTERS.read(MultiDict({"outcome": "failed"}), viewer)
+        assert by_param.refusal is None and sorted(by_param.outcomes) == sorted(FAILURES)
+        germany = FILTERS.read(MultiDict({"q": "country:Germany"}), viewer)
+        assert germany.countries == ["DE"] and germany.controls()["country"] == "DE"
+        assert FILTERS.read(MultiDict({"q": 'country:"united kingdom"'}), viewer).countries == [
+            "GB"
+        ]
+        refused = FILTERS.read(MultiDict({"q": "outcome:nope country:Atlantis"}), viewer)
+        assert "failed" in refused.refusal and "Germany or DE" in refused.refusal
