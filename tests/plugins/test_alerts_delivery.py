@@ -2,21 +2,13 @@
 huey consumer process (``huey_consumer wsgi.huey``), the mail delivered to a real SMTP server,
 on SqliteHuey and on RedisHuey (the pattern of tests/plugins/test_email_delivery.py)."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from plugins.email.models import EmailMessage
-from tests.conftest import stop_process
+from tests.consumers import Consumers
 from tests.plugins.test_alerts import follow
 from tests.plugins.test_alerts import record
 from tests.plugins.test_email_delivery import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
-CONSUMER = Path(sys.executable).parent / "huey_consumer"
 
 
 @pytest.fixture
@@ -24,39 +16,21 @@ def consumer_app(make_app, people, database_url):
     """Return ``start(huey_url, smtp_url)``: an app queueing to that queue (not immediate),
     with ``start.consumer()`` starting a consumer process on the same database and queue."""
     del people
-    processes, state = [], {}
+    consumers = Consumers(make_app)
 
     def start(huey_url, smtp_url):
-        settings = {
-            "DATABASE_URL": database_url,
-            "HUEY_URL": huey_url,
-            "SMTP_URL": smtp_url,
-            "SECRET_KEY": "alerts-delivery-secret-0123456789",
-            "EMAIL_RETRY_SECONDS": 0.2,
-            "SMTP_TIMEOUT": 5,
-        }
-        app = make_app(**{**settings, "HUEY_IMMEDIATE": False})
-        app.extensions["huey"].flush()  # nothing left from another test in a shared Redis
-        env = {key: value for key, value in os.environ.items() if "ACTIVITY_STREAM_" not in key}
-        env.update({f"ACTIVITY_STREAM_{key}": str(value) for key, value in settings.items()})
-        env["PYTHONPATH"] = str(ROOT)
-        state["env"] = env
-        return app
-
-    def consumer():
-        command = [str(CONSUMER), "wsgi.huey", "-k", "thread", "-w", "1", "-d", "0.05", "-q"]
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=state["env"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        return consumers.start(
+            DATABASE_URL=database_url,
+            HUEY_URL=huey_url,
+            SMTP_URL=smtp_url,
+            SECRET_KEY="alerts-delivery-secret-0123456789",
+            EMAIL_RETRY_SECONDS=0.2,
+            SMTP_TIMEOUT=5,
         )
-        processes.append(process)
-        return process
 
-    start.consumer = consumer
+    start.consumer = consumers.consumer
     yield start
-    for process in processes:
-        if process.poll() is None:
-            stop_process(process)
-        process.stderr.close()
+    consumers.stop()
 
 
 def alert_delivered(app, consumer_app, smtp_server):

@@ -2,12 +2,8 @@
 retries while the server is down, and no message lost when the consumer is killed (SIGKILL)
 in the middle of a batch, on SqliteHuey and on RedisHuey."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import peewee
 import pytest
@@ -19,71 +15,33 @@ from core.people import User
 from plugins.email.models import SENT
 from plugins.email.models import EmailAttempt
 from plugins.email.models import EmailMessage
-from tests.conftest import stop_process
+from tests.consumers import Consumers
 
-ROOT = Path(__file__).resolve().parents[2]
-CONSUMER = Path(sys.executable).parent / "huey_consumer"
 LEASE = 2  # seconds: short, so a killed consumer's message is swept again within the test
 
 
 @pytest.fixture
-def delivery(make_app, people, tmp_path, database_url):
+def delivery(make_app, people, database_url):
     """Return ``start(huey_url, smtp_url)``: a migrated app and a function starting consumer
     processes (``huey_consumer wsgi.huey``) on the same database, queue and SMTP server."""
     del people
-    consumers = []
-    state = {}
+    consumers = Consumers(make_app)
 
     def start(huey_url, smtp_url):
-        settings = {
-            "DATABASE_URL": database_url,
-            "HUEY_URL": huey_url,
-            "SMTP_URL": smtp_url,
-            "SECRET_KEY": "delivery-test-secret-0123456789",
-            "EMAIL_LEASE_SECONDS": LEASE,
-            "EMAIL_RETRY_SECONDS": 0.2,
-            "EMAIL_MAX_ATTEMPTS": 20,
-            "SMTP_TIMEOUT": 5,
-        }
-        app = make_app(**{**settings, "HUEY_IMMEDIATE": False})
-        app.extensions["huey"].flush()  # nothing left from another test in a shared Redis
-        env = {key: value for key, value in os.environ.items() if "ACTIVITY_STREAM_" not in key}
-        env.update({f"ACTIVITY_STREAM_{key}": str(value) for key, value in settings.items()})
-        env["PYTHONPATH"] = str(ROOT)
-        state["env"] = env
-        return app
-
-    def consumer():
-        process = subprocess.Popen(
-            [
-                str(CONSUMER),
-                "wsgi.huey",
-                "-k",
-                "thread",
-                "-w",
-                "1",
-                "-d",
-                "0.05",
-                "-m",
-                "0.2",
-                "-b",
-                "1.2",
-                "-q",
-            ],
-            cwd=ROOT,
-            env=state["env"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        return consumers.start(
+            DATABASE_URL=database_url,
+            HUEY_URL=huey_url,
+            SMTP_URL=smtp_url,
+            SECRET_KEY="delivery-test-secret-0123456789",
+            EMAIL_LEASE_SECONDS=LEASE,
+            EMAIL_RETRY_SECONDS=0.2,
+            EMAIL_MAX_ATTEMPTS=20,
+            SMTP_TIMEOUT=5,
         )
-        consumers.append(process)
-        return process
 
-    start.consumer = consumer
+    start.consumer = consumers.consumer
     yield start
-    for process in consumers:
-        if process.poll() is None:
-            stop_process(process)
-        process.stderr.close()
+    consumers.stop()
 
 
 def queue_mail(app, count):

@@ -24,11 +24,10 @@ from plugins.streams import destinations
 from plugins.streams.models import StreamCursor
 from plugins.streams.models import StreamDestination
 from plugins.streams.tasks import pump_once
-from tests.conftest import stop_process
+from tests.consumers import Consumers
 from tests.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
-CONSUMER = Path(sys.executable).parent / "huey_consumer"
 SECRET = "kill-test-secret-0123456789"
 TOTAL = 10_000
 BATCH = 200
@@ -46,44 +45,21 @@ def streaming(make_app, people, database_url):
     """Return ``start(huey_url)``: an app on the test database and queue (tasks not run at
     once), and ``start.consumer()`` starting a ``huey_consumer wsgi.huey`` process on both."""
     del people
-    consumers = []
-    state = {}
+    consumers = Consumers(make_app)
 
     def start(huey_url):
-        settings = {
-            "DATABASE_URL": database_url,
-            "HUEY_URL": huey_url,
-            "SECRET_KEY": "streams-kill-test-secret-0123456789",
-            "STREAM_BATCH_RECORDS": BATCH,
-            "STREAM_TIMEOUT": 5,
-            "STREAM_RETRY_SECONDS": 1,
-        }
-        app = make_app(**{**settings, "HUEY_IMMEDIATE": False})
-        app.extensions["huey"].flush()  # nothing left from another test in a shared Redis
-        env = {key: value for key, value in os.environ.items() if "ACTIVITY_STREAM_" not in key}
-        env.update({f"ACTIVITY_STREAM_{key}": str(value) for key, value in settings.items()})
-        env["PYTHONPATH"] = str(ROOT)
-        state["env"] = env
-        return app
-
-    def consumer():
-        process = subprocess.Popen(
-            [str(CONSUMER), "wsgi.huey", "-k", "thread", "-w", "1", "-d", "0.05", "-m", "0.2"]
-            + ["-b", "1.2", "-q"],
-            cwd=ROOT,
-            env=state["env"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        return consumers.start(
+            DATABASE_URL=database_url,
+            HUEY_URL=huey_url,
+            SECRET_KEY="streams-kill-test-secret-0123456789",
+            STREAM_BATCH_RECORDS=BATCH,
+            STREAM_TIMEOUT=5,
+            STREAM_RETRY_SECONDS=1,
         )
-        consumers.append(process)
-        return process
 
-    start.consumer = consumer
+    start.consumer = consumers.consumer
     yield start
-    for process in consumers:
-        if process.poll() is None:
-            stop_process(process)
-        process.stderr.close()
+    consumers.stop()
 
 
 def add_destination(app, url):
