@@ -48,7 +48,6 @@ import argparse
 import bisect
 import contextlib
 import functools
-import multiprocessing
 import os
 import platform
 import random
@@ -57,7 +56,6 @@ import threading
 import time
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
 
 from bench import harness
 from bench import stream
@@ -650,48 +648,6 @@ class Sealer(threading.Thread):
         return {"runs": self.runs, "blocks": self.blocks, "busy_s": round(self.busy_s, 2)}
 
 
-def seal_every(database_url, workdir, ready, halt, queue):
-    """Run the sealer in this process (spawned: the task consumer's place) until ``halt``;
-    put what it did on ``queue``."""
-    app = harness.build_app(database_url, Path(workdir), SEAL_KEY=KEY.decode())
-    sealer = Sealer(app)
-    sealer.start()
-    ready.set()
-    halt.wait()
-    try:
-        queue.put(sealer.stop())
-    except RuntimeError as error:
-        queue.put({"error": str(error)})
-
-
-class SealerProcess:
-    """The sealer in a process of its own, started and stopped as ``Sealer``."""
-
-    def __init__(self, database_url, workdir):
-        context = multiprocessing.get_context("spawn")
-        self.ready, self.halt, self.queue = context.Event(), context.Event(), context.Queue()
-        self.process = context.Process(
-            target=seal_every,
-            args=(database_url, str(workdir), self.ready, self.halt, self.queue),
-            name="sealer",
-        )
-
-    def start(self):
-        """Start the process; return once it seals (its start is not the write path's)."""
-        self.process.start()
-        if not self.ready.wait(120):
-            raise RuntimeError("the sealer process did not start within 120 s")
-
-    def stop(self):
-        """Halt after the current run; return what it did."""
-        self.halt.set()
-        done = self.queue.get(timeout=900)
-        self.process.join()
-        if "error" in done:
-            raise RuntimeError(done["error"])
-        return done
-
-
 def unsealed():
     """Return how many events lie above the activity chain's last sealed id."""
     return ActivityEvent.select().where(ActivityEvent.id > last_block(CHAIN).last_id).count()
@@ -848,7 +804,15 @@ def measure(args, workdir, database_url, result):
     harness.close_database()
     result["config"]["load_average_1m"]["before_write_path"] = round(os.getloadavg()[0], 2)
     if args.sealer == "process":
-        new_sealer = functools.partial(SealerProcess, database_url, workdir)
+        new_sealer = functools.partial(
+            harness.ProcessBeside,
+            Sealer,
+            database_url,
+            workdir,
+            "sealer",
+            stop_seconds=900,
+            SEAL_KEY=KEY.decode(),
+        )
     else:
         new_sealer = functools.partial(Sealer, app)
     result["write_path"] = write_path(app, args, rng, new_sealer)

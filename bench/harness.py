@@ -10,6 +10,7 @@ Imported as ``bench.harness``; the benches run as modules from the repository ro
 import contextlib
 import http.client
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -394,3 +395,49 @@ def parse_wrk(output):
     match = re.search(r"Socket errors:(.*)", output)
     result["socket_errors"] = match.group(1).strip() if match else None
     return result
+
+
+def _work_beside(worker_class, database_url, workdir, settings, ready, halt, queue):
+    """Run ``worker_class(app)`` in this process (spawned) until ``halt``; put what its
+    ``stop()`` returns on ``queue``."""
+    app = build_app(database_url, Path(workdir), **settings)
+    worker = worker_class(app)
+    worker.start()
+    ready.set()
+    halt.wait()
+    try:
+        queue.put(worker.stop())
+    except RuntimeError as error:
+        queue.put({"error": str(error)})
+
+
+class ProcessBeside:
+    """A background worker of a bench (``worker_class(app)`` with ``start()`` and ``stop()``:
+    a sealer, a log stream pump) in a process of its own, as the task consumer would run it
+    beside the writers; started and stopped the same way."""
+
+    def __init__(self, worker_class, database_url, workdir, name, stop_seconds=300, **settings):
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.halt, self.queue = context.Event(), context.Event(), context.Queue()
+        self.name, self.stop_seconds = name, stop_seconds
+        self.process = context.Process(
+            target=_work_beside,
+            args=(worker_class, database_url, str(workdir), settings, self.ready, self.halt)
+            + (self.queue,),
+            name=name,
+        )
+
+    def start(self):
+        """Start the process; return once it works (its start is not the write path's)."""
+        self.process.start()
+        if not self.ready.wait(120):
+            raise RuntimeError(f"the {self.name} process did not start within 120 s")
+
+    def stop(self):
+        """Halt after the current run; return what it did."""
+        self.halt.set()
+        done = self.queue.get(timeout=self.stop_seconds)
+        self.process.join()
+        if "error" in done:
+            raise RuntimeError(done["error"])
+        return done

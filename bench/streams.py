@@ -41,8 +41,8 @@ What it does:
 """
 
 import argparse
+import functools
 import http.client
-import multiprocessing
 import os
 import socket
 import sqlite3
@@ -339,48 +339,6 @@ class Pump(threading.Thread):
         return {"pumps": self.pumps, "records_sent": self.sent, "busy_s": round(self.busy_s, 2)}
 
 
-def pump_every(database_url, workdir, ready, halt, queue):
-    """Run the pump in this process (spawned: the task consumer's place) until ``halt``; put
-    what it did on ``queue``."""
-    app = harness.build_app(database_url, Path(workdir))
-    pump = Pump(app)
-    pump.start()
-    ready.set()
-    halt.wait()
-    try:
-        queue.put(pump.stop())
-    except RuntimeError as error:
-        queue.put({"error": str(error)})
-
-
-class PumpProcess:
-    """The pump in a process of its own, started and stopped as ``Pump``."""
-
-    def __init__(self, database_url, workdir):
-        context = multiprocessing.get_context("spawn")
-        self.ready, self.halt, self.queue = context.Event(), context.Event(), context.Queue()
-        self.process = context.Process(
-            target=pump_every,
-            args=(database_url, str(workdir), self.ready, self.halt, self.queue),
-            name="pump",
-        )
-
-    def start(self):
-        """Start the process; return once it pumps (its start is not the write path's)."""
-        self.process.start()
-        if not self.ready.wait(120):
-            raise RuntimeError("the pump process did not start within 120 s")
-
-    def stop(self):
-        """Halt after the current pump; return what it did."""
-        self.halt.set()
-        done = self.queue.get(timeout=300)
-        self.process.join()
-        if "error" in done:
-            raise RuntimeError(done["error"])
-        return done
-
-
 def record_phase(app, count):
     """Record ``count`` events one by one (each in its own transaction) after a warm-up;
     return events/s and the CPU per event."""
@@ -521,7 +479,7 @@ def measure(args, database_url, workdir, result):
         result["delivery"].append(figures)
     result["config"]["load_average_1m"]["before_write_path"] = round(os.getloadavg()[0], 2)
     if args.pump == "process":
-        new_pump = lambda: PumpProcess(database_url, workdir)  # noqa: E731
+        new_pump = functools.partial(harness.ProcessBeside, Pump, database_url, workdir, "pump")
     else:
         new_pump = lambda: Pump(app)  # noqa: E731
     result["config"]["pump"] = args.pump
