@@ -135,10 +135,12 @@ def test_the_download_is_recorded_as_a_read_once_an_hour(queued_app, people, gua
     admin = people["admin@example.com"]
     message_id = queue(app, people, "Task completed: Q4 plan", "teammate@example.com")
     client = client_for(app, "admin@example.com")
+    assert reads(app, admin, message_id) == 0
     for _ in range(3):
         assert client.get(f"/stream/email/{message_id}.eml").status_code == 200
-    assert client.get(f"/stream/email/{message_id}", headers=HTMX).status_code == 200
     assert reads(app, admin, message_id) == 1  # one read, however often, within the hour
+    assert client.get(f"/stream/email/{message_id}", headers=HTMX).status_code == 200
+    assert reads(app, admin, message_id) == 1  # See Message is the same read
     with app.app_context():
         event = ActivityEvent.get(
             (ActivityEvent.verb == "email.read") & (ActivityEvent.object_id == str(message_id))
