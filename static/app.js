@@ -298,6 +298,25 @@
     }
   });
 
+  // A tab clicked is marked at once (aria-busy, "pending") while its panel loads: on a slow
+  // network the reader sees their click taken before the answer arrives.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var tab = event.detail.elt;
+    if (!tab || !tab.matches || !tab.matches('[role="tab"]')) return;
+    document.querySelectorAll('[role="tab"].pending').forEach(function (other) {
+      other.classList.remove("pending");
+      other.removeAttribute("aria-busy");
+    });
+    tab.classList.add("pending");
+    tab.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var tab = event.detail.elt;
+    if (!tab || !tab.matches || !tab.matches('[role="tab"]')) return;
+    tab.classList.remove("pending");
+    tab.removeAttribute("aria-busy");
+  });
+
   // Progress: while the panel or its results are being fetched (a tab, a filter, "show"),
   // they are marked busy, dimmed, with a bar at the top of the page. htmx itself only marks
   // the element that made the request.
