@@ -3,6 +3,7 @@ filter, a tab or the next page loads. The message says so where the rows are, wi
 the URL, the selected tab and the rows stay consistent; nothing is lost."""
 
 import re
+import time
 
 from playwright.sync_api import expect
 
@@ -179,3 +180,31 @@ def test_saving_a_search_after_switching_tabs_saves_the_box(page, fresh_server):
     page.locator(".save-search button").click()
     saved = page.locator(".saved-list a", has_text="Wrong passwords")
     expect(saved).to_have_attribute("title", "outcome:wrong_password")
+
+
+def test_a_tab_clicked_on_a_slow_network_is_marked_at_once(page, live_server):
+    """The page records what the tab showed while its answer was held back (the route's
+    handler holds this test's thread meanwhile)."""
+    open_activity(page, live_server)
+    page.evaluate(
+        """() => {
+        window.__busyBeforeAnswer = null;
+        document.body.addEventListener("htmx:beforeSwap", () => {
+          if (window.__busyBeforeAnswer === null) {
+            const tab = document.getElementById("tab-logins");
+            window.__busyBeforeAnswer = tab.getAttribute("aria-busy");
+          }
+        });
+    }"""
+    )
+
+    def slow(route):
+        time.sleep(1.0)
+        route.continue_()
+
+    page.route(re.compile(r".*/stream/logins$"), slow)
+    page.locator("#tab-logins").click()
+    expect(page.locator("#panel")).to_have_attribute("data-tab", "logins", timeout=10_000)
+    assert page.evaluate("window.__busyBeforeAnswer") == "true"
+    expect(page.locator("#tab-logins")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#tab-logins")).not_to_have_attribute("aria-busy", "true")
