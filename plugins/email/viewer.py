@@ -107,16 +107,20 @@ def sanitise(html, remote_images=False):
     return safe, len(blocked)
 
 
-# Sizing the frame: a reading column about 70 characters wide, 24 px a line (the sender's fonts
-# are not known here); each block adds its margins. Too tall leaves blank space below the
-# message, too short gives the frame a scrollbar: the estimate leans tall.
-CHARS_PER_LINE = 70
-LINE_PX = 24
+# Sizing the frame: the frame is about 900 px wide on a desktop, where a line holds about 100
+# characters of the default 16 px font; a sender's column (``max-width: 560px``) holds fewer,
+# about one per 8 px. A line is 20 px; each block adds its margins. Too tall leaves blank space
+# below the message, too short gives the frame a scrollbar: the estimate leans tall.
+CHARS_PER_LINE = 100
+PX_PER_CHAR = 8
+MIN_CHARS_PER_LINE = 40
+LINE_PX = 20
 BLOCK_PX = 16
 IMAGE_PX = 150  # an image without a height attribute
-FRAME_PADDING_PX = 48
+FRAME_PADDING_PX = 40
 MIN_FRAME_PX = 120
 MAX_FRAME_PX = 2400
+COLUMN = re.compile(r"(?<![-\w])(?:max-)?width\s*:\s*(\d+)px", re.I)
 BLOCKS = {
     "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "blockquote", "pre", "table",
     "ul", "ol", "dl", "dt", "dd", "hr", "section", "article", "header", "footer", "center",
@@ -127,8 +131,9 @@ COLOUR = re.compile(r"(?:^|;)\s*(?:color|background-color|background)\s*:", re.I
 class _Layout(HTMLParser):
     """Counts the lines and blocks of a message's HTML, roughly as a browser would lay it out."""
 
-    def __init__(self):
+    def __init__(self, chars_per_line=CHARS_PER_LINE):
         super().__init__(convert_charrefs=True)
+        self.chars_per_line = chars_per_line
         self.px = 0
         self.line = 0  # characters on the current line
         self.pre = 0  # inside <pre>: line breaks are kept
@@ -136,7 +141,7 @@ class _Layout(HTMLParser):
 
     def flush(self):
         if self.line:
-            self.px += math.ceil(self.line / CHARS_PER_LINE) * LINE_PX
+            self.px += math.ceil(self.line / self.chars_per_line) * LINE_PX
             self.line = 0
 
     def handle_starttag(self, tag, attrs):
@@ -175,7 +180,12 @@ class _Layout(HTMLParser):
 
 
 def _layout(safe_html):
-    layout = _Layout()
+    # The narrowest column the sender set (a style's width or max-width in px) sets the line.
+    widths = [int(width) for width in COLUMN.findall(safe_html or "")]
+    chars = CHARS_PER_LINE
+    if widths:
+        chars = max(MIN_CHARS_PER_LINE, min(chars, min(widths) // PX_PER_CHAR))
+    layout = _Layout(chars)
     layout.feed(safe_html or "")
     layout.close()
     layout.flush()
@@ -185,7 +195,7 @@ def _layout(safe_html):
 def frame_height(safe_html):
     """Return the height in CSS pixels to give the frame of ``safe_html`` (sanitised), so a
     usual message shows whole, without a scrollbar of its own: an estimate, at most 2400."""
-    estimate = _layout(safe_html).px * 1.15 + FRAME_PADDING_PX
+    estimate = _layout(safe_html).px * 1.05 + FRAME_PADDING_PX
     return int(min(max(estimate, MIN_FRAME_PX), MAX_FRAME_PX))
 
 

@@ -99,17 +99,34 @@ def test_the_tabs_switch_with_the_mouse_and_the_arrow_keys(page, fresh_server, c
     assert console_errors == [], console_errors
 
 
+def frame_fit(page, frame):
+    """Return ``(content height, frame height, content bottom)`` of the document in ``frame``
+    (a locator): the first two equal when the content is shorter than the frame."""
+    inside = page.frame_locator(f"iframe[name={frame.get_attribute('name')}]").locator("html")
+    expect(inside).not_to_be_empty()
+    script = "e => [e.scrollHeight, innerHeight, document.body.getBoundingClientRect().bottom]"
+    return tuple(inside.evaluate(script))
+
+
 def test_the_frame_is_as_tall_as_its_message(page, fresh_server):
+    long_message = PLAIN_MESSAGE.replace('"Plain words"', '"A long report"').replace(
+        '"<p>No colours here.</p>"',
+        '"".join(f"<p>Part {i}. " + "Words of the report. " * 12 + "</p>" for i in range(25))',
+    )
+    long_id = json.loads(run_in_app(fresh_server, long_message).strip().splitlines()[-1])
+    # A notification in the platform's layout, in place: whole, no scrollbar of its own, and
+    # not much blank space below it.
     row = open_first_message(page, fresh_server)
     frame = row.locator("iframe.email-frame")
-    expect(frame).to_be_visible()
-    frame_id = frame.get_attribute("name")
-    inside = page.frame_locator(f"iframe[name={frame_id}]").locator("html")
-    expect(inside).to_contain_text("Activity Stream")
-    scroll, height = inside.evaluate("e => [e.scrollHeight, window.innerHeight]")
+    scroll, height, bottom = frame_fit(page, frame)
     assert scroll <= height, f"the frame scrolls: {scroll}px of content in {height}px"
-    assert height > 200  # taller than the 150px of a bare frame
+    assert height - bottom < 100, f"{height}px for {bottom}px of content"
     assert frame.evaluate("f => getComputedStyle(f).resize") == "vertical"
+    # A long message, as a page: the frame grows with it (not the fixed 360 px), still whole.
+    page.goto(f"{fresh_server}/stream/email/{long_id}")
+    scroll, height, bottom = frame_fit(page, page.locator("iframe.email-frame"))
+    assert bottom > 1000, bottom
+    assert scroll <= height, f"the frame scrolls: {scroll}px of content in {height}px"
 
 
 def test_the_eml_link_downloads_the_message(page, fresh_server):
