@@ -258,3 +258,5 @@ def test_resend_from_the_list_answers_the_copys_row_and_is_phrased(queued_app, p
     assert sentence, activity[:2000]
     assert "Task completed: Q4 plan" in sentence.group(1)
     assert sentence.group(2) == " to Dana Scully"
+    row = re.search(r'<li class="row" data-row-id="\d+">.*?</li>', activity, re.S).group(0)
+    assert row.count("Dana Scully") == 1  # the summary is not said again under the sentence
