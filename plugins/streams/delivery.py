@@ -39,7 +39,6 @@ from core.notifications import Notification
 from core.notifications import notify
 from core.people import User
 from core.records import clip
-from core.tabs import get_tab
 from core.tabs import visible_tabs
 from plugins.streams import signing
 from plugins.streams.client import USER_AGENT
@@ -153,8 +152,9 @@ def send_round(destination_id, settings, seconds=ROUND_SECONDS):
             return 0
         deadline = time.monotonic() + seconds
         blocked = []
+        seen = {tab.name for tab in visible_tabs(owner)}
         for tab in sendable_tabs(destination):
-            if tab.name not in {seen.name for seen in visible_tabs(owner)}:
+            if tab.name not in seen:
                 # Held, not skipped: the records wait until the owner may see the tab again
                 # (or the tab is taken off the destination), so the stream has no gap.
                 blocked.append(tab.label)
@@ -191,14 +191,15 @@ def _send_tab(held, destination, tab, owner, filters, connection, settings, dead
     """Send one tab's new records; return ``(caught_up_or_out_of_time, records_sent)``:
     ``(False, n)`` when a request failed (the round ends)."""
     sent = 0
+    cursor = _cursor(destination.id, tab)  # then kept here: each move is checked against it
     while time.monotonic() < deadline:
-        cursor = _cursor(destination.id, tab)
         rows, upto = next_batch(tab.feed, owner, filters, cursor, settings.batch)
         if upto == cursor:
             return True, sent  # caught up
         if not rows:  # only records this destination does not send: move past them
             if not _advance(held, destination.id, tab.name, cursor, upto, settings.lease_seconds):
                 return False, sent
+            cursor = upto
             continue
         records = [
             {"id": f"{tab.name}:{data['id']}", "tab": tab.name, "data": data}
@@ -213,6 +214,7 @@ def _send_tab(held, destination, tab, owner, filters, connection, settings, dead
         if not succeed(held, destination, tab.name, cursor, upto, rows, answer, lease):
             return False, sent  # the lease was lost: another round has the destination
         sent += len(rows)
+        cursor = upto
         if len(rows) < settings.batch:
             # Caught up. What commits meanwhile goes in the next round, a second later, in one
             # request, rather than chasing the writers one small batch (one commit) at a time.
@@ -437,9 +439,3 @@ def resume(destination_id):
         .where((D.id == destination_id) & (D.state == PAUSED))
         .execute()
     )
-
-
-def tab_label(name):
-    """Return a tab's label, or its name when it is gone."""
-    tab = get_tab(name)
-    return tab.label if tab else name
