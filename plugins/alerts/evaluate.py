@@ -74,10 +74,12 @@ def evaluate_all(app=None, now=None):
         remove_orphans()
         start_builtins()
         queued = 0
-        rules = AlertRule.select().where(AlertRule.mode != OFF).order_by(AlertRule.id)
-        for rule in list(rules):
+        rules = list(AlertRule.select().where(AlertRule.mode != OFF).order_by(AlertRule.id))
+        # Each person once per round, not once per rule (an admin has a rule per built-in).
+        people = {u.id: u for u in User.select().where(User.id.in_({r.user_id for r in rules}))}
+        for rule in rules:
             try:
-                queued += evaluate_rule(rule, now)
+                queued += evaluate_rule(rule, now, people)
             except Exception:
                 log.exception("alert rule %s could not be evaluated", rule.id)
         return queued
@@ -109,15 +111,18 @@ def remove_orphans():
     )
 
 
-def evaluate_rule(rule, now=None):
+def evaluate_rule(rule, now=None, people=None):
     """Evaluate one rule (an ``AlertRule``) as its owner sees the tab now; queue at most one
-    mail. Return 1 if a mail was queued, else 0."""
+    mail. Return 1 if a mail was queued, else 0. ``people``: the round's users by id, read
+    once (by default the rule's person is read here)."""
     now = now or utcnow()
     tab = get_tab(rule.tab)
     feed = tab.feed if tab is not None else None
     if feed is None:
         return 0  # the tab's plugin is not installed (now): wait, nothing to read
-    user = User.get_or_none(User.id == rule.user_id)
+    if people is None:
+        people = {u.id: u for u in User.select().where(User.id == rule.user_id)}
+    user = people.get(rule.user_id)
     builtin = builtins.BY_KEY.get(rule.builtin) if rule.builtin else None
     if user is None or (rule.builtin and builtin is None):
         AlertRule.delete().where(AlertRule.id == rule.id).execute()
