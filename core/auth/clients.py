@@ -11,6 +11,7 @@ are named as such. User agents are parsed with ``ua-parser`` and its maintained 
 import functools
 import hashlib
 import ipaddress
+import re
 import threading
 from dataclasses import dataclass
 
@@ -42,7 +43,8 @@ class Client:
     @property
     def label(self):
         """Return "Chrome 120 on Linux" (or what is known of it)."""
-        return " on ".join(part for part in (self.browser, self.os) if part) or "Unknown browser"
+        parts = (self.browser, readable_os(self.os))
+        return " on ".join(part for part in parts if part) or "Unknown browser"
 
     @property
     def pair(self):
@@ -106,13 +108,54 @@ def parse_user_agent(user_agent):
     if not user_agent:
         return "", "", ""
     result = _parse(user_agent)
-    return _label(result.user_agent), _label(result.os), _device(result.device)
+    return _label(result.user_agent), _os_label(result.os), _device(result.device)
+
+
+# Systems the parser's rules name otherwise than people and their makers do today. Only the
+# labels change: ``agent_families`` keeps the rules' names, so a known browser stays known.
+OS_NAMES = {"Mac OS X": "macOS", "Mac OS": "macOS", "Chrome OS": "ChromeOS"}
+# ChromeOS agents carry the platform's build number (14541), not a version people know.
+OS_WITHOUT_VERSION = {"ChromeOS"}
 
 
 def _label(part):
     if part is None or part.family in (None, "Other"):
         return ""
     return clip(" ".join(str(p) for p in (part.family, part.major) if p), 64)
+
+
+def _os_label(part):
+    """Return an OS as people name it: "macOS 14", "macOS 10.15" (the 10 line was numbered
+    by its minor version), "ChromeOS", "Windows 10"."""
+    if part is None or part.family in (None, "Other"):
+        return ""
+    name = OS_NAMES.get(part.family, part.family)
+    version = part.major
+    if name in OS_WITHOUT_VERSION:
+        version = None
+    elif name == "macOS" and part.major == "10" and part.minor:
+        version = f"10.{part.minor}"
+    return clip(" ".join(p for p in (name, version) if p), 64)
+
+
+def readable_os(label):
+    """Return a recorded OS label as people name the system today: a row recorded as
+    "Mac OS X 14" reads "macOS 14", "Chrome OS 14541" reads "ChromeOS"; others as recorded."""
+    match = _RENAMED.match(label or "")
+    if not match:
+        return label or ""
+    name = OS_NAMES[match["family"]]
+    if name in OS_WITHOUT_VERSION or not match["version"]:
+        return name
+    return f"{name} {match['version']}"
+
+
+# A label as ``_label`` wrote it before the rename: a family, then a version (or nothing).
+_RENAMED = re.compile(
+    "^(?P<family>"
+    + "|".join(re.escape(family) for family in sorted(OS_NAMES, key=len, reverse=True))
+    + r")(?: (?P<version>\d[\d.]*))?$"
+)
 
 
 def _device(device):

@@ -20,6 +20,7 @@ from core.events import Ref
 from core.events import record_activity
 from plugins.logins import queries
 from plugins.logins.views import FEED
+from plugins.logins.views import browser_words
 from plugins.logins.views import lock_key
 from plugins.logins.views import prepare_rows
 
@@ -79,7 +80,7 @@ def lock_words(record, value):
         return f"account {value}"
     if record.outcome == IP_LOCKED:
         return f"IP {value}"
-    browser = " on ".join(part for part in (record.browser, record.os) if part) or "a browser"
+    browser = browser_words(record) or "a browser"
     return f"account {value} from {browser} at {record.ip or 'no IP'}"
 
 

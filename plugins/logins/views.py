@@ -11,6 +11,7 @@ from flask import url_for
 
 from core.auth.clients import country_name
 from core.auth.clients import pair_of
+from core.auth.clients import readable_os
 from core.auth.signins import ACCOUNT_LOCKED
 from core.auth.signins import CLIENT_LOCKED
 from core.auth.signins import IP_LOCKED
@@ -32,6 +33,7 @@ from core.templating import local_time
 from core.templating import relative_time
 from plugins.logins import queries
 from plugins.logins.filters import FILTERS
+from plugins.logins.words import readable_detail
 
 bp = Blueprint(queries.TAB, __name__, template_folder="templates")
 
@@ -116,7 +118,8 @@ def prepare_rows(viewer, rows):
                 "relative": relative_time(row.attempted_at, now=now),
                 "badge": label,
                 "style": style,
-                "browser": " on ".join(p for p in (row.browser, row.os) if p),
+                "browser": browser_words(row),
+                "detail": readable_detail(row.detail, zone),
                 "flags": flag_labels(row.flags),
                 "detail_url": f"{base}/{row.id}",
                 "history_url": f"{base}?{history}" if row.name_typed or row.user_id else None,
@@ -126,6 +129,12 @@ def prepare_rows(viewer, rows):
             }
         )
     return prepared
+
+
+def browser_words(row):
+    """Return "Safari 17 on macOS 14" for a row (what is known of it), the system named as
+    people name it today whatever the row recorded (``readable_os``)."""
+    return " on ".join(part for part in (row.browser, readable_os(row.os)) if part)
 
 
 def filter_options(viewer):
@@ -146,20 +155,25 @@ def filter_options(viewer):
 def detail_context(viewer, record):
     """Return what ``logins/detail.html`` shows of one row beyond the list."""
     user = User.get_or_none(User.id == record.user_id) if record.user_id else None
+    zone = viewer.zone()
     return {
         "user": user,
         "badge": OUTCOME_BADGES[record.outcome][0],
         "flags": flag_labels(record.flags),
+        "when": local_time(record.attempted_at, fmt="%Y-%m-%d %H:%M:%S.%f %Z", zone=zone),
+        "os": readable_os(record.os),
+        "detail": readable_detail(record.detail, zone),
     }
 
 
 def as_data(viewer, rows):
     """Return ``rows`` as plain dicts for the API and exports, as ``viewer`` reads them on the
-    tab: the person by their name of today, the outcome and flags in words, the limit a lock
-    row is about. Whether a lock still holds is the owner's and admins' to know (only they
-    may lift it: their rows carry Unlock), so ``lock_in_force`` is theirs alone. A full record
-    (read by ``FEED.get``) adds the raw user agent and the account's email, as its detail
-    view shows them."""
+    tab: the person by their name of today, the outcome and flags in words, the system as
+    people name it, the detail phrased (its times in UTC, as every time of the data), the
+    limit a lock row is about. Whether a lock still holds is the owner's and admins' to know
+    (only they may lift it: their rows carry Unlock), so ``lock_in_force`` is theirs alone. A
+    full record (read by ``FEED.get``) adds the raw user agent and the account's email, as
+    its detail view shows them."""
     ids = {row.user_id for row in rows if row.user_id}
     people = User.select(User.id, User.name, User.email).where(User.id.in_(ids)) if ids else []
     accounts = {user.id: user for user in people}
@@ -184,12 +198,12 @@ def _attempt_data(row, user, locked):
         "ip": row.ip,
         "country": row.country,
         "browser": row.browser,
-        "os": row.os,
+        "os": readable_os(row.os),
         "device": row.device,
         "flags": flag_labels(row.flags),
         "failures_before": row.failures_before,
         "session_id": row.session_id,
-        "detail": row.detail,
+        "detail": readable_detail(row.detail),
         "limit": LIMITS.get(row.outcome, (None,))[0],
     }
     if locked is not None and row.outcome in LOCKS:
