@@ -205,3 +205,21 @@ def test_the_lock_notice_tells_the_end_in_the_zone_it_is_given(make_app):
             assert f"{tokyo:%Y-%m-%d %H:%M} JST" in zoned and "UTC" not in zoned
             assert f"{until:%Y-%m-%d %H:%M} UTC" in render(name)  # no zone given: UTC, named
         assert "Safari 17 on macOS 14" in render("logins/locked.txt")
+
+
+def _field_labels(html):
+    """Return the text of every ``<label>`` of the filter form, in order (a label's own
+    words, without its control's options)."""
+    start = html.index('<form class="filters"')
+    form = html[start : html.index("</form>", start)]
+    labels = re.findall(r"<label[^>]*>(.*?)(?:<input|<select)", form, flags=re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", label).split()) for label in labels]
+
+
+def test_every_field_of_the_email_filters_has_a_name_of_its_own(app, client, login):
+    login("admin@example.com")
+    labels = _field_labels(client.get("/stream/email").text)
+    assert labels == ["Search", "Sender", "Recipient", "Kind", "Status", "From date", "To date"]
+    page = client.get("/stream/email?from=2026-12-01&to=2026-12-03").text
+    assert 'id="email-from" name="from" value="2026-12-01"' in page
+    assert 'id="email-to" name="to" value="2026-12-03"' in page
