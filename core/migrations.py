@@ -75,6 +75,7 @@ def core_migrations():
     from core.listing.export_jobs import MODELS as EXPORT_MODELS
     from core.listing.saved import SavedSearch
     from core.people import MODELS
+    from core.people import add_density_column
     from core.people import seed_roles
     from core.retention import MODELS as RETENTION_MODELS
 
@@ -100,6 +101,7 @@ def core_migrations():
         Migration("core.0011_replace_notes", create_tables(*REPLACE_MODELS)),
         Migration("core.0012_pseudonymise_permit", guard.reinstall),
         Migration("core.0013_cleared_seal_blocks", add_pairs_sha256),
+        Migration("core.0014_row_density", add_density_column),
     ]
 
 

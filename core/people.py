@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
 
 from core.db import BaseModel
+from core.db import database
 from core.db import utcnow
 
 OWNER = "owner"
@@ -67,6 +68,8 @@ class User(BaseModel):
     role = peewee.ForeignKeyField(Role, backref="users", on_delete="RESTRICT")
     active = peewee.BooleanField(default=True)
     time_zone = peewee.CharField(max_length=64, default="UTC")
+    # How the lists draw rows for this person: one of ``DENSITIES``.
+    density = peewee.CharField(max_length=12, default="comfortable")
     # Part of the session cookie's identity: bumping it revokes every cookie issued before.
     session_generation = peewee.IntegerField(default=1)
     created_at = peewee.DateTimeField(default=utcnow)
@@ -179,6 +182,19 @@ class TeamMembership(BaseModel):
 
 
 MODELS = (Role, User, Team, TeamMembership)
+
+# Row densities of the lists: "comfortable" (a card per record) or "compact" (a line each).
+DENSITIES = ("comfortable", "compact")
+
+
+def add_density_column():
+    """Add ``user.density`` to a database created before it existed (every person keeps the
+    comfortable rows they had)."""
+    present = {column.name for column in database.get_columns(User._meta.table_name)}
+    if "density" not in present:
+        database.execute_sql(
+            "ALTER TABLE \"user\" ADD COLUMN density VARCHAR(12) NOT NULL DEFAULT 'comfortable'"
+        )
 
 
 def seed_roles():

@@ -399,3 +399,36 @@
     }
   });
 })();
+
+// Row density (the switch beside the title): the choice is saved for the viewer, then the page
+// changes in place; the filter card folds with compact rows (unless a control filters) and
+// opens again with comfortable ones. If the save fails, nothing changes and the switch says so.
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-density-switch]");
+    if (!form || !window.fetch) return;
+    event.preventDefault();
+    var button = event.submitter;
+    if (!button || !button.value) return;
+    var data = new FormData(form);
+    data.set("density", button.value);
+    fetch(form.action, {method: "POST", body: data, headers: {"HX-Request": "true"}, credentials: "same-origin"})
+      .then(function (answer) {
+        if (!answer.ok) throw new Error(String(answer.status));
+        var stream = form.closest(".stream");
+        if (stream) stream.setAttribute("data-density", button.value);
+        form.querySelectorAll("button[name=density]").forEach(function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+        form.querySelector(".density-status").textContent = "";
+        document.querySelectorAll("details.more-filters").forEach(function (fold) {
+          if (button.value === "compact" && !fold.hasAttribute("data-active")) fold.removeAttribute("open");
+          if (button.value !== "compact" && !window.matchMedia("(max-width: 640px)").matches) fold.setAttribute("open", "");
+        });
+      })
+      .catch(function () {
+        form.querySelector(".density-status").textContent = "Not saved: the server did not answer. Try again.";
+      });
+  });
+})();

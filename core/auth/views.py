@@ -49,6 +49,7 @@ from core.auth.mail import notify_lock
 from core.auth.mail import notify_new_client
 from core.db import database
 from core.db import utcnow
+from core.people import DENSITIES
 from core.people import Role
 from core.people import User
 from core.people import is_time_zone
@@ -500,6 +501,21 @@ def profile():
         return redirect(url_for("auth.profile"))
     live = sessions.active_sessions(current_user)
     return render_template("auth/profile.html", zones=zones, sessions=live)
+
+
+@bp.route("/profile/density", methods=["POST"])
+@login_required
+def density():
+    """Remember how the viewer's lists draw rows (``DENSITIES``). From the page's switch
+    (htmx) the answer is empty, the page changes in place; without JavaScript it goes back to
+    ``next``."""
+    chosen = request.form.get("density", "")
+    if chosen not in DENSITIES:
+        abort(400, f"density: {chosen!r} is not one of {', '.join(DENSITIES)}.")
+    User.update(density=chosen).where(User.id == current_user.id).execute()
+    if request.headers.get("HX-Request"):
+        return "", 204
+    return redirect(safe_next(request.form.get("next", "")))
 
 
 def init_app(app):
