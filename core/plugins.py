@@ -23,6 +23,7 @@ BUILTIN_PLUGINS = (
     "plugins.integrity",
     "plugins.streams",
     "plugins.alerts",
+    "plugins.timeline",
 )
 
 
