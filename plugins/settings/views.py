@@ -10,6 +10,7 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import flash
+from flask import make_response
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -28,6 +29,8 @@ from core.tabs import all_tabs
 from core.tabs import get_tab
 from plugins.settings import changes
 from plugins.settings import preview
+from plugins.settings.access import effective_access
+from plugins.settings.access import forget_reads
 from plugins.settings.grants import grants_by_kind
 from plugins.settings.grants import role_scopes
 from plugins.settings.grants import roles_seeing
@@ -37,6 +40,8 @@ bp = Blueprint("settings", __name__, template_folder="templates")
 bp.add_url_rule("/preview", "preview", preview.preview, methods=["POST"])
 
 KINDS = {"role": Role, "user": User, "team": Team}
+# The event a role's or a team's grant answers with: the Staff Member list reloads itself.
+ACCESS_CHANGED = "settings-access-changed"
 
 
 def configurable_tabs():
@@ -51,19 +56,16 @@ def settings_panel(viewer):
     sections = plugin_sections(viewer)
     return render_template(
         "settings/panel.html",
-        tabs=configurable_tabs(),
         roles=roles,
         scopes=role_scopes(roles, configurable_tabs()),
         seeing=roles_seeing(configurable_tabs()),
-        people=_people(search),
-        search=search,
         # Settings is for admins, who see team names; the rule is kept here all the same.
         teams=list(Team.select().order_by(Team.name)) if sees_team_names(viewer) else None,
         manage_teams_url=_manage_teams_url(viewer),
-        grants=grants_by_kind(),
         choices=SCOPES,
         sections=sections,
         section_links=section_links(sections),
+        **_people_context(viewer, search),
     )
 
 
@@ -127,14 +129,51 @@ def grant():
     target = _grantable(kind, request.form.get("id"))
     granted = request.form.getlist("granted")[-1:] == ["1"]
     changed = changes.set_grant(current_user, tab, kind, target, granted)
-    message = f"{target.name} {'now sees' if granted else 'no longer sees'} {tab.label}."
-    if not changed:
-        message = (
-            f"No change: {target.name} already {'sees' if granted else 'does not see'} {tab.label}."
+    forget_reads()  # what is shown next is read after the change
+    if kind != "user":
+        message = f"{target.name} {'now sees' if granted else 'no longer sees'} {tab.label}."
+        if not changed:
+            verb = "sees" if granted else "does not see"
+            message = f"No change: {target.name} already {verb} {tab.label}."
+        answer = make_response(
+            _answer(
+                "settings/toggle.html", message, tab=tab, kind=kind, target=target, granted=granted
+            )
         )
+        # The people listed may see the tab, or no longer, through this role or team: the
+        # list asks for itself again (people_section.html listens).
+        answer.headers["HX-Trigger"] = ACCESS_CHANGED
+        return answer
+    access = effective_access(current_user, [target], [tab], grants_by_kind())[
+        (target.id, tab.name)
+    ]
     return _answer(
-        "settings/toggle.html", message, tab=tab, kind=kind, target=target, granted=granted
+        "settings/toggle.html",
+        personal_message(target, tab, granted, changed, access),
+        tab=tab,
+        kind=kind,
+        target=target,
+        granted=granted,
+        access=access,
     )
+
+
+def personal_message(person, tab, granted, changed, access):
+    """Return what a change of ``person``'s personal grant of ``tab`` did, as it is in effect:
+    "Dana Scully now sees Email.", or, when a role or team gives it too, "Avery Chen now holds
+    Email in person (also seen via role Admin)." (``access``: after the change)."""
+    if not changed:
+        held = "already holds" if granted else "does not hold"
+        return f"No change: {person.name} {held} {tab.label} in person."
+    if granted:
+        if access.via and access.sees:
+            return f"{person.name} now holds {tab.label} in person (also seen {access.via})."
+        if not access.sees:
+            return f"{person.name} now holds {tab.label} in person, but another rule refuses it."
+        return f"{person.name} now sees {tab.label}."
+    if access.sees:
+        return f"{person.name} no longer holds {tab.label} in person; still sees it {access.via}."
+    return f"{person.name} no longer sees {tab.label}."
 
 
 @bp.post("/scope")
@@ -179,7 +218,10 @@ def people():
     if not request.htmx:
         flash(message)
         return redirect(url_for("stream.tab", tab="settings"))
-    return _answer("settings/people_section.html", message, undo=undo, **_people_context(""))
+    forget_reads()  # what is shown next is read after the change
+    return _answer(
+        "settings/people_section.html", message, undo=undo, **_people_context(current_user, "")
+    )
 
 
 @bp.get("/people")
@@ -188,15 +230,22 @@ def people_list():
     search = request.args.get("q", "").strip()
     if not request.htmx:
         return redirect(url_for("stream.tab", tab="settings", q=search or None))
-    return render_template("settings/people_section.html", **_people_context(search))
+    return render_template("settings/people_section.html", **_people_context(current_user, search))
 
 
-def _people_context(search):
+def _people_context(viewer, search):
+    """Return what the Staff Member list shows to ``viewer``: the people ``search`` finds, their
+    personal grants and their access in effect."""
+    tabs = configurable_tabs()
+    people = _people(search)
+    grants = grants_by_kind()
     return {
-        "tabs": configurable_tabs(),
-        "people": _people(search),
+        "tabs": tabs,
+        "people": people,
         "search": search,
-        "grants": grants_by_kind(),
+        "grants": grants,
+        "access": effective_access(viewer, people, tabs, grants),
+        "access_changed": ACCESS_CHANGED,
     }
 
 
