@@ -3,9 +3,13 @@ filter bar's parameters, two views of one state.
 
 Its own rules: ``object:`` is one object's history (never excluded), and ``team:`` names
 teams only to the roles that see team names; a team's name in the caption is "a team" to the
-others, as in the rows (``secrecy.label_for``).
+others, as in the rows (``secrecy.label_for``). ``action:`` and ``verb:`` read an action as
+the rows say it (``edited``) or as recorded (``updated``), through one function
+(``action_named``): ``verb:edited`` is every kind of edit (``task.updated``,
+``company.updated``…), ``verb:task.updated`` one kind; a word no row says is refused.
 """
 
+import re
 from functools import cached_property
 
 from core.events import ActivityEvent
@@ -15,11 +19,12 @@ from core.listing.filters import Named
 from core.listing.filters import Person
 from core.listing.filters import Qualifier
 from core.listing.filters import folded
-from core.listing.filters import lowered
+from core.listing.sql import distinct_values
 from core.people import Team
 from core.people import sees_team_names
 from core.search.language import Term
 from plugins.activity.describe import ACTIONS_BY_PHRASE
+from plugins.activity.describe import PHRASES
 from plugins.activity.describe import action_phrase
 from plugins.activity.describe import as_words
 from plugins.activity.index import INDEX
@@ -54,6 +59,79 @@ class ObjectHistory(Qualifier):
     def param_terms(self, values):
         """Return ``object:type:id`` as the box writes it."""
         return [Term(self.key, f"{kind}:{object_id}") for kind, object_id in values]
+
+
+ACTION_WORDS = ", ".join(PHRASES.values())
+ACTION_REFUSAL = f"expected an action as rows say it ({ACTION_WORDS}), got {{got}}"
+VERB_REFUSAL = (
+    f"expected a kind of event like task.updated, or an action as rows say it "
+    f"({ACTION_WORDS}), got {{got}}"
+)
+KIND = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")  # a recorded kind's type: ``task``, ``api_token``
+EVERY = "*."  # ``*.updated``: every kind of event of that action (``verb:edited``)
+
+
+def action_named(word):
+    """Return the recorded action ``word`` names, as the rows say it (``edited``, ``commented
+    on``) or as recorded (``updated``, ``unlocked``), any case; None when no action is called
+    so. The usual actions are known without reading; another must have been recorded."""
+    word = " ".join(str(word).lower().split())
+    action = ACTIONS_BY_PHRASE.get(word, word)
+    if action in PHRASES or action in distinct_values(ActivityEvent, "action"):
+        return action
+    return None
+
+
+def verb_named(value):
+    """Return what ``verb:value`` stands for: a kind of event (``task.updated``, or
+    ``task.edited`` as the rows say it: a dotted name whose action ``action_named`` knows; its
+    type may have no event yet), ``*.<action>`` for an action word (every kind of it), None
+    for neither."""
+    value = value.strip().lower()
+    kind, dot, action = value.rpartition(".")
+    action = action_named(action)
+    if action is None or (dot and not KIND.fullmatch(kind)):
+        return None
+    return f"{kind}.{action}" if dot else EVERY + action
+
+
+class Verb(Qualifier):
+    """``verb:task.updated``: one kind of event; ``verb:edited`` (any word ``action:`` takes):
+    every kind of that action. In the URL too (``?verb=edited``); the box shows the word."""
+
+    refusal = VERB_REFUSAL
+    control = None
+    column = ActivityEvent.verb
+
+    def normal(self, value):
+        """Return the kind of event, or ``*.<action>``, that ``value`` names (None: refused)."""
+        return verb_named(value)
+
+    param_normal = normal
+
+    def shown(self, value):
+        """Return a value as the box writes it: ``*.updated`` as ``edited``."""
+        return action_phrase(value[len(EVERY) :]) if value.startswith(EVERY) else value
+
+    def where(self, query, filters):
+        """Return ``query`` limited to the chosen kinds and actions, without the excluded."""
+        wanted, unwanted = filters.values[self.key], filters.excluded[self.key]
+        if wanted:
+            query = query.where(_of_verbs(wanted))
+        if unwanted:
+            query = query.where(~_of_verbs(unwanted))
+        return query
+
+
+def _of_verbs(values):
+    """Return the condition "the event is of one of ``values``" (kinds, or ``*.<action>``)."""
+    actions = [value[len(EVERY) :] for value in values if value.startswith(EVERY)]
+    kinds = [value for value in values if not value.startswith(EVERY)]
+    by_action = ActivityEvent.action.in_(actions) if actions else None
+    by_kind = ActivityEvent.verb.in_(kinds) if kinds else None
+    if by_action is None or by_kind is None:
+        return by_kind if by_action is None else by_action
+    return by_action | by_kind
 
 
 TEAM = Named(
@@ -103,8 +181,9 @@ FILTERS = FilterSet(
         "actions",
         column=ActivityEvent.action,
         shown=action_phrase,
-        normal=lambda value: ACTIONS_BY_PHRASE.get(value.lower(), value.lower()),
-        param_normal=lambda value: ACTIONS_BY_PHRASE.get(value, value),
+        normal=action_named,
+        param_normal=action_named,
+        refusal=ACTION_REFUSAL,
     ),
     # Read through the (type, object id, id) index, then sorted: bounded by how many events
     # the types have (a quarter of 1M events: 20 ms). Checked row by row instead, a common
@@ -112,7 +191,7 @@ FILTERS = FilterSet(
     Qualifier("type", "types", column=ActivityEvent.object_type, normal=folded),
     ObjectHistory("object", "objects", control=None),
     TEAM,
-    Qualifier("verb", "verbs", column=ActivityEvent.verb, normal=lowered, control=None),
+    Verb("verb", "verbs"),
     words=INDEX,
     days=ActivityEvent.occurred_at,
     filters=ActivityFilters,
