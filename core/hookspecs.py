@@ -108,6 +108,17 @@ def object_urls(refs):
 
 
 @hookspec
+def describe_fields():
+    """Return how the fields of this plugin's objects read on the Activity tab, declared once:
+    ``{object type: {field: {"label": "Status", "choices": {"in_progress": "In progress"},
+    "kind": "text"}}}``, every key optional. ``choices`` maps a stored value to its words (a
+    dict or pairs, as a form's choices); ``kind`` is ``text`` (long text, shown as a word
+    diff), ``colour`` (``#rrggbb``, shown with a swatch), ``time`` (a UTC time, shown in the
+    viewer's zone) or ``date`` (a day). Asked once per app; a later plugin's word wins.
+    """
+
+
+@hookspec
 def team_granted_tabs(team):
     """Return the names of the tabs this plugin grants to ``team`` (a ``core.people.Team``).
 

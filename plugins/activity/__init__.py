@@ -1,12 +1,15 @@
 """Activity: the tab that reads the event store (``core.events``), every action on the platform.
 
 ``filters`` declares the tab's filters, ``queries`` reads events scoped to the viewer,
-``describe`` phrases rows, ``views`` configures the feed (``core.listing.feed``) that serves
-the panel and its fragments. Its demo history is the workspace's: real actions, recorded as
+``describe`` phrases rows, ``changeset`` shows what changed (each field as the platform
+declares it through ``describe_fields``: ``fields``; long texts word by word: ``wording``),
+``views`` configures the feed (``core.listing.feed``) that serves the panel and its
+fragments. Its demo history is the workspace's: real actions, recorded as
 they happen.
 """
 
 from core import hookimpl
+from plugins.activity import fields
 from plugins.activity import index
 from plugins.activity import views
 
@@ -21,3 +24,10 @@ def register_migrations():
 def register_tabs():
     """Add the Activity tab, first in the bar."""
     return [views.FEED.tab(label="Activity", order=10)]
+
+
+@hookimpl
+def startup(app):
+    """Collect once how the platform's fields read (``describe_fields``); a malformed
+    declaration stops start-up, naming it."""
+    fields.collect(app)

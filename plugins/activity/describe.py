@@ -5,6 +5,7 @@ from markupsafe import Markup
 from markupsafe import escape
 
 from core.events.changes import as_words
+from core.inputs import is_id
 from core.plugins import hooks
 
 PHRASES = {
@@ -32,17 +33,6 @@ def action_phrase(action):
     return PHRASES.get(action, action.replace("_", " "))
 
 
-def as_value(value):
-    """Return a recorded value as a person reads it: a list as a list, nothing as a dash."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
 def object_links(events):
     """Return ``{(type, id): url}`` for the objects of ``events`` that still exist (one call)."""
     refs = {(event.object_type, event.object_id) for event in events}
@@ -51,6 +41,46 @@ def object_links(events):
     for answer in hooks(current_app).object_urls(refs=refs):
         links.update(answer or {})
     return links
+
+
+def named_people(events):
+    """Return ``events`` with each person recorded by their email (an unlock names the account
+    it unlocked) read by their name: one read for the page, at display time (the record keeps
+    what it recorded). A person no longer there keeps the email."""
+    wanted = {
+        int(object_id)
+        for event in events
+        for _place, object_id, label in _people(event)
+        if "@" in (label or "") and is_id(object_id)
+    }
+    if not wanted:
+        return events
+    from core.people import User  # the event store's readers import this module early
+
+    names = dict(User.select(User.id, User.name).where(User.id.in_(wanted)).tuples())
+    return [_renamed(event, names) for event in events]
+
+
+def _people(event):
+    """Return the ``(type, id, label)`` of the people ``event`` names (object, target)."""
+    refs = [("object", event.object_id, event.object_label)] if event.object_type == "user" else []
+    if event.target_type == "user":
+        refs.append(("target", event.target_id, event.target_label))
+    return refs
+
+
+def _renamed(event, names):
+    """Return ``event`` (a row, or a model copied) with its people's emails read as names."""
+    labels = {
+        f"{place}_label": names[int(object_id)]
+        for place, object_id, label in _people(event)
+        if "@" in (label or "") and is_id(object_id) and int(object_id) in names
+    }
+    if not labels:
+        return event
+    if hasattr(event, "_replace"):
+        return event._replace(**labels)
+    return type(event)(**{**event.__data__, **labels})  # a copy: the record stays
 
 
 def describe_all(events, links, viewer):

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from urllib.parse import quote
 
 from flask import url_for
+from markupsafe import Markup
 
 from core.db import utcnow
 from core.events import ActivityEvent
@@ -21,13 +22,14 @@ from core.retention import Prune
 from core.retention import delete_audience
 from core.templating import local_time
 from core.templating import relative_time
+from plugins.activity import changeset
 from plugins.activity import queries
 from plugins.activity import secrecy
 from plugins.activity.describe import action_phrase
-from plugins.activity.describe import as_value
 from plugins.activity.describe import as_words
 from plugins.activity.describe import describe
 from plugins.activity.describe import describe_all
+from plugins.activity.describe import named_people
 from plugins.activity.describe import object_links
 from plugins.activity.filters import FILTERS
 
@@ -35,10 +37,11 @@ from plugins.activity.filters import FILTERS
 def prepare_rows(viewer, events):
     """Return what ``activity/rows.html`` prints for each of ``events``.
 
-    Everything per row is prepared here in one pass (sentence, times, links), so the template
-    only prints: rendering 50 rows is the hot path of the tab.
+    Everything per row is prepared here in one pass (sentence, change line, times, links), so
+    the template only prints: rendering 50 rows is the hot path of the tab.
     """
-    events = _team_free(viewer, events)
+    events, changes = _as_read(viewer, events)
+    events = named_people(events)
     sentences = describe_all(events, object_links(events), viewer)
     zone = viewer.zone()
     now = utcnow()
@@ -47,6 +50,7 @@ def prepare_rows(viewer, events):
         {
             "event": event,
             "sentence": sentences[event.id],
+            "summary": _summary_line(event, changes.get(event.id), sentences[event.id], zone),
             "initials": initials(event.actor_name),
             "local": local_time(event.occurred_at, zone=zone),
             "relative": relative_time(event.occurred_at, now=now),
@@ -57,30 +61,47 @@ def prepare_rows(viewer, events):
     ]
 
 
-def _team_free(viewer, events):
-    """Return ``events`` as ``viewer`` may read them: unchanged for those who see team names,
-    else as ``secrecy.team_free`` reads them. The list does not read change sets, so those of
-    the events that can hold a team's name are read here, in one statement."""
-    if not secrecy.hides_team_names(viewer):
-        return events
-    carriers = [event.id for event in events if secrecy.may_name_teams(event)]
-    if not carriers:
-        return events
+def _summary_line(event, shown_changes, sentence, zone):
+    """Return the line under a row's sentence: its change set rendered (when the stored
+    summary is the one written from it), else the stored summary unless the sentence already
+    says it (a resend's "to Dana Scully")."""
+    if shown_changes is not None:
+        return changeset.row_line(event.object_type, shown_changes, zone)
+    summary = event.summary or ""
+    return "" if summary in Markup(sentence).striptags() else summary
+
+
+def _as_read(viewer, events, lines=True):
+    """Return ``events`` as ``viewer`` may read them, and ``{event id: change set}`` of those
+    whose summary was written from their change set (the change set as ``viewer`` may read
+    it; with ``lines`` only). The list does not read change sets: those of the page's events
+    with a summary (``lines``), or that can hold a team's name the viewer may not read, are
+    read here in one statement."""
+    hides = secrecy.hides_team_names(viewer)
+    wanted = [
+        e.id for e in events if (lines and e.summary) or (hides and secrecy.may_name_teams(e))
+    ]
+    if not wanted:
+        return events, {}
     query = ActivityEvent.select(ActivityEvent.id, ActivityEvent.changes)
-    changes = dict(query.where(ActivityEvent.id.in_(carriers)).tuples())
-    shown = []
+    stored = dict(query.where(ActivityEvent.id.in_(wanted)).tuples())
+    shown, rendered = [], {}
     for event in events:
-        if event.id in changes:
-            hidden = secrecy.team_free(
-                SimpleNamespace(**event._asdict(), changes=changes[event.id])
-            )
+        text = stored.get(event.id)
+        recorded = json.loads(text) if text else {}
+        written = lines and changeset.summarized(event.summary, recorded)
+        if hides and secrecy.may_name_teams(event):
+            hidden = secrecy.team_free(SimpleNamespace(**event._asdict(), changes=text))
             event = event._replace(
                 object_label=hidden["object_label"],
                 target_label=hidden["target_label"],
                 summary=hidden["summary"],
             )
+            recorded = hidden["changes"]
+        if written:
+            rendered[event.id] = recorded
         shown.append(event)
-    return shown
+    return shown, rendered
 
 
 def filter_options(viewer):
@@ -98,15 +119,12 @@ def filter_options(viewer):
 def detail_context(viewer, event):
     """Return the change set and sentence of one event for ``activity/detail.html``."""
     shown = _shown(viewer, event)
-    readable = [
-        (as_words(name), as_value(old), as_value(new))
-        for name, (old, new) in shown["changes"].items()
-    ]
     if (shown["object_label"], shown["target_label"]) != (event.object_label, event.target_label):
         labels = {"object_label": shown["object_label"], "target_label": shown["target_label"]}
         event = ActivityEvent(**{**event.__data__, **labels})  # a copy: the record stays
+    (event,) = named_people([event])
     return {
-        "changes": readable,
+        "changes": changeset.detail_rows(event.object_type, shown["changes"], viewer.zone()),
         "sentence": describe(event, object_links([event]), viewer),
         "action": action_phrase(event.action),
         "kind": as_words(event.object_type),
@@ -132,7 +150,8 @@ def as_data(viewer, events):
     the tab: team names hidden from those who may not see them (labels, summary, changes), as
     in the rows and the detail view. A full record (read by ``FEED.get``) also has its change
     set, where it came from and its metadata, as its detail view shows them."""
-    listed = iter(_team_free(viewer, [e for e in events if not isinstance(e, ActivityEvent)]))
+    listed = [e for e in events if not isinstance(e, ActivityEvent)]
+    listed = iter(_as_read(viewer, listed, lines=False)[0])
     return [
         _full_data(viewer, event) if isinstance(event, ActivityEvent) else _data(next(listed))
         for event in events

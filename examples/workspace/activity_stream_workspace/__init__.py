@@ -77,6 +77,14 @@ def flyout_links(viewer):
 
 
 @hookimpl
+def describe_fields():
+    """Say how the workspace's recorded fields read on the Activity tab (``tracking.FIELDS``)."""
+    from activity_stream_workspace.tracking import FIELDS
+
+    return FIELDS
+
+
+@hookimpl
 def object_urls(refs):
     """Return the page of each workspace object among ``refs`` that still exists (one query)."""
     wanted = {}

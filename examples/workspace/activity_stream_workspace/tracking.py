@@ -4,11 +4,14 @@ An ``Observation`` is what an object looked like at one moment: the state that c
 compares (scalar fields through ``changes.snapshot``, relations by display name), the label and
 target copied into the event, and the people it relates to (its audience). Each kind says which
 fields are never recorded (``exclude``) and which are recorded without their values (``masked``).
+``FIELDS`` says how recorded fields read on the Activity tab (the ``describe_fields`` hook): a
+status by the words its form shows, long texts word by word, a field by its form's label.
 """
 
 from dataclasses import dataclass
 from dataclasses import field
 
+from activity_stream_workspace.models import TASK_STATUSES
 from activity_stream_workspace.models import CompanyMember
 from activity_stream_workspace.models import DocumentShare
 from activity_stream_workspace.models import TaskAssignee
@@ -70,6 +73,17 @@ TASK = Tracking("task", ("title", "description", "status", "updated_at"))
 DOCUMENT = Tracking(
     "document", ("title", "body", "access_code", "updated_at"), masked=("access_code",)
 )
+
+
+# As the forms say them: the status select's own choices, the document form's "Text".
+FIELDS = {
+    "task": {
+        "status": {"choices": TASK_STATUSES},
+        "description": {"kind": "text"},
+    },
+    "document": {"body": {"label": "Text", "kind": "text"}},
+    "company": {"notes": {"kind": "text"}},
+}
 
 
 def linked_users(link_model, owner_field, owner_id):
