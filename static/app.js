@@ -63,6 +63,8 @@
       }
     });
     empty.forEach(function (key) { delete detail.parameters[key]; });
+    // A space left after a term (a suggestion taken) is not part of the query.
+    if (typeof detail.parameters.q === "string") detail.parameters.q = detail.parameters.q.trim();
   });
 
   // Search box and controls, two views of one state. The box holds the whole query (the URL's
@@ -430,5 +432,196 @@
       .catch(function () {
         form.querySelector(".density-status").textContent = "Not saved: the server did not answer. Try again.";
       });
+  });
+})();
+
+// Search suggestions: the box of a search form is an ARIA combobox. The word at the caret
+// brings the keys that start with it (act → actor:, action:) and, after a key, that key's
+// values as the filter bar's own controls offer them (actor:da → actor:"Dana Scully"): the
+// controls are the one source, so a suggestion never names what the viewer's controls do not.
+// Arrow keys move, Enter or a click takes one, Escape closes; a value taken searches at once.
+(function () {
+  "use strict";
+  var LIMIT = 8;
+  var counter = 0;
+
+  function boxOf(target) {
+    return target && target.matches && target.matches("form[data-search-form] input[name=q]") ? target : null;
+  }
+
+  function listOf(box) {
+    var list = document.getElementById(box.getAttribute("aria-controls") || "");
+    if (list) return list;
+    list = document.createElement("ul");
+    list.id = box.id + "-suggestions";
+    list.className = "suggestions";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Search suggestions");
+    list.hidden = true;
+    // Beside the box's label, not in it: the options must not become part of the box's name.
+    var label = box.closest("label") || box;
+    label.parentNode.insertBefore(list, label.nextSibling);
+    box.setAttribute("role", "combobox");
+    box.setAttribute("aria-autocomplete", "list");
+    box.setAttribute("aria-expanded", "false");
+    box.setAttribute("aria-controls", list.id);
+    return list;
+  }
+
+  // The word at the caret: its start, an optional "-", its key and the value typed so far.
+  function wordAt(box) {
+    var before = box.value.slice(0, box.selectionStart == null ? box.value.length : box.selectionStart);
+    var match = /(-?)([A-Za-z_]+:(?:"[^"]*|\S*)|\S*)$/.exec(before);
+    var word = match[2];
+    var colon = word.indexOf(":");
+    return {
+      start: before.length - match[0].length,
+      end: before.length,
+      minus: match[1],
+      key: colon > 0 ? word.slice(0, colon).toLowerCase() : null,
+      typed: (colon > 0 ? word.slice(colon + 1) : word).replace(/^"/, "").toLowerCase()
+    };
+  }
+
+  function startsAWord(text, typed) {
+    if (!typed) return true;
+    text = text.toLowerCase();
+    return text.indexOf(typed) === 0 || text.indexOf(" " + typed) !== -1 || text.indexOf("@" + typed) !== -1;
+  }
+
+  function controlLabel(form, key) {
+    var control = form.querySelector('[data-key="' + key + '"]');
+    var label = control && control.closest("label");
+    return label ? label.firstChild.textContent.trim() : "";
+  }
+
+  function candidates(form, word) {
+    var found = [];
+    if (word.key) {
+      form.querySelectorAll('select[data-key="' + CSS.escape(word.key) + '"] option[data-term]').forEach(function (option) {
+        var label = option.textContent.trim();
+        var term = option.getAttribute("data-term");
+        if (startsAWord(label, word.typed) || startsAWord(term.slice(term.indexOf(":") + 1).replace(/"/g, ""), word.typed)) {
+          found.push({insert: term, label: label, hint: controlLabel(form, word.key), value: true});
+        }
+      });
+    } else {
+      (form.getAttribute("data-keys") || "").split(" ").forEach(function (key) {
+        if (key && key.indexOf(word.typed) === 0) {
+          found.push({insert: key + ":", label: key + ":", hint: controlLabel(form, key) || (key === "created" ? "a day or days" : ""), value: false});
+        }
+      });
+    }
+    return found.slice(0, LIMIT);
+  }
+
+  function close(box) {
+    var list = document.getElementById(box.getAttribute("aria-controls") || "");
+    if (list) { list.hidden = true; list.innerHTML = ""; }
+    box.setAttribute("aria-expanded", "false");
+    box.removeAttribute("aria-activedescendant");
+  }
+
+  function show(box, always) {
+    var form = box.closest("form");
+    var word = wordAt(box);
+    if (!always && !word.key && !word.typed) { close(box); return; }
+    var found = candidates(form, word);
+    var list = listOf(box);
+    list.innerHTML = "";
+    if (!found.length) { close(box); return; }
+    found.forEach(function (item) {
+      var option = document.createElement("li");
+      option.id = list.id + "-" + (++counter);
+      option.setAttribute("role", "option");
+      option.setAttribute("aria-selected", "false");
+      option.setAttribute("data-insert", word.minus + item.insert);
+      if (item.value) option.setAttribute("data-value", "");
+      var name = document.createElement("span");
+      name.textContent = item.label;
+      option.appendChild(name);
+      if (item.hint) {
+        var hint = document.createElement("span");
+        hint.className = "suggestion-hint";
+        hint.textContent = item.hint;
+        option.appendChild(hint);
+      }
+      list.appendChild(option);
+    });
+    // Under the box (the form is the list's positioned ancestor).
+    list.style.top = box.offsetTop + box.offsetHeight + 2 + "px";
+    list.style.left = box.offsetLeft + "px";
+    list.style.width = box.offsetWidth + "px";
+    list.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+    box.removeAttribute("aria-activedescendant");
+  }
+
+  function move(box, step) {
+    var list = listOf(box);
+    var options = Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+    if (!options.length) return;
+    var current = options.findIndex(function (option) { return option.getAttribute("aria-selected") === "true"; });
+    var next = current === -1 ? (step > 0 ? 0 : options.length - 1) : (current + step + options.length) % options.length;
+    options.forEach(function (option, index) { option.setAttribute("aria-selected", index === next ? "true" : "false"); });
+    box.setAttribute("aria-activedescendant", options[next].id);
+    options[next].scrollIntoView({block: "nearest"});
+  }
+
+  function take(box, option) {
+    var word = wordAt(box);
+    var insert = option.getAttribute("data-insert");
+    var isValue = option.hasAttribute("data-value");
+    var after = box.value.slice(word.end).replace(/^\S*/, "");  // the rest of a word being edited
+    var text = box.value.slice(0, word.start) + insert + (isValue ? " " : "");
+    box.value = text + after.replace(/^\s+/, "");
+    box.setSelectionRange(text.length, text.length);
+    close(box);
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+    if (isValue) box.form.requestSubmit();
+    else show(box, true);
+  }
+
+  // Each search box becomes a combobox once the page (or a panel swapped in) has it.
+  function prepare(root) {
+    (root || document).querySelectorAll("form[data-search-form] input[name=q]").forEach(listOf);
+  }
+  document.addEventListener("DOMContentLoaded", function () { prepare(); });
+  document.addEventListener("htmx:afterSettle", function (event) { prepare(event.detail.elt); });
+
+  document.addEventListener("input", function (event) {
+    var box = boxOf(event.target);
+    if (box) show(box, false);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var box = boxOf(event.target);
+    if (!box) return;
+    var open = box.getAttribute("aria-expanded") === "true";
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!open) show(box, true);
+      move(box, event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Escape" && open) {
+      event.preventDefault();
+      close(box);
+    } else if ((event.key === "Enter" || event.key === "Tab") && open && box.getAttribute("aria-activedescendant")) {
+      var chosen = document.getElementById(box.getAttribute("aria-activedescendant"));
+      if (chosen) { event.preventDefault(); take(box, chosen); }
+    }
+  });
+
+  // A click takes a suggestion; mousedown keeps the focus in the box.
+  document.addEventListener("mousedown", function (event) {
+    var option = event.target.closest && event.target.closest(".suggestions [role=option]");
+    if (!option) return;
+    event.preventDefault();
+    var box = document.querySelector('[aria-controls="' + option.parentNode.id + '"]');
+    if (box) take(box, option);
+  });
+
+  document.addEventListener("focusout", function (event) {
+    var box = boxOf(event.target);
+    if (box) close(box);
   });
 })();
