@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck
@@ -496,3 +497,32 @@ def test_timeline_url_names_a_timeline_only_where_there_can_be_one(app, people):
         assert url("company", "a/b", owner) is None
         assert url("x" * 33, 1, owner) is None
         assert url("company", 7, dana) is None  # Dana does not see the Activity tab
+
+
+SEGMENT = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#\x00"), max_size=80
+)
+
+
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(kind=SEGMENT, object_id=SEGMENT, after=st.text(max_size=60))
+def test_bad_input_is_a_4xx_never_a_500(app, people, kind, object_id, after):
+    with app.app_context():
+        if not ActivityEvent.select().exists():
+            record_activity(people["owner@example.com"], "company.created", ACME)
+    client = app.test_client()
+    assert sign_in(client, "owner@example.com").status_code == 302
+    for path in (
+        f"/stream/timeline/{quote(kind, safe='')}/{quote(object_id, safe='')}",
+        f"/stream/timeline/company/7/rows?after={quote(after, safe='')}",
+        f"/stream/timeline/person/1/rows?after={quote(after, safe='')}",
+    ):
+        answer = client.get(path, headers=HTMX)
+        assert answer.status_code < 500, path
+        if answer.status_code == 400:
+            assert "after:" in answer.text, path
