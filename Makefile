@@ -46,8 +46,11 @@ run: install-example
 	echo ""; \
 	$(VENV)/bin/gunicorn -c python:core.serving -w 2 --log-level warning -b $(HOST):$(PORT) wsgi:app
 
+# Test processes at once (pytest-xdist): each has its own databases; a file's tests stay together.
+TEST_WORKERS ?= 2
+
 test: install-test
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -30,7 +30,25 @@ from core.db import database
 POSTGRES_ADMIN_URL = os.environ.get(
     "ACTIVITY_STREAM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("ACTIVITY_STREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_database_url(offset=0):
+    """Return the test Redis URL whose database is this process's own: the base database (15
+    unless ``ACTIVITY_STREAM_TEST_REDIS_URL`` names another) counted down by the pytest-xdist
+    worker number, then by ``offset`` whole sets of workers (a second database per worker)."""
+    base = os.environ.get("ACTIVITY_STREAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    match = re.search(r"/(\d+)$", base)
+    number = int(match.group(1)) if match else 0
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    number -= worker + offset * workers
+    if number < 0:
+        raise RuntimeError(f"too many test workers for the Redis databases below {base}")
+    return re.sub(r"/\d*$", "", base) + f"/{number}"
+
+
+# Each test process has its own Redis database, so parallel workers never flush each other's.
+REDIS_URL = redis_database_url()
 PASSWORD = "demo-password"
 
 

@@ -2,7 +2,7 @@
 database and one Redis database, as several hosts of one install would run.
 
 - ``scale_database``: a PostgreSQL database of its own, created for the test and dropped after.
-- ``scale_redis``: the URL of a Redis database of its own (``SCALE_REDIS_DB``), flushed before
+- ``scale_redis``: the URL of a Redis database of its own (``SCALE_REDIS_URL``), flushed before
   and after the test.
 - ``host_env(...)``: the environment a host of the install starts with (the settings every
   host shares, see docs/scaling.md).
@@ -32,7 +32,7 @@ import gunicorn.config
 import pytest
 
 from core.testing import PASSWORD
-from core.testing import REDIS_URL
+from core.testing import redis_database_url
 from core.testing import skip_or_fail
 from core.testing import stop_process
 from core.testing import throwaway_postgres
@@ -40,8 +40,8 @@ from core.testing import throwaway_postgres
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SECRET_KEY = "scale-test-secret-key-0123456789"  # one key for every host: shared sessions
-# The test suite's Redis database is 15 (``REDIS_URL``); these tests keep theirs apart.
-SCALE_REDIS_DB = 13
+# These tests keep their Redis database apart from the rest of the suite's (``REDIS_URL``).
+SCALE_REDIS_URL = redis_database_url(offset=1)
 START_TIMEOUT = 20  # seconds for gunicorn to answer
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -66,7 +66,7 @@ def scale_redis():
     """Return the URL of this folder's own Redis database, flushed before and after the test."""
     import redis
 
-    url = re.sub(r"/\d*$", f"/{SCALE_REDIS_DB}", REDIS_URL)
+    url = SCALE_REDIS_URL
     client = redis.Redis.from_url(url, socket_connect_timeout=3)
     try:
         client.flushdb()
