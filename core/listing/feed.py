@@ -37,6 +37,7 @@ from werkzeug.datastructures import MultiDict
 
 from core.inputs import MAX_ID
 from core.inputs import parse_id
+from core.listing import chart
 from core.listing import export_pages
 from core.listing.audit import record_person_search
 from core.listing.saved import SAVED_SEARCHES_PER_TAB
@@ -205,13 +206,15 @@ class Feed:
         return record
 
     def _count(self, limited):
+        return self.count_query(limited).scalar()
+
+    def count_query(self, limited):
+        """Return the query counting the rows of ``limited`` (a ``records`` query with a limit)."""
         # The order goes, unless it is not the table's id (a full-text index drives the query
         # in its own order): without it, SQLite could pick a plan probing the index per row.
         by_id = all(getattr(o, "node", None) is self.model.id for o in limited._order_by or ())
-        return (
-            self.model.select(peewee.fn.COUNT(peewee.SQL("*")))
-            .from_((limited.order_by() if by_id else limited).alias("capped"))
-            .scalar()
+        return self.model.select(peewee.fn.COUNT(peewee.SQL("*"))).from_(
+            (limited.order_by() if by_id else limited).alias("capped")
         )
 
     # Rendering.
@@ -241,6 +244,7 @@ class Feed:
             zone_name=str(viewer.zone()),
             total=self.total(viewer, filters),
             cap=COUNT_CAP,
+            chart=chart.build(self, viewer, filters, args),
             poll_url=self._poll_url(args, newest),
             options=self.options(viewer) if self.options else {},
             **self.rows_context(viewer, args, rows, next_cursor),
