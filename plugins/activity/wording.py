@@ -54,7 +54,42 @@ def opcodes(old, new):
         codes.append((tag, i1 + start, i2 + start, j1 + start, j2 + start))
     if end:
         codes.append(("equal", len(a) - end, len(a), len(b) - end, len(b)))
-    return _merged(codes)
+    codes = _merged(_slid(_merged(codes), a, b))
+    if _rewritten(codes, a, b):
+        return [("replace", 0, len(a), 0, len(b))]
+    return codes
+
+
+def _slid(codes, a, b):
+    """Return ``codes`` with each lone insertion or deletion moved as far on as it reads the
+    same, so it ends where a sentence does: "signature. <ins>Second line.</ins>", not
+    "signature<ins>. Second line</ins>."."""
+    codes = [list(code) for code in codes]
+    k = 0
+    while k < len(codes):
+        code = codes[k]
+        following = codes[k + 1] if k + 1 < len(codes) else None
+        if code[0] in ("insert", "delete") and following and following[0] == "equal":
+            if k == 0 or codes[k - 1][0] != "equal":
+                codes.insert(k, ["equal", code[1], code[1], code[3], code[3]])
+                k += 1
+            before = codes[k - 1]
+            words, at = (b, 3) if code[0] == "insert" else (a, 1)
+            while following[1] < following[2] and words[code[at]] == words[following[at]]:
+                before[2], before[4] = before[2] + 1, before[4] + 1
+                code[1:] = [value + 1 for value in code[1:]]
+                following[1], following[3] = following[1] + 1, following[3] + 1
+        k += 1
+    return [tuple(code) for code in codes]
+
+
+def _rewritten(codes, a, b):
+    """Tell whether ``codes`` compare two different texts rather than one edited: several
+    changes around a few shared words (under 40 % of the shorter text), which read best as
+    one replacement."""
+    changes = sum(1 for code in codes if code[0] != "equal")
+    shared = sum(code[2] - code[1] for code in codes if code[0] == "equal")
+    return changes > 1 and shared < 0.4 * min(len(a), len(b))
 
 
 def _merged(codes):

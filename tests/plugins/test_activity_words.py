@@ -94,6 +94,21 @@ def test_the_detail_marks_removed_words_before_and_added_words_after():
     )
 
 
+def test_an_added_sentence_ends_where_its_sentence_does():
+    line = str(excerpt("It ends here.", "It ends here.\nA new line."))
+    assert line == '… ends here.\n<ins><span class="sr-only">added: </span>A new line.</ins>'
+
+
+def test_a_text_written_anew_reads_as_one_replacement_not_scattered_words():
+    old = "First draft.\nRevised 06 November.\nRevised 21 November."
+    line = text_of(excerpt(old, OLD))
+    assert line == (
+        "First draft. Revised 06 November. Revised 21 November. "
+        "We will deliver the first draft of the plan by Friday and …"
+    )
+    assert str(excerpt(old, OLD)).count("<del>") == 1
+
+
 def test_words_are_escaped():
     before, after = marked("<b>a</b> x", "<b>a</b> y")
     assert "<b>" not in str(before) + str(after) + str(excerpt("<i> x", "<i> y"))
