@@ -10,7 +10,9 @@ Recording is core's (``core.auth.views``): turning this tab off loses no attempt
 from core import hookimpl
 from plugins.logins import unlock
 from plugins.logins import views
+from plugins.logins import words
 from plugins.logins.queries import MIGRATIONS as SEARCH_MIGRATIONS
+from plugins.logins.unlock import UNLOCKED_EVENT
 
 # Unlock, a route of the tab's own, joins its feed's blueprint once, at import: a blueprint
 # takes no new route after its first app.
@@ -27,6 +29,15 @@ def register_migrations():
 def register_tabs():
     """Add the Logins tab, after Activity and Email."""
     return [views.FEED.tab(label="Logins", order=30)]
+
+
+@hookimpl
+def describe_event(event, viewer):
+    """Phrase an unlock on the Activity tab as its summary says it: "Avery Chen lifted the lock
+    of IP 203.0.113.7" (not "unlocked Ip “203.0.113.7”", the default's reading of its type)."""
+    if event.verb != UNLOCKED_EVENT or not event.summary:
+        return None
+    return words.unlock_sentence(event)
 
 
 @hookimpl

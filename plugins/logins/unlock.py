@@ -24,6 +24,8 @@ from plugins.logins.views import browser_words
 from plugins.logins.views import lock_key
 from plugins.logins.views import prepare_rows
 
+UNLOCKED_EVENT = "login.unlocked"  # the event an unlock records in the event store
+
 
 def attach(feed):
     """Add Unlock to ``feed``'s blueprint (the Logins tab's ``FEED``); once per process, before
@@ -56,7 +58,7 @@ def unlock(record_id):
             audience = Audience(users={record.user_id} if record.user_id else set())
             record_activity(
                 current_user,
-                "login.unlocked",
+                UNLOCKED_EVENT,
                 subject,
                 audience=audience,
                 summary=f"lifted the lock of {what}",

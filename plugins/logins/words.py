@@ -11,6 +11,9 @@ import re
 from datetime import UTC
 from datetime import datetime
 
+from markupsafe import Markup
+from markupsafe import escape
+
 from core.templating import local_time
 
 # The kinds of notification the sign-in log's notices are sent as (``core.auth.mail``), as a
@@ -63,3 +66,10 @@ def kind_label(kind):
     """Return the kind of one of the sign-in log's notices as people read it, or None when
     ``kind`` is not one of them."""
     return KIND_LABELS.get(kind)
+
+
+def unlock_sentence(event):
+    """Return the Activity tab's sentence of an unlock ``event``: its actor (and role), then its
+    summary, written in words when it was recorded ("lifted the lock of account dana@…")."""
+    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
+    return Markup(f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(event.summary)}")

@@ -223,3 +223,18 @@ def test_every_field_of_the_email_filters_has_a_name_of_its_own(app, client, log
     page = client.get("/stream/email?from=2026-12-01&to=2026-12-03").text
     assert 'id="email-from" name="from" value="2026-12-01"' in page
     assert 'id="email-to" name="to" value="2026-12-03"' in page
+
+
+def test_an_unlock_reads_in_words_on_the_activity_tab(app, client, people):
+    lock_id = lock(app, app.test_client())
+    assert sign_in(client, "admin@example.com").status_code == 302
+    unlocked = client.post(
+        f"/stream/logins/{lock_id}/unlock",
+        data={"csrf_token": csrf_token_of(client)},
+        headers={"HX-Request": "true"},
+    )
+    assert unlocked.status_code == 200
+    page = client.get("/stream/activity").text
+    sentence = '<strong>Avery Chen</strong> <span class="badge">Admin</span> lifted the lock of'
+    assert f"{sentence} account pm@example.com" in page
+    assert "unlocked User" not in page
