@@ -83,7 +83,11 @@ def notify_new_client(user, recorded, client):
             recipients=(user,),
             subject="A new sign-in to your account",
             template="logins/new_client",
-            context={"client": client, "flags": flag_labels(recorded.flags)},
+            context={
+                "client": client,
+                "flags": flag_labels(recorded.flags),
+                "security_url": url_for("auth_security.page", _external=True),
+            },
         ),
     )
 

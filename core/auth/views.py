@@ -13,6 +13,7 @@ session record (``core.auth.sessions``) that the cookie names; sign-out closes i
 """
 
 import functools
+import importlib
 import os
 import secrets
 import statistics
@@ -522,3 +523,4 @@ def init_app(app):
     """Install flask-login and the sign-in routes on ``app``."""
     login_manager.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(importlib.import_module("core.auth.security").bp)
