@@ -9,14 +9,15 @@ stops at ``BAR_CAP`` + 1 and reads "100+" then, as the list's total reads "1,000
 How it stays fast. Counting a day of a million-row table by its time column means scanning
 the day; and every index a filter or a row scope reads by (actor, id), (verb, id), (party,
 event id), full text by row id, is ordered by id, not by time. Ids and times grow together, so
-each bucket's time bounds are turned into id bounds: the id of the first row at or after each
-edge, one seek in the time column's index each, all in one statement. A bucket is then
-``records(viewer, filters, older_than=…, newer_than=…, limit=BAR_CAP + 1)``: the keyset bounds
-every page uses, so every filter reads at most ``BAR_CAP`` + 1 rows of its own index per bar,
-plus the bar's exact time bounds on top (a row recorded after later ones but dated earlier,
-which an API import can do, is counted in no bar rather than in a wrong one: a bar never counts
-more than its day's list shows). The tab's query is built once with placeholder bounds and bound
-per bar (``_Template``); all bars go to the database in one statement.
+each bucket's time bounds become id bounds: at each edge, the lowest id among the first
+``EDGE_ROWS`` rows at or after it in the time index (a short read each, all in one statement).
+A bucket is then ``records(viewer, filters, older_than=…, newer_than=…, limit=BAR_CAP + 1)``,
+the keyset bounds every page uses, so each filter reads at most ``BAR_CAP`` + 1 rows of its own
+index per bar; the rows found are then checked against the bar's exact times. A row recorded
+after later ones but dated earlier (an API import may do that) is counted in no bar rather
+than in a wrong one: a bar never counts a row its day's list does not show. The tab's query is
+built once with placeholder bounds that become the columns of the buckets' VALUES list
+(``_Template``): one statement, planned once, counts every bar.
 
 Failures: a tab whose filters know the word ``failed`` (a qualifier's group, as the Logins tab's
 ``outcome:failed``) gets a second count per bar, of the rows among them that failed: the same
@@ -24,13 +25,15 @@ query with that qualifier narrowed to the failures the filter allows.
 
 The range (``span``): the filter's days (``created:``, From and To), else the last
 ``DEFAULT_DAYS`` days; at most ``MAX_DAYS`` days (the newest of a longer range); per hour when
-it is ``HOURLY_DAYS`` days or fewer, else per day; in the viewer's time zone.
+it is ``HOURLY_DAYS`` days or fewer, else per day; in the viewer's time zone. A range outside
+the years From and To take draws no chart.
 """
 
 import copy
 import re
 from dataclasses import dataclass
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from urllib.parse import quote_plus
@@ -54,6 +57,7 @@ DEFAULT_DAYS = 30  # the range without a day filter: the last 30 days
 MAX_DAYS = 31  # a longer range shows its newest 31 days
 HOURLY_DAYS = 2  # a range of at most 2 days is drawn per hour
 FAILED = "failed"  # the word of a qualifier's group whose rows are marked as failures
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)  # the days From and To take
 EDGE_ROWS = 16  # an edge's id: the lowest of the first 16 rows at or after it
 PARAMS_PER_STATEMENT = 10_000  # well under SQLite's 32,766 parameters
 
@@ -161,6 +165,8 @@ def build(feed, viewer, filters, args):
         return None
     zone = viewer.zone()
     today = utcnow().replace(tzinfo=UTC).astimezone(zone).date()
+    if not _within_limits(filters.date_from, filters.date_to):
+        return None  # no record is dated there (and the days' arithmetic would overflow)
     first, last, cut = span(filters.date_from, filters.date_to, today)
     unit = "hour" if (last - first).days < HOURLY_DAYS else "day"
     edges = _edges(first, last, unit, zone)
@@ -185,7 +191,8 @@ def build(feed, viewer, filters, args):
         else:
             label, title = f"{day.day} {day:%b}", f"{day:%a} {day.day} {day:%b %Y}"
         url = link.to(day)
-        bars.append(Bar(start, end, day, label, title, count, failures and failures[index], url))
+        failed = None if failures is None else failures[index]
+        bars.append(Bar(start, end, day, label, title, count, failed, url))
     return Chart(
         bars, unit, first, last, cut, feed.noun, BAR_CAP, FAILED if failures is not None else None
     )
@@ -201,10 +208,20 @@ def span(date_from, date_to, today):
         first = last - timedelta(days=DEFAULT_DAYS - 1)
     elif not first:
         first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
+    last = min(last, LAST_DAY)
+    first = min(first, last)
     cut = (last - first).days + 1 > MAX_DAYS
     if cut:
         first = last - timedelta(days=MAX_DAYS - 1)
     return first, last, cut
+
+
+def _within_limits(date_from, date_to):
+    """Tell whether the days ``date_from``..``date_to`` (either may be None) meet the years
+    From and To take (``FIRST_DAY`` to ``LAST_DAY``)."""
+    return (date_to is None or date_to >= FIRST_DAY) and (
+        date_from is None or date_from <= LAST_DAY
+    )
 
 
 class _Links:
