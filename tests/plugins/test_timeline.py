@@ -543,3 +543,16 @@ def test_a_source_whose_filter_a_tab_would_refuse_or_ignore_gives_nothing(app, p
             assert source.filters(email, subject, owner) is None, params
         assert sources.PERSON[2].filters(email, subject, owner).recipients == [dana.id]
         assert sources.phrase("+++") is None and sources.phrase("Acme") == '"Acme"'
+
+
+@pytest.mark.parametrize("disabled", ["activity", "timeline"])
+def test_without_the_activity_tab_or_the_timelines_there_is_no_timeline(make_app, people, disabled):
+    app = make_app(PLUGINS_DISABLED=disabled)
+    dana = people["teammate@example.com"]
+    with app.app_context():
+        record_activity(people["owner@example.com"], "company.created", ACME)
+    owner = client_for(app, "owner@example.com")
+    assert owner.get("/stream/timeline/company/7").status_code == 404
+    assert owner.get(f"/stream/timeline/person/{dana.id}").status_code == 404
+    person_page = owner.get(f"/people/{dana.id}")
+    assert person_page.status_code == 200 and "/stream/timeline/" not in person_page.text
