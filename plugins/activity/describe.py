@@ -45,8 +45,10 @@ def object_links(events):
 
 def named_people(events):
     """Return ``events`` with each person recorded by their email (an unlock names the account
-    it unlocked) read by their name: one read for the page, at display time (the record keeps
-    what it recorded). A person no longer there keeps the email."""
+    it unlocked) read by their name: the label is the name, and the email in the summary reads
+    "Sam Okafor (sam@…)", so a sentence phrased from either (the Logins plugin phrases an
+    unlock from its summary) names the person. One read for the page, at display time: the
+    record keeps what it recorded. A person no longer there keeps the email."""
     wanted = {
         int(object_id)
         for event in events
@@ -71,13 +73,18 @@ def _people(event):
 
 def _renamed(event, names):
     """Return ``event`` (a row, or a model copied) with its people's emails read as names."""
-    labels = {
-        f"{place}_label": names[int(object_id)]
-        for place, object_id, label in _people(event)
-        if "@" in (label or "") and is_id(object_id) and int(object_id) in names
-    }
+    labels, summary = {}, event.summary or ""
+    for place, object_id, label in _people(event):
+        if "@" in (label or "") and is_id(object_id) and int(object_id) in names:
+            name = names[int(object_id)]
+            labels[f"{place}_label"] = name
+            # The exact email the record holds, nothing guessed: "account Sam Okafor (sam@…)".
+            summary = (
+                summary.replace(label, f"{name} ({label})") if name not in summary else summary
+            )
     if not labels:
         return event
+    labels["summary"] = summary
     if hasattr(event, "_replace"):
         return event._replace(**labels)
     return type(event)(**{**event.__data__, **labels})  # a copy: the record stays

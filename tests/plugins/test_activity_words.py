@@ -229,22 +229,54 @@ def test_a_time_in_a_change_is_shown_in_the_viewers_zone(app, client, people):
 
 def test_an_unlocked_person_is_named_not_their_email(app, client, people):
     admin, sam = people["admin@example.com"], people["sales@example.com"]
-    event_id = record(
+    # As the Logins tab's Unlock records it: the account by the name typed, an email.
+    unlocked = record(
         app,
         admin,
         "login.unlocked",
         Ref("user", sam.id, sam.email),
         summary=f"lifted the lock of account {sam.email}",
     )
+    # The same without a summary reads in the default sentence.
+    plain = record(app, admin, "login.unlocked", Ref("user", sam.id, sam.email))
     sign_in(client, "admin@example.com")
-    row = row_of(client.get("/stream/activity").text, event_id)
-    assert f"unlocked User “{sam.name}”" in text_of(row)
-    assert f"“{sam.email}”" not in row
-    assert f"unlocked User “{sam.name}”" in text_of(client.get(f"/stream/activity/{event_id}").text)
-    # The recorder's own words stay (the account name is what was locked), and the record too.
-    assert f"lifted the lock of account {sam.email}" in row
-    with app.app_context():
-        assert ActivityEvent.get_by_id(event_id).object_label == sam.email
+    page = client.get("/stream/activity").text
+    said = f"lifted the lock of account {sam.name} ({sam.email})"
+    assert said in text_of(row_of(page, unlocked))
+    assert f"unlocked User “{sam.name}”" in text_of(row_of(page, plain))
+    assert f"“{sam.email}”" not in page
+    assert said in text_of(client.get(f"/stream/activity/{unlocked}").text)
+    assert f"unlocked User “{sam.name}”" in text_of(client.get(f"/stream/activity/{plain}").text)
+    with app.app_context():  # the records stay as recorded
+        stored = ActivityEvent.get_by_id(unlocked)
+        assert (stored.object_label, stored.summary) == (
+            sam.email,
+            f"lifted the lock of account {sam.email}",
+        )
+
+
+def test_a_person_no_longer_there_keeps_their_email(app, client, people):
+    admin = people["admin@example.com"]
+    record(app, admin, "login.unlocked", Ref("user", 999, "gone@example.com"))
+    sign_in(client, "admin@example.com")
+    assert "unlocked User “gone@example.com”" in text_of(client.get("/stream/activity").text)
+
+
+def test_a_plugin_phrasing_a_person_gets_their_name(make_app, people):
+    seen = []
+
+    class Phrasing:
+        @hookimpl
+        def describe_event(self, event):
+            seen.append((event.object_label, event.summary))
+
+    app = make_app(plugins=[Phrasing()])
+    admin, sam = people["admin@example.com"], people["sales@example.com"]
+    record(app, admin, "user.reminded", Ref("user", sam.id, sam.email), summary=f"to {sam.email}")
+    client = app.test_client()
+    sign_in(client, "admin@example.com")
+    client.get("/stream/activity")
+    assert (sam.name, f"to {sam.name} ({sam.email})") in seen
 
 
 def test_a_summary_in_the_recorders_own_words_is_kept(app, client, people):
