@@ -201,6 +201,12 @@ def test_a_new_password_ends_every_other_session_and_keeps_this_one(people_app):
     page = me.get(response.headers["Location"])
     assert page.status_code == 200
     assert "Your password is changed" in page.text
+    with app.app_context():  # ended at once, and recorded, before the laptop comes back
+        ended = SignInAttempt.select().where(
+            (SignInAttempt.outcome == "session_revoked")
+            & (SignInAttempt.detail == "password changed on the Security page")
+        )
+        assert ended.count() == 1
     assert laptop.get(URL).status_code == 302
     assert other.get(URL).status_code == 200  # someone else's sessions are theirs
     assert open_sessions(app, ME) == 1
@@ -249,6 +255,8 @@ def test_this_wasnt_me_ends_every_session_mails_a_reset_link_and_tells_the_admin
     assert "You are signed out everywhere" in answer.text
     assert "2 sessions ended" in answer.text
     assert "/password/" not in answer.text  # the link is mailed, never shown
+    with me.session_transaction() as cookie:
+        assert "_user_id" not in cookie  # this browser's cookie is emptied too
     assert me.get(URL).status_code == 302 and laptop.get(URL).status_code == 302
     assert admin.get(URL).status_code == 200
     assert open_sessions(app, ME) == 0
