@@ -11,13 +11,14 @@ the day; and every index a filter or a row scope reads by (actor, id), (verb, id
 event id), full text by row id, is ordered by id, not by time. Ids and times grow together, so
 each bucket's time bounds become id bounds: at each edge, the lowest id among the first
 ``EDGE_ROWS`` rows at or after it in the time index (a short read each, all in one statement).
-A bucket is then ``records(viewer, filters, older_than=…, newer_than=…, limit=BAR_CAP + 1)``,
-the keyset bounds every page uses, so each filter reads at most ``BAR_CAP`` + 1 rows of its own
-index per bar; the rows found are then checked against the bar's exact times. A row recorded
-after later ones but dated earlier (an API import may do that) is counted in no bar rather
-than in a wrong one: a bar never counts a row its day's list does not show. The tab's query is
-built once with placeholder bounds that become the columns of the buckets' VALUES list
-(``_Template``): one statement, planned once, counts every bar.
+A bucket is then ``records(viewer, filters, older_than=…, newer_than=…)`` limited to
+``BAR_CAP`` + 1 rows: the keyset bounds every page uses, so each filter reads at most
+``BAR_CAP`` + 1 matching rows of its own index per bar; the rows found are then checked
+against the bar's exact times. A row recorded after later ones but dated earlier (an API
+import may do that) is counted in no bar rather than in a wrong one: a bar never counts a row
+its day's list does not show. The tab's query is built once with placeholder bounds that
+become the columns of the buckets' VALUES list (``_Template``): one statement, planned once,
+counts every bar.
 
 Failures: a tab whose filters know the word ``failed`` (a qualifier's group, as the Logins tab's
 ``outcome:failed``) gets a second count per bar, of the rows among them that failed: the same
@@ -319,21 +320,20 @@ def _bucket_query(feed, viewer, filters, cap, newer_than, older_than, start, end
     """Return the count of the rows of ``feed``'s list between the ids, up to ``cap`` + 1,
     that lie within the times."""
     column, model = feed.filters.days, feed.model
+    # The limit goes on the tab's query, not into it: with one, a related scope reads each of
+    # its parties' newest rows apart (a page's way; 70 people's read apart, 30 bars over,
+    # took 0.3 s on Logins), without, it reads the bucket's ids once, checking each.
     newest = feed.records(
-        viewer,
-        filters,
-        columns=[model.id],
-        older_than=older_than,
-        newer_than=newer_than,
-        limit=cap + 1,
-    )
+        viewer, filters, columns=[model.id], older_than=older_than, newer_than=newer_than
+    ).limit(cap + 1)
     if is_sqlite():  # as the feed's count does (Feed.count_query)
         by_id = all(getattr(o, "node", None) is model.id for o in newest._order_by or ())
         newest = newest.order_by() if by_id else newest
-    # The times are checked on those rows alone, by id: in the query, they would make the
-    # database read each candidate row (SQLite) or scan the bucket by time (PostgreSQL).
-    within = model.id.in_(newest) & (column >= start) & (column < end)
-    return model.select(peewee.fn.COUNT(peewee.SQL("*"))).where(within)
+    # The times are checked on those rows alone, read by id, and outside the WHERE clause: in
+    # the tab's query they would make SQLite read each candidate row, and in the WHERE clause
+    # PostgreSQL would read the whole bucket by time to join it with them.
+    within = peewee.Case(None, [((column >= start) & (column < end), 1)])
+    return model.select(peewee.fn.COUNT(within)).where(model.id.in_(newest))
 
 
 def _one_by_one(feed, viewer, filters, cap, bounds, edges):
