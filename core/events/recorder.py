@@ -34,6 +34,7 @@ from core.records import clip
 from core.records import insert_many
 from core.records import marker_statement
 from core.records import sequence_of
+from core.search.index import index_of
 
 log = logging.getLogger(__name__)
 
@@ -218,26 +219,34 @@ def record_entries(entries, chunk=1000):
         try:
             cursor = database.cursor()
             ids = allocate_ids(EVENTS, len(entries), cursor)
-            for start in range(0, len(entries), chunk):
-                batch = list(
-                    zip(ids[start : start + chunk], entries[start : start + chunk], strict=True)
-                )
-                insert_many(
-                    cursor,
-                    EVENTS,
-                    ["id", *ROW_COLUMNS],
-                    [(event_id, *_row_values(entry["row"])) for event_id, entry in batch],
-                )
-                insert_many(
-                    cursor,
-                    AUDIENCE,
-                    ["event_id", "party"],
-                    [(event_id, party) for event_id, entry in batch for party in entry["parties"]],
-                )
+            # On SQLite the whole call's index rows go in with one statement at its end (the
+            # chunks' own inserts then leave them to it): FTS5 writes a segment per statement
+            # under a savepoint, so one per call, not one per chunk. One event: the trigger.
+            index = index_of(EVENTS) if len(entries) > 1 else None
+            with index.batch(cursor, ids[0], ids[-1]) if index else contextlib.nullcontext():
+                _insert_chunks(cursor, ids, entries, chunk)
         except Exception as error:
             raise RecordError(f"could not record {len(entries)} event(s): {error}") from error
         _after_commit_of(ids, entries)
     return ids
+
+
+def _insert_chunks(cursor, ids, entries, chunk):
+    """Insert the events ``ids`` and their audiences, ``chunk`` at a time."""
+    for start in range(0, len(entries), chunk):
+        batch = list(zip(ids[start : start + chunk], entries[start : start + chunk], strict=True))
+        insert_many(
+            cursor,
+            EVENTS,
+            ["id", *ROW_COLUMNS],
+            [(event_id, *_row_values(entry["row"])) for event_id, entry in batch],
+        )
+        insert_many(
+            cursor,
+            AUDIENCE,
+            ["event_id", "party"],
+            [(event_id, party) for event_id, entry in batch for party in entry["parties"]],
+        )
 
 
 def _after_commit_of(ids, entries):
