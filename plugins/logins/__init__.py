@@ -40,6 +40,14 @@ def describe_event(event, viewer):
     return words.unlock_sentence(event)
 
 
+# Optional until the host declares the hook: the Email tab then names these kinds in words.
+@hookimpl(optionalhook=True)
+def notification_kinds():
+    """Name the kinds of the sign-in log's notices in words (``words.KIND_LABELS``), for a list
+    of mail: "New browser or country", not "Login new client"."""
+    return dict(words.KIND_LABELS)
+
+
 @hookimpl
 def seed_demo():
     """Add a month of sign-in history when there is none."""
