@@ -83,6 +83,18 @@ def entries_of(page):
     return [(tab, int(row_id)) for tab, row_id in ENTRY.findall(page)]
 
 
+def paragraph(page, row_id, name, tab=None):
+    """Return the ``<p class="<name>">`` of the row ``row_id`` on ``page``, a tab's list or
+    (``tab`` given) a timeline, whose rows of different tabs may share an id; None if absent."""
+    marker = f'<li class="timeline-entry" data-tab="{tab}">' if tab else "<li "
+    for chunk in page.split(marker)[1:]:
+        chunk = chunk.split("</li>", 1)[0]
+        if f'data-row-id="{row_id}"' in chunk:
+            found = re.search(rf'<p class="{name}">.*?</p>', chunk, re.S)
+            return found.group(0) if found else None
+    return None
+
+
 def walk(client, url):
     """Return every entry of the timeline at ``url``: its first page, then each next page as
     the "Load more" sentinel asks for it (htmx), and how many pages that took."""
@@ -223,7 +235,14 @@ def test_a_company_timeline_merges_its_events_and_mail_newest_first_over_pages(a
     assert first.count('<span class="timeline-tab badge">Activity</span>') == len(
         [e for e in entries_of(first) if e[0] == "activity"]
     )
-    assert "edited Company “Acme Corp”" in first and "Acme Corp: note 65" in first
+    # Each row reads exactly as its tab's own list words it.
+    activity = owner.get("/stream/activity?object=company:7").text
+    email = owner.get('/stream/email?q="Acme Corp"').text
+    for tab, row_id in entries_of(first)[:12]:
+        part = "sentence" if tab == "activity" else "summary"
+        shown = paragraph(first, row_id, part, tab)
+        assert shown and shown == paragraph(activity if tab == "activity" else email, row_id, part)
+    assert "Acme Corp: note 65" in first
     assert "Globex" not in first
 
 
