@@ -286,6 +286,25 @@ def test_hook_describe_event(make_app, people):
     assert "<em>A note appeared</em>" in client.get("/stream/activity").text
 
 
+def test_hook_describe_fields(make_app, people):
+    class Plugin:
+        @hookimpl
+        def describe_fields(self):
+            return {"note": {"state": {"label": "Stage", "choices": {"wip": "Being written"}}}}
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        record_activity(
+            people["owner@example.com"],
+            "note.updated",
+            Ref("note", 7, "Seven"),
+            changes={"state": ["wip", "done"]},
+        )
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    assert "Stage: Being written → done" in client.get("/stream/activity").text
+
+
 def test_hook_describe_event_phrases_for_the_previewed_viewer(make_app, people):
     """Preview as… a Teammate, signed in as an Admin: the rows are phrased for the Teammate."""
 

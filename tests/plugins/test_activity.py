@@ -414,9 +414,9 @@ class TestRows:
             '<strong>Dana Scully</strong> <span class="badge">Teammate</span> edited Task'
             " “Draft proposal”" in html
         )
-        assert "Status: open → done" in html
+        assert "Status: Open → Done" in html
         detail = client.get(f"/stream/activity/{history['again']}", headers={"HX-Request": "true"})
-        assert "<td>open</td><td>done</td>" in detail.text
+        assert "<td>Open</td><td>Done</td>" in detail.text
 
     def test_labels_are_escaped(self, app, client, people):
         with app.app_context():
