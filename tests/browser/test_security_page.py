@@ -1,4 +1,4 @@
-"""The Security page in a real browser, on a phone: a Contact changes their password by
+"""The Security page in a real browser, on a phone in dark mode: a Contact changes their password by
 keyboard alone, is refused a common one (and told why), and their other browser is signed out.
 
 The journey changes state, so it runs on a ``fresh_server`` of its own.
@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from core.auth.security import COMMON_MESSAGE
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.conftest import sign_in
+from tests.browser.test_accessibility import SEVERE
 from tests.conftest import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
@@ -21,8 +22,9 @@ NEW = "a long and fresh passphrase"
 
 @pytest.fixture
 def phone(request, browser):
-    """Open a page 390 px wide; keep a screenshot and the HTML when the test fails."""
-    context = browser.new_context(viewport=PHONE)
+    """Open a page 390 px wide in dark mode; keep a screenshot and the HTML when the test
+    fails."""
+    context = browser.new_context(viewport=PHONE, color_scheme="dark")
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -56,6 +58,19 @@ def fill_by_keyboard(page, current, new, again):
         page.keyboard.press("Enter")
 
 
+def severe_in_main(page):
+    """Run axe-core on the page's own content (``main``: the header is the layout's); return
+    its serious and critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, context="main").response["violations"]
+    return [
+        f"{violation['id']} ({violation['impact']}): {violation['help']}"
+        for violation in found
+        if violation["impact"] in SEVERE
+    ]
+
+
 def fits(page):
     """Tell whether the page fits its width (no sideways scrolling)."""
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -76,6 +91,7 @@ def test_a_contact_changes_their_password_by_keyboard_on_a_phone(phone, other_pa
     expect(alert).to_contain_text(COMMON_MESSAGE)
     expect(phone.locator("input[name=new_password]")).to_have_attribute("aria-invalid", "true")
     assert fits(phone)
+    assert severe_in_main(phone) == []
 
     # A good one is kept; this browser stays signed in, the other one is signed out.
     fill_by_keyboard(phone, PASSWORD, NEW, NEW)
