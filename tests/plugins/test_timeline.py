@@ -575,3 +575,12 @@ def test_without_the_activity_tab_or_the_timelines_there_is_no_timeline(make_app
     assert owner.get(f"/stream/timeline/person/{dana.id}").status_code == 404
     person_page = owner.get(f"/people/{dana.id}")
     assert person_page.status_code == 200 and "/stream/timeline/" not in person_page.text
+
+
+def test_a_link_into_the_panel_gets_the_panel_its_title_and_the_tab_bar(app, company):
+    owner = client_for(app, "owner@example.com")
+    answer = owner.get("/stream/timeline/company/7", headers={**HTMX, "HX-Target": "panel"})
+    assert answer.status_code == 200 and "<html" not in answer.text
+    assert "<title>Timeline of Company “Acme Corp” · Activity Stream</title>" in answer.text
+    assert '<section id="panel"' in answer.text and 'hx-swap-oob="true"' in answer.text
+    assert entries_of(answer.text) == expected_order(company)[:50]
