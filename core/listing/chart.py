@@ -31,6 +31,7 @@ the years From and To take draws no chart.
 """
 
 import copy
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC
@@ -91,7 +92,7 @@ class Chart:
     cap: int
     failure_word: str | None  # "failed" when failures are marked
 
-    @property
+    @functools.cached_property
     def top(self):
         """Return the highest count (the scale's top; at least 1)."""
         return max([bar.count for bar in self.bars] + [1])
@@ -149,6 +150,22 @@ class Chart:
             return f"No {self.noun} in these {self.unit}s."
         return f"{total} in all; the most, {self.counted(busiest.count)}, {busiest.title}."
 
+    @functools.cached_property
+    def drawn(self):
+        """Return each bar as the template draws it, computed once: ``(bar, words, x,
+        height, failed height, capped)`` in the drawing's units (10 wide, 100 high)."""
+        return [
+            (
+                bar,
+                self.said(bar),
+                index * 10 + 1.5,
+                self.height(bar.count),
+                self.height(bar.failures) if bar.failures else 0,
+                bar.count > self.cap,
+            )
+            for index, bar in enumerate(self.bars)
+        ]
+
     @property
     def axis(self):
         """Return the labels under the bars: the first, the middle and the last."""
@@ -175,11 +192,14 @@ def build(feed, viewer, filters, args):
     # index is then read bucket by bucket, not over the whole range for each bucket.
     undated = copy.copy(filters)
     undated.date_from = undated.date_to = None
-    counts = count_buckets(feed, viewer, undated, edges)
+    bounds = _id_bounds(feed, edges)
+    counts = count_buckets(feed, viewer, undated, edges, bounds=bounds)
     failing = failure_filters(feed, undated)
     failures = None
     if failing is not None:
-        failures = count_buckets(feed, viewer, failing, edges) if failing else [0] * len(counts)
+        failures = [0] * len(counts)
+        if failing:
+            failures = count_buckets(feed, viewer, failing, edges, bounds=bounds)
     link = _Links(feed, args)
     bars = []
     for index, count in enumerate(counts):
@@ -191,9 +211,8 @@ def build(feed, viewer, filters, args):
             title = f"{_day_text(day)} {label}–{_local(end, zone).strftime('%H:%M')}"
         else:
             label, title = f"{day.day} {day:%b}", f"{day:%a} {day.day} {day:%b %Y}"
-        url = link.to(day)
         failed = None if failures is None else failures[index]
-        bars.append(Bar(start, end, day, label, title, count, failed, url))
+        bars.append(Bar(start, end, day, label, title, count, failed, link.to(day)))
     return Chart(
         bars, unit, first, last, cut, feed.noun, BAR_CAP, FAILED if failures is not None else None
     )
@@ -234,11 +253,14 @@ class _Links:
         kept = [(k, v) for k, v in feed.filter_args(args) if k not in ("q", "from", "to")]
         self.prefix = urlencode(kept + [("q", "")])  # ends with "q="
         self.terms = [term for term in parse(args.get("q", "")).terms if term.key != DATE_KEY]
+        self.urls = {}
 
     def to(self, day):
         """Return the list's URL narrowed to ``day``."""
-        query = Search(self.terms + [Term(DATE_KEY, day.isoformat())]).text()
-        return f"{self.base}?{self.prefix}{quote_plus(query)}"
+        if day not in self.urls:  # an hour's link is its day's
+            query = Search(self.terms + [Term(DATE_KEY, day.isoformat())]).text()
+            self.urls[day] = f"{self.base}?{self.prefix}{quote_plus(query)}"
+        return self.urls[day]
 
 
 def failure_filters(feed, filters):
@@ -261,13 +283,13 @@ def failure_filters(feed, filters):
 BUCKETS = '"chart_bucket"'  # the bars' bounds, as the rows of one VALUES list
 
 
-def count_buckets(feed, viewer, filters, edges, cap=None):
+def count_buckets(feed, viewer, filters, edges, cap=None, bounds=None):
     """Return, for each bucket ``edges[i] <= time < edges[i + 1]`` (UTC), how many rows of
     ``feed``'s list for ``viewer`` under ``filters`` it holds, up to ``cap + 1`` (``BAR_CAP``
-    by default)."""
+    by default). ``bounds`` are the buckets' id bounds (``_id_bounds``) when already read."""
     cap = BAR_CAP if cap is None else cap
     counts = [0] * (len(edges) - 1)
-    bounds = _id_bounds(feed, edges)
+    bounds = _id_bounds(feed, edges) if bounds is None else bounds
     if not bounds:
         return counts
     template = _Template.of(feed, viewer, filters, cap)
@@ -301,11 +323,8 @@ def _first_ids(feed, edges):
     or after it in the time column's order, or None when there is none: one short read of the
     time index each, in one statement planned once. The lowest of a few, so that a row or two
     dated before rows recorded earlier (an import) does not move a bucket's bounds."""
-    column, model = feed.filters.days, feed.model
-    edge = peewee.SQL('"chart_edge"."edge"')
-    first = model.select(model.id).where(column >= edge).order_by(column).limit(EDGE_ROWS)
-    lowest = model.select(peewee.fn.MIN(peewee.SQL('"first"."id"'))).from_(first.alias("first"))
-    sql, params = lowest.sql()
+    column = feed.filters.days
+    sql, params = _edge_seek(feed.model, column, database.param)
     rows = ", ".join(f"({database.param}, {database.param})" for _ in edges)
     values = [value for n, moment in enumerate(edges) for value in (n, column.db_value(moment))]
     statement = (
@@ -314,6 +333,16 @@ def _first_ids(feed, edges):
     )
     found = dict(database.execute_sql(statement, values + params).fetchall())
     return [found[n] for n in range(len(edges))]
+
+
+@functools.cache
+def _edge_seek(model, column, param):
+    """Return ``(sql, params)`` of an edge's id, the edge a column of ``"chart_edge"`` (the
+    same for every request: built once per table and database)."""
+    edge = peewee.SQL('"chart_edge"."edge"')
+    first = model.select(model.id).where(column >= edge).order_by(column).limit(EDGE_ROWS)
+    lowest = model.select(peewee.fn.MIN(peewee.SQL('"first"."id"'))).from_(first.alias("first"))
+    return lowest.sql()
 
 
 def _bucket_query(feed, viewer, filters, cap, newer_than, older_than, start, end):
