@@ -31,6 +31,7 @@ from datetime import UTC
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import peewee
 import psycopg2
 from flask import render_template
 from werkzeug.datastructures import MultiDict
@@ -265,6 +266,28 @@ def explain(statements):
     return None
 
 
+def is_variant(key):
+    """Tell whether a scenario's ``key`` names a variant (another cap, the ids alone), not
+    what ships."""
+    return "_cap_" in key or key.endswith("_ids_only")
+
+
+def ids_only_query(feed, viewer, filters, cap, newer_than, older_than, start, end):
+    """The design not shipped, for comparison: a bucket's count by its id bounds alone, its
+    rows' times unchecked (a row dated before rows recorded earlier is then counted in the bar
+    of the day it was recorded). Its placeholders for the times stay, compared to each other,
+    so the shipped statement builder (``chart._Template``) takes it as it is."""
+    model = feed.model
+    newest = feed.records(
+        viewer, filters, columns=[model.id], older_than=older_than, newer_than=newer_than
+    ).limit(cap + 1)
+    if is_sqlite():
+        by_id = all(getattr(o, "node", None) is model.id for o in newest._order_by or ())
+        newest = newest.order_by() if by_id else newest
+    counted = model.select(peewee.fn.COUNT(peewee.SQL("*"))).from_(newest.alias("capped"))
+    return counted.where(peewee.Value(start) <= peewee.Value(end))
+
+
 def scenarios(actors, admin):
     """Return ``{name: (feed, viewer email, query)}``: each a chart a person would see."""
     zone = admin.zone()
@@ -303,8 +326,12 @@ def measure(args, workdir, database_url, result):
         os.sync()
         result["config"]["load_average_1m"]["before_timing"] = round(os.getloadavg()[0], 2)
         result["scenarios"] = {}
-        for cap in args.caps:
+        variants = [(f"_cap_{cap}" if cap != args.caps[0] else "", cap, None) for cap in args.caps]
+        variants.append(("_ids_only", args.caps[0], ids_only_query))
+        shipped_query = chart._bucket_query
+        for suffix, cap, bucket_query in variants:
             chart.BAR_CAP = cap
+            chart._bucket_query = bucket_query or shipped_query
             for name, (feed, email, query) in scenarios(actors, people[ADMIN_EMAIL]).items():
                 timed = time_chart(app, feed, people[email], query, args.repeat)
                 statements = timed.pop("statements")
@@ -314,19 +341,19 @@ def measure(args, workdir, database_url, result):
                 timed["count_plan"] = explain(statements)
                 median = timed["chart_and_svg"]["median_ms"]
                 timed["pass"] = median <= TARGET_MS
-                key = name if cap == args.caps[0] else f"{name}_cap_{cap}"
-                result["scenarios"][key] = timed
+                result["scenarios"][name + suffix] = timed
                 log(
-                    f"cap {cap} {name}: chart {timed['chart']['median_ms']} ms, with the SVG"
+                    f"{name}{suffix}: chart {timed['chart']['median_ms']} ms, with the SVG"
                     f" {median} ms (CPU {timed['cpu_median_ms']}), SQL floor"
                     f" {timed['sql_floor_ms']} ms"
                 )
+        chart._bucket_query = shipped_query
         chart.BAR_CAP = args.caps[0]
         database.close()
-    shipped = [v for k, v in result["scenarios"].items() if "_cap_" not in k]
+    shipped = [v for k, v in result["scenarios"].items() if not is_variant(k)]
     result["target"] = f"chart and its SVG <= {TARGET_MS} ms median, cap {args.caps[0]}"
     result["missed"] = [
-        k for k, v in result["scenarios"].items() if "_cap_" not in k and not v["pass"]
+        k for k, v in result["scenarios"].items() if not is_variant(k) and not v["pass"]
     ]
     result["all_met"] = all(v["pass"] for v in shipped)
 
