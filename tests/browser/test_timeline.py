@@ -78,7 +78,7 @@ def company(fresh_server):
 
 def open_timeline_from_history(page, server, company_id, name):
     """Open the company's history from one of its rows on the Activity tab, then its
-    timeline; return the timeline's URL."""
+    timeline by the row's Timeline link; return the timeline's URL."""
     page.goto(f"{server}/stream/activity")
     row = page.locator("li.row", has_text=name).first
     row.get_by_role("link", name="History").click()
@@ -87,7 +87,8 @@ def open_timeline_from_history(page, server, company_id, name):
     kind, object_id = re.search(r"object=([^:&]+):([^&]+)", history).groups()
     assert (kind, object_id) == ("company", str(company_id))
     url = f"{server}/stream/timeline/{kind}/{object_id}"
-    page.goto(url)
+    page.locator("li.row").first.get_by_role("link", name="Timeline").click()
+    expect(page).to_have_url(url)
     return url
 
 
