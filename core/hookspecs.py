@@ -119,6 +119,12 @@ def describe_fields():
 
 
 @hookspec
+def notification_kinds():
+    """Return ``{kind: label}``: the kinds of notification this plugin sends, as a list of
+    mail names them (``"login.new_client": "New browser or country"``). Asked once per app."""
+
+
+@hookspec
 def team_granted_tabs(team):
     """Return the names of the tabs this plugin grants to ``team`` (a ``core.people.Team``).
 

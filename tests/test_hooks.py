@@ -305,6 +305,22 @@ def test_hook_describe_fields(make_app, people):
     assert "Stage: Being written → done" in client.get("/stream/activity").text
 
 
+def test_hook_notification_kinds(make_app, people):
+    """The Email tab names a kind as the plugin sending it names it, else from its name."""
+    from plugins.email.views import kind_label
+
+    class Plugin:
+        @hookimpl
+        def notification_kinds(self):
+            return {"invoice.overdue": "Invoice past its due date"}
+
+    app = make_app(plugins=[Plugin()])
+    with app.app_context():
+        assert kind_label("invoice.overdue") == "Invoice past its due date"
+        assert kind_label("invoice.paid") == "Invoice paid"
+        assert kind_label("login.new_client") == "New browser or country"
+
+
 def test_hook_describe_event_phrases_for_the_previewed_viewer(make_app, people):
     """Preview as… a Teammate, signed in as an Admin: the rows are phrased for the Teammate."""
 

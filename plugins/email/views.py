@@ -20,6 +20,7 @@ from core.inputs import is_id
 from core.listing.feed import Feed
 from core.listing.feed import iso_utc
 from core.people import User
+from core.plugins import hooks
 from core.retention import Prune
 from core.security import csrf_token
 from core.templating import local_time
@@ -40,10 +41,25 @@ MAX_POLLS = 150  # a queued row polls every 2 s for at most 5 minutes, then wait
 
 
 def kind_label(kind):
-    """Return a kind as people read it: ``task.assigned`` → "Task assigned"."""
+    """Return a kind as people read it: as the plugin sending it names it
+    (``notification_kinds``), else from its name: ``task.assigned`` → "Task assigned"."""
     if kind == PRIVATE_MESSAGE:
         return "Private message"
+    named = kind_names().get(kind)
+    if named:
+        return named
     return kind.replace(".", " ").replace("_", " ").capitalize()
+
+
+def kind_names():
+    """Return ``{kind: label}`` from every plugin's ``notification_kinds`` (once per app)."""
+    names = current_app.extensions.get("notification_kinds")
+    if names is None:
+        names = {}
+        for answer in hooks(current_app).notification_kinds():
+            names.update(answer or {})
+        current_app.extensions["notification_kinds"] = names
+    return names
 
 
 def prepare_rows(viewer, messages, polls=0):

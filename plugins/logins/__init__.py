@@ -41,7 +41,7 @@ def describe_event(event, viewer):
 
 
 # Optional until the host declares the hook: the Email tab then names these kinds in words.
-@hookimpl(optionalhook=True)
+@hookimpl
 def notification_kinds():
     """Name the kinds of the sign-in log's notices in words (``words.KIND_LABELS``), for a list
     of mail: "New browser or country", not "Login new client"."""
