@@ -13,7 +13,7 @@ with the app's schema and pragmas (WAL, ``synchronous=FULL``), writing the same 
 Prints ONE JSON object: events/s, the recorder's ratio to each floor, bytes per event, peak RSS.
 
     .venv/bin/python -m bench.recording                    # 100,000 events, 3 runs
-    .venv/bin/python -m bench.recording --events 1000000 --runs 1
+    .venv/bin/python -m bench.recording --events 1000000 --runs 1 --skip plain_index
 """
 
 import argparse
@@ -52,6 +52,12 @@ def parse_args(argv=None):
     parser.add_argument("--events", type=int, default=100_000, help="bulk events")
     parser.add_argument("--single", type=int, default=2000, help="one-by-one events (timed)")
     parser.add_argument("--runs", type=int, default=3, help="rounds of the three variants")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=VARIANTS[:-1], help="leave a floor out"
+    )
+    parser.add_argument(
+        "--synchronous", choices=("full", "normal"), default="full", help="every variant's"
+    )
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -102,6 +108,7 @@ def child(args):
     from core.events.recorder import EVENTS
     from core.events.recorder import ROW_COLUMNS
 
+    SQLITE_PRAGMAS["synchronous"] = args.synchronous  # the app's connections read it too
     workdir = Path(args.workdir)
     path = workdir / "recording.db"
     app = harness.build_app(f"sqlite:///{path}", workdir)
@@ -246,7 +253,7 @@ def main(argv=None):
     loads = [os.getloadavg()[0]]
     for number in range(args.runs):
         measured = {}
-        for variant in VARIANTS:
+        for variant in [v for v in VARIANTS if v not in args.skip]:
             with tempfile.TemporaryDirectory(prefix="recording-") as workdir:
                 log(f"run {number + 1}: {variant}")
                 done = subprocess.run(
@@ -262,6 +269,8 @@ def main(argv=None):
                         str(args.events),
                         "--single",
                         str(args.single),
+                        "--synchronous",
+                        args.synchronous,
                     ],
                     capture_output=True,
                     text=True,
@@ -270,7 +279,7 @@ def main(argv=None):
                 measured[variant] = json.loads(done.stdout.strip().splitlines()[-1])
             loads.append(os.getloadavg()[0])
         ours = measured["recorder"]
-        for floor in ("plain", "plain_index", "plain_index_batch"):
+        for floor in [v for v in VARIANTS[:-1] if v not in args.skip]:
             for kind in ("bulk", "single"):
                 measured[f"{kind}_vs_{floor}"] = round(
                     ours[f"{kind}_events_per_s"] / measured[floor][f"{kind}_events_per_s"], 2
@@ -282,7 +291,12 @@ def main(argv=None):
         log(json.dumps({k: v for k, v in measured.items() if "_vs_" in k}))
     print(
         json.dumps(
-            {"git": harness.git_state(), "load_1m": [round(x, 2) for x in loads], "runs": runs},
+            {
+                "git": harness.git_state(),
+                "synchronous": args.synchronous,
+                "load_1m": [round(x, 2) for x in loads],
+                "runs": runs,
+            },
             indent=1,
         )
     )
