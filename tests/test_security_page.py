@@ -14,6 +14,7 @@ from core.people import User
 from core.people import create_user
 from core.testing import PASSWORD
 from tests.conftest import csrf_token_of
+from tests.conftest import rows_seen_by
 from tests.conftest import sign_in
 
 URL = "/profile/security"
@@ -279,6 +280,11 @@ def test_this_wasnt_me_ends_every_session_mails_a_reset_link_and_tells_the_admin
             (SignInAttempt.user_id == user.id) & (SignInAttempt.detail == "reported as not them")
         )
         assert ended.count() == 2
+        ended_ids = {row.id for row in ended}
+    # The report is on the Activity tab for the Super Admin, and its session ends on Logins.
+    assert event.id in rows_seen_by(app, "owner@example.com", "activity")
+    logins = set(rows_seen_by(app, "owner@example.com", "logins"))
+    assert ended_ids <= logins
     link = re.search(r"https?://[^/\s]+(/password/\S+)", reset[0].text_body).group(1)
     visitor = app.test_client()
     chosen = post(visitor, link, password=NEW, confirmation=NEW)
