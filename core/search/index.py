@@ -39,7 +39,8 @@ class TextIndex:
 
     SQLite: an external-content FTS5 table named ``name`` (``unicode61``, no diacritics
     folding, prefix indexes for 2 to 4 characters, no column sizes: nothing is ranked) kept by
-    triggers on ``table``. A longer prefix of a word in a large share of the rows is slower
+    triggers on ``table``, except for a batch insert, which writes its rows' entries itself with
+    one statement (``batch``). A longer prefix of a word in a large share of the rows is slower
     (FTS5 merges every posting of its words first: ~9 ms for a quarter of 1M rows).
     PostgreSQL: a stored generated column ``<name>_vector``, ``to_tsvector('simple', …)`` of the
     same columns with every run of other characters made a space (so both databases cut words
