@@ -2,23 +2,26 @@
 current filter, each bar a link narrowing the list to its day.
 
 What it counts. A bar counts the rows of the tab's one query function (``Feed.records``) for
-the viewer and the filters the list shows, within the bar's hour or day, so it never counts a
-row the list would not show (rows a viewer may not see would leak through a count). Each count
-stops at ``BAR_CAP`` + 1 and reads "100+" then, as the list's total reads "1,000+".
+the viewer and the filters the list shows, so it never counts a row the list would not show
+(rows a viewer may not see would leak through a count). Each count stops at ``BAR_CAP`` + 1
+and reads "100+" then, as the list's total reads "1,000+".
 
 How it stays fast. Counting a day of a million-row table by its time column means scanning
 the day; and every index a filter or a row scope reads by (actor, id), (verb, id), (party,
 event id), full text by row id, is ordered by id, not by time. Ids and times grow together, so
 each bucket's time bounds become id bounds: at each edge, the lowest id among the first
 ``EDGE_ROWS`` rows at or after it in the time index (a short read each, all in one statement).
-A bucket is then ``records(viewer, filters, older_than=…, newer_than=…)`` limited to
+A bar is then ``records(viewer, filters, older_than=…, newer_than=…)`` limited to
 ``BAR_CAP`` + 1 rows: the keyset bounds every page uses, so each filter reads at most
-``BAR_CAP`` + 1 matching rows of its own index per bar; the rows found are then checked
-against the bar's exact times. A row recorded after later ones but dated earlier (an API
-import may do that) is counted in no bar rather than in a wrong one: a bar never counts a row
-its day's list does not show. The tab's query is built once with placeholder bounds that
-become the columns of the buckets' VALUES list (``_Template``): one statement, planned once,
-counts every bar.
+``BAR_CAP`` + 1 matching rows of its own index per bar. The tab's query is built once with
+placeholder bounds that become the columns of the buckets' VALUES list (``_Template``): one
+statement, planned once, counts every bar.
+
+So a bar counts exactly what its day's list shows while records are dated as they are
+recorded. A record dated before records recorded earlier (an API import may date one up to a
+year back) is counted in the bar of the day it was recorded, and its own day's bar is one
+short; a few such rows at an edge do not move the bounds (the lowest of ``EDGE_ROWS``).
+Checking each counted row's time too cost 1.3 to 4 times the chart (``bench/chart.py``).
 
 Failures: a tab whose filters know the word ``failed`` (a qualifier's group, as the Logins tab's
 ``outcome:failed``) gets a second count per bar, of the rows among them that failed: the same
@@ -346,23 +349,21 @@ def _edge_seek(model, column, param):
 
 
 def _bucket_query(feed, viewer, filters, cap, newer_than, older_than, start, end):
-    """Return the count of the rows of ``feed``'s list between the ids, up to ``cap`` + 1,
-    that lie within the times."""
-    column, model = feed.filters.days, feed.model
+    """Return the count of the rows of ``feed``'s list between the ids, up to ``cap`` + 1.
+
+    ``start`` and ``end``, the bucket's times, are not read: checking each row's time as well
+    (read by id, one more row read per row counted) made the chart 1.3 to 4 times slower
+    (``bench/chart.py``, ``times_checked_query``), for rows dated before rows recorded earlier."""
+    model = feed.model
     # The limit goes on the tab's query, not into it: with one, a related scope reads each of
     # its parties' newest rows apart (a page's way; 70 people's read apart, 30 bars over,
     # took 0.3 s on Logins), without, it reads the bucket's ids once, checking each.
     newest = feed.records(
         viewer, filters, columns=[model.id], older_than=older_than, newer_than=newer_than
     ).limit(cap + 1)
-    if is_sqlite():  # as the feed's count does (Feed.count_query)
-        by_id = all(getattr(o, "node", None) is model.id for o in newest._order_by or ())
-        newest = newest.order_by() if by_id else newest
-    # The times are checked on those rows alone, read by id, and outside the WHERE clause: in
-    # the tab's query they would make SQLite read each candidate row, and in the WHERE clause
-    # PostgreSQL would read the whole bucket by time to join it with them.
-    within = peewee.Case(None, [((column >= start) & (column < end), 1)])
-    return model.select(peewee.fn.COUNT(within)).where(model.id.in_(newest))
+    if is_sqlite():  # as the feed's count does; PostgreSQL keeps the order to stop early
+        return feed.count_query(newest)
+    return model.select(peewee.fn.COUNT(peewee.SQL("*"))).from_(newest.alias("capped"))
 
 
 def _one_by_one(feed, viewer, filters, cap, bounds, edges):
@@ -394,8 +395,9 @@ class _Template:
     counts every bucket, planned once (PostgreSQL plans each subquery of a statement:
     0.1–0.3 ms apiece), each bucket's count the tab's own query for its bounds.
 
-    A query that does not take its bounds as they are (a placeholder missing, or a value
-    derived from one) has no template, and each bucket's query is built for it."""
+    A query that does not take its id bounds as they are (a placeholder missing, or a value
+    derived from one) has no template, and each bucket's query is built for it. The bucket's
+    times are there too, for a query that reads them."""
 
     REFS = {
         _NEWER: f'{BUCKETS}."newer"',
@@ -432,7 +434,7 @@ class _Template:
             if str(value) in sql:
                 seen.add(value)
                 sql = sql.replace(str(value), cls.REFS[value])
-        if seen != set(cls.REFS) or any(int(n) >= MAX_ID for n in _BIG_NUMBER.findall(sql)):
+        if not {_NEWER, _OLDER} <= seen or any(int(n) >= MAX_ID for n in _BIG_NUMBER.findall(sql)):
             return None
         return cls(sql, kept)
 
