@@ -124,6 +124,13 @@ def notification_kinds():
     mail names them (``"login.new_client": "New browser or country"``). Asked once per app."""
 
 
+@hookspec(firstresult=True)
+def issue_reset_link(user):
+    """Issue ``user`` a one-time link to choose a new password, in the caller's transaction;
+    return ``(url, valid for)`` (a ``timedelta``), or None when this plugin cannot (no mail
+    set up). The first plugin that answers issues it. Core mails it ("This wasn't me")."""
+
+
 @hookspec
 def team_granted_tabs(team):
     """Return the names of the tabs this plugin grants to ``team`` (a ``core.people.Team``).

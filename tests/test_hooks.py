@@ -321,6 +321,31 @@ def test_hook_notification_kinds(make_app, people):
         assert kind_label("login.new_client") == "New browser or country"
 
 
+def test_hook_issue_reset_link(make_app, people):
+    """ "This wasn't me" mails the link the first plugin answering issues; with none, nothing
+    is mailed and the page says so."""
+    from datetime import timedelta
+
+    from core.auth.security import send_reset_link
+
+    issued = []
+
+    class Plugin:
+        @hookimpl
+        def issue_reset_link(self, user):
+            issued.append(user.id)
+            return f"https://example.test/reset/{user.id}", timedelta(hours=2)
+
+    app = make_app(plugins=[Plugin()], PLUGINS_DISABLED="people")
+    dana = people["teammate@example.com"]
+    with app.test_request_context():
+        assert send_reset_link(dana) is True
+    assert issued == [dana.id]
+    bare = make_app(PLUGINS_DISABLED="people")
+    with bare.test_request_context():
+        assert send_reset_link(dana) is False
+
+
 def test_hook_describe_event_phrases_for_the_previewed_viewer(make_app, people):
     """Preview as… a Teammate, signed in as an Admin: the rows are phrased for the Teammate."""
 

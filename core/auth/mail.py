@@ -60,6 +60,7 @@ def notify_lock(user, name, until, client, one_browser=False):
             template=LOCKED_TEMPLATE,
             context={
                 "until": until,
+                "zone": user.zone(),
                 "client": client,
                 "one_browser": one_browser,
                 "unlock_url": url_for("auth.unlock", token=token, _external=True),

@@ -52,6 +52,7 @@ from core.people import ADMIN
 from core.people import OWNER
 from core.people import Role
 from core.people import User
+from core.plugins import hooks
 from core.records import all_or_nothing
 
 log = logging.getLogger(__name__)
@@ -303,30 +304,23 @@ def not_me():
 
 
 def send_reset_link(user):
-    """Mail ``user`` a one-time link to choose a new password (the People plugin's reset
-    links), in the caller's transaction; tell whether one was mailed. Never shown on a page:
-    whoever holds the session may be the one who should not have it."""
-    manager = current_app.extensions["plugin_manager"]
-    if not manager.has_plugin("plugins.people"):
+    """Mail ``user`` a one-time link to choose a new password (``issue_reset_link``: the
+    People plugin's reset links), in the caller's transaction; tell whether one was mailed.
+    Never shown on a page: whoever holds the session may be the one who should not have it."""
+    issued = hooks(current_app).issue_reset_link(user=user)
+    if issued is None:  # no plugin issues links, or mail is not set up
         return False
-    from plugins.people import links  # only when the People plugin is on
-    from plugins.people.models import RESET
-
-    if not links.mail_is_configured():
-        return False
-
-    def make():
-        token = links.issue(user, user, RESET)
-        return Notification(
+    url, valid_for = issued
+    return send(
+        Notification(
             kind="user.reset",
             recipients=(user,),
             subject="Reset your password",
             template="auth/mail/reset_after_report",
-            context={"url": links.url_of(token), "valid_for": links.VALID_FOR[RESET]},
+            context={"url": url, "valid_for": valid_for},
             private=True,  # the link opens the account: listed to its recipient only
         )
-
-    return send(make)
+    )
 
 
 def tell_admins(user, client):

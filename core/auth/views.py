@@ -485,7 +485,10 @@ def end_one_session(session_id):
         flash("You are signed out.")
         return redirect(url_for("auth.login"))
     flash("That session is ended.")
-    return redirect(url_for("auth.profile"))
+    # Back to the page the button was on (the profile or the Security page).
+    return redirect(
+        safe_next(request.form["next"]) if request.form.get("next") else url_for("auth.profile")
+    )
 
 
 @bp.route("/profile", methods=["GET", "POST"])

@@ -15,7 +15,9 @@ from core.migrations import Migration
 from core.migrations import create_tables
 from core.people import team_label
 from core.shell import Link
+from plugins.people import links
 from plugins.people.models import MODELS
+from plugins.people.models import RESET
 
 # What people read for each verb: "Avery Chen changed the role of Dana Scully".
 PHRASES = {
@@ -27,6 +29,7 @@ PHRASES = {
     "user.deactivated": "deactivated",
     "user.reactivated": "reactivated",
     "user.password_link": "sent a one-time password link to",
+    "user.reported_suspicious_activity": "reported activity that was not them on the account of",
 }
 
 
@@ -50,6 +53,15 @@ def register_blueprints(app):
     from plugins.people.views import bp
 
     return [bp, link_views.bp]
+
+
+@hookimpl
+def issue_reset_link(user):
+    """Issue ``user`` a reset link (``links``) when mail is set up; return its URL and how
+    long it is valid for."""
+    if not links.mail_is_configured():
+        return None
+    return links.url_of(links.issue(user, user, RESET)), links.VALID_FOR[RESET]
 
 
 @hookimpl

@@ -15,6 +15,8 @@ import peewee
 from flask import current_app
 
 from core.auth import sessions
+from core.auth.security import Refused
+from core.auth.security import check_new_password
 from core.db import database
 from core.db import for_update
 from core.events import Audience
@@ -214,12 +216,11 @@ def _send_link(actor, user, purpose):
 def choose_password(link, password, confirmation):
     """Set the password of the link's user and spend the link; every other session of theirs
     ends. Return the user."""
-    if len(password) < 8:
-        raise Invalid("password", "must be at least 8 characters")
-    if len(password) > 200:
-        raise Invalid("password", "must be at most 200 characters")
-    if password != confirmation:
-        raise Invalid("confirmation", "the two passwords differ")
+    try:  # the one rule of new passwords, the Security page's too
+        check_new_password(password, confirmation)
+    except Refused as refused:
+        field = "password" if refused.field == "new_password" else refused.field
+        raise Invalid(field, refused.message) from None
     with database.atomic():
         if not links.spend(link):
             raise Invalid("link", "this link was used already")
