@@ -2,8 +2,9 @@
 the objects' names, the action and type, the summary and the changed fields (masked values are
 recorded as "(hidden)", so no secret is indexed).
 
-Kept by the database itself (triggers on SQLite, an index expression on PostgreSQL), so every
-writer of the event store, the bulk path included, writes it in its own transaction.
+Kept in the writer's transaction (on SQLite triggers, or one statement per batch; on
+PostgreSQL a stored vector), so every writer of the event store, the bulk path included, writes
+it in its own transaction.
 """
 
 from core.events import ActivityEvent
