@@ -21,7 +21,7 @@ So a bar counts exactly what its day's list shows while records are dated as the
 recorded. A record dated before records recorded earlier (an API import may date one up to a
 year back) is counted in the bar of the day it was recorded, and its own day's bar is one
 short; a few such rows at an edge do not move the bounds (the lowest of ``EDGE_ROWS``).
-Checking each counted row's time too cost 1.3 to 4 times the chart (``bench/chart.py``).
+Checking each counted row's time too cost 1.3 to 3 times the chart (``bench/chart.py``).
 
 Failures: a tab whose filters know the word ``failed`` (a qualifier's group, as the Logins tab's
 ``outcome:failed``) gets a second count per bar, of the rows among them that failed: the same
@@ -352,12 +352,12 @@ def _bucket_query(feed, viewer, filters, cap, newer_than, older_than, start, end
     """Return the count of the rows of ``feed``'s list between the ids, up to ``cap`` + 1.
 
     ``start`` and ``end``, the bucket's times, are not read: checking each row's time as well
-    (read by id, one more row read per row counted) made the chart 1.3 to 4 times slower
+    (read by id, one more row read per row counted) made the chart 1.3 to 3 times slower
     (``bench/chart.py``, ``times_checked_query``), for rows dated before rows recorded earlier."""
     model = feed.model
     # The limit goes on the tab's query, not into it: with one, a related scope reads each of
-    # its parties' newest rows apart (a page's way; 70 people's read apart, 30 bars over,
-    # took 0.3 s on Logins), without, it reads the bucket's ids once, checking each.
+    # its parties' newest rows apart (a page's way: for a Teammate's Logins, 70 people, one
+    # query of 70 parts to build and 70 reads per bar); without, the bar's ids once.
     newest = feed.records(
         viewer, filters, columns=[model.id], older_than=older_than, newer_than=newer_than
     ).limit(cap + 1)
