@@ -48,7 +48,7 @@ from core.db import is_sqlite
 from core.db import utcnow
 from core.events import ActivityEvent
 from core.listing import chart
-from core.listing.sql import _request_horizon
+from core.listing.sql import request_horizon
 from core.people import Role
 from core.people import User
 from plugins.activity import views as activity
@@ -186,7 +186,7 @@ def time_chart(app, feed, viewer, query, repeat):
             filters, kept, refusal = feed.lenient_filters(args, viewer)
             if refusal:
                 raise RuntimeError(f"{query}: {refusal}")
-            _request_horizon(table)  # read by the panel's first page, before the chart
+            request_horizon(table)  # read by the panel's first page, before the chart
             yield filters, kept
 
     for _ in range(min(5, repeat)):  # warm the caches

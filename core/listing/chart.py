@@ -50,8 +50,8 @@ from core.db import database
 from core.db import is_sqlite
 from core.db import utcnow
 from core.inputs import MAX_ID
-from core.listing.sql import _request_horizon
 from core.listing.sql import day_range
+from core.listing.sql import request_horizon
 from core.search.language import DATE_KEY
 from core.search.language import Search
 from core.search.language import Term
@@ -310,7 +310,7 @@ def _id_bounds(feed, edges):
     """Return ``(bucket, newer_than, older_than)`` of each bucket that may hold a row: the
     ids its rows lie between when ids and times grow together."""
     first_ids = _first_ids(feed, edges)
-    horizon = _request_horizon(feed.model._meta.table_name)
+    horizon = request_horizon(feed.model._meta.table_name)
     bounds = []
     for index in range(len(edges) - 1):
         low, high = first_ids[index], first_ids[index + 1]

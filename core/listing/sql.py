@@ -102,7 +102,7 @@ def bounded(query, column, older_than=None, newer_than=None, ids_of=None):
     if older_than is not None:
         query = query.where(column < older_than)
     else:
-        horizon = _request_horizon(_id_table(column, ids_of))
+        horizon = request_horizon(_id_table(column, ids_of))
         if horizon is not None:
             query = query.where(column < horizon)
     if newer_than is not None:
@@ -110,7 +110,7 @@ def bounded(query, column, older_than=None, newer_than=None, ids_of=None):
     return query
 
 
-def _request_horizon(table):
+def request_horizon(table):
     """Return ``commit_horizon(table)``, read once per request: a horizon read earlier stays
     true later, and a page's queries (one per audience arm) then agree."""
     if not has_app_context():

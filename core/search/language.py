@@ -262,9 +262,14 @@ def created_range(term):
 def _day(text):
     if DAY.fullmatch(text):
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            # Far ends overflow once shifted to a time zone (as From and To are refused).
+            if not 1900 <= day.year <= 9000:
+                raise SearchError(DATE_KEY, f"{text} is out of range (years 1900 to 9000)")
+            return day
     shown = text[:40]
     raise SearchError(DATE_KEY, f"expected a day like 2026-11-01 (or >, <, a..b), got {shown!r}")
 
