@@ -266,9 +266,9 @@ def _day(text):
         except ValueError:
             pass
         else:
-            # Far ends overflow once shifted to a time zone (as From and To are refused).
-            if not 1900 <= day.year <= 9000:
-                raise SearchError(DATE_KEY, f"{text} is out of range (years 1900 to 9000)")
+            # The far end overflows once shifted to a time zone (as To is refused).
+            if day.year > 9000:
+                raise SearchError(DATE_KEY, f"{text} is out of range (years up to 9000)")
             return day
     shown = text[:40]
     raise SearchError(DATE_KEY, f"expected a day like 2026-11-01 (or >, <, a..b), got {shown!r}")

@@ -269,6 +269,7 @@ def test_the_panel_draws_the_chart_with_words_and_links(app, people, client):
         ({"q": "created:2026-11-05..2026-11-01"}, "created:"),
         ({"to": "9001-01-01"}, "to:"),
         ({"from": "1899-12-31"}, "from:"),
+        ({"q": "created:9999-12-31"}, "created: 9999-12-31 is out of range"),
     ],
 )
 def test_a_bad_range_is_refused_by_name_and_the_chart_stays(app, people, client, query, field):
