@@ -124,10 +124,15 @@ def live_server(request):
                     print(f"\n--- gunicorn log ({base_url}) ---\n{log_path.read_text()}")
 
 
-def _evidence_keeping_page(request, browser, suffix=""):
-    """Yield a page in a new browser context (1280x800); on failure save a screenshot and the
-    HTML into test-artifacts/ under the test's name (plus ``suffix``)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def evidence_keeping_page(request, browser, suffix="", permissions=None, **options):
+    """Yield a page in a new browser context (1280x800 unless ``options`` say otherwise:
+    Playwright's ``new_context`` options; ``permissions`` maps an origin to the permissions
+    granted there); on failure save a screenshot and the HTML into test-artifacts/ under the
+    test's name (plus ``suffix``)."""
+    options.setdefault("viewport", {"width": 1280, "height": 800})
+    context = browser.new_context(**options)
+    for origin, granted in (permissions or {}).items():
+        context.grant_permissions(granted, origin=origin)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -146,7 +151,7 @@ def _evidence_keeping_page(request, browser, suffix=""):
 @pytest.fixture
 def page(request, browser):
     """Open a page in a new browser context (1280x800); save evidence if the test fails."""
-    yield from _evidence_keeping_page(request, browser)
+    yield from evidence_keeping_page(request, browser)
 
 
 @pytest.fixture
@@ -238,7 +243,7 @@ def fresh_server(request, seeded_database):
 @pytest.fixture
 def other_page(request, browser):
     """Open a second page in its own browser context (another signed-in person, 1280x800)."""
-    yield from _evidence_keeping_page(request, browser, suffix=".other")
+    yield from evidence_keeping_page(request, browser, suffix=".other")
 
 
 def run_in_app(server, code):

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import evidence_keeping_page
 from tests.browser.conftest import sign_in
 
 PHONE = {"width": 390, "height": 844}
@@ -22,18 +22,14 @@ TOKEN = re.compile(r"^ast_[A-Za-z0-9_-]{43}$")
 def phone(request, browser, fresh_server):
     """Open a page 390 px wide in dark mode, allowed to use the clipboard; keep a screenshot
     and the HTML in test-artifacts/ when the test fails."""
-    context = browser.new_context(viewport=PHONE, color_scheme="dark", has_touch=False)
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=fresh_server)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        (ARTIFACTS / f"{name}.html").write_text(page.content())
-    context.close()
+    yield from evidence_keeping_page(
+        request,
+        browser,
+        permissions={fresh_server: ["clipboard-read", "clipboard-write"]},
+        viewport=PHONE,
+        color_scheme="dark",
+        has_touch=False,
+    )
 
 
 def api_status(base_url, token):

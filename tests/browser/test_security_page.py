@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.auth.security import COMMON_MESSAGE
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import evidence_keeping_page
 from tests.browser.conftest import sign_in
 from tests.browser.test_accessibility import SEVERE
 from tests.conftest import PASSWORD
@@ -24,17 +24,7 @@ NEW = "a long and fresh passphrase"
 def phone(request, browser):
     """Open a page 390 px wide in dark mode; keep a screenshot and the HTML when the test
     fails."""
-    context = browser.new_context(viewport=PHONE, color_scheme="dark")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        (ARTIFACTS / f"{name}.html").write_text(page.content())
-    context.close()
+    yield from evidence_keeping_page(request, browser, viewport=PHONE, color_scheme="dark")
 
 
 def tab_to(page, selector, limit=80):
