@@ -169,6 +169,15 @@ def console_errors(page):
     return errors
 
 
+def tab_to(page, selector, limit=80):
+    """Press Tab until the element matching ``selector`` has the focus (as a person would)."""
+    for _ in range(limit):
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"{selector} never took the focus after {limit} presses of Tab")
+
+
 def sign_in(page, base_url, email, password=PASSWORD):
     """Sign in through the /login form and wait for the page after it."""
     page.goto(f"{base_url}/login")

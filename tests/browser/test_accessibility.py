@@ -10,11 +10,12 @@ SEVERE = {"serious", "critical"}
 TABS = ("activity", "settings")  # every tab the owner sees is audited below
 
 
-def severe_violations(page):
-    """Run axe-core on ``page``; return its serious and critical violations, readably."""
+def severe_violations(page, context=None):
+    """Run axe-core on ``page`` (or only the part ``context`` selects); return its serious
+    and critical violations, readably."""
     from axe_playwright_python.sync_playwright import Axe
 
-    found = Axe().run(page).response["violations"]
+    found = Axe().run(page, context=context).response["violations"]
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']} at "
         + ", ".join(node["target"][0] for node in violation["nodes"][:3])

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import evidence_keeping_page
 from tests.browser.conftest import sign_in
+from tests.browser.conftest import tab_to
 
 PHONE = {"width": 390, "height": 844}
 TOKEN = re.compile(r"^ast_[A-Za-z0-9_-]{43}$")
@@ -42,15 +43,6 @@ def api_status(base_url, token):
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
-
-
-def tab_to(page, selector, limit=80):
-    """Press Tab until the element matching ``selector`` has the focus (as a person would)."""
-    for _ in range(limit):
-        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
-            return
-        page.keyboard.press("Tab")
-    pytest.fail(f"{selector} never took the focus after {limit} presses of Tab")
 
 
 def test_make_copy_and_revoke_a_token_by_keyboard_on_a_phone_in_dark_mode(phone, fresh_server):

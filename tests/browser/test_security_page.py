@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from core.auth.security import COMMON_MESSAGE
 from tests.browser.conftest import evidence_keeping_page
 from tests.browser.conftest import sign_in
-from tests.browser.test_accessibility import SEVERE
+from tests.browser.conftest import tab_to
+from tests.browser.test_accessibility import severe_violations
 from tests.conftest import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
@@ -27,15 +28,6 @@ def phone(request, browser):
     yield from evidence_keeping_page(request, browser, viewport=PHONE, color_scheme="dark")
 
 
-def tab_to(page, selector, limit=80):
-    """Press Tab until the element matching ``selector`` has the focus (as a person would)."""
-    for _ in range(limit):
-        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
-            return
-        page.keyboard.press("Tab")
-    pytest.fail(f"{selector} never took the focus after {limit} presses of Tab")
-
-
 def fill_by_keyboard(page, current, new, again):
     """Tab to the password form and type into its three fields, then press Enter."""
     tab_to(page, "input[name=current_password]")
@@ -46,19 +38,6 @@ def fill_by_keyboard(page, current, new, again):
     page.keyboard.type(again)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-
-
-def severe_in_main(page):
-    """Run axe-core on the page's own content (``main``: the header is the layout's); return
-    its serious and critical violations."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page, context="main").response["violations"]
-    return [
-        f"{violation['id']} ({violation['impact']}): {violation['help']}"
-        for violation in found
-        if violation["impact"] in SEVERE
-    ]
 
 
 def fits(page):
@@ -81,7 +60,7 @@ def test_a_contact_changes_their_password_by_keyboard_on_a_phone(phone, other_pa
     expect(alert).to_contain_text(COMMON_MESSAGE)
     expect(phone.locator("input[name=new_password]")).to_have_attribute("aria-invalid", "true")
     assert fits(phone)
-    assert severe_in_main(phone) == []
+    assert severe_violations(phone, context="main") == []
 
     # A good one is kept; this browser stays signed in, the other one is signed out.
     fill_by_keyboard(phone, PASSWORD, NEW, NEW)

@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import run_in_app
 from tests.browser.conftest import sign_in
-from tests.browser.test_accessibility import SEVERE
 from tests.browser.test_accessibility import severe_violations
 
 PHONE = {"width": 390, "height": 844}
@@ -43,18 +42,6 @@ for n in range({ADDED_EVENTS + ADDED_MAIL}):
                             summary=f"step {{n}}")
 print(company.id, company.name)
 """
-
-
-def panel_violations(page):
-    """Run axe-core on the timeline's panel alone; return its serious and critical issues."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page, context="#panel").response["violations"]
-    return [
-        f"{violation['id']}: {violation['help']} at {violation['nodes'][0]['target'][0]}"
-        for violation in found
-        if violation["impact"] in SEVERE
-    ]
 
 
 def entries(page):
@@ -139,7 +126,7 @@ def test_a_timeline_fits_a_phone_and_passes_the_audit(browser, fresh_server, com
         row = page.locator("li.timeline-entry li.row").first.bounding_box()
         assert label["y"] + label["height"] <= row["y"] + 1
         # The panel: the top bar's own narrow layout is the page's, audited with it.
-        assert panel_violations(page) == []
+        assert severe_violations(page, context="#panel") == []
     finally:
         context.close()
 
