@@ -203,7 +203,11 @@ def test_the_lock_notice_tells_the_end_in_the_zone_it_is_given(make_app):
         for name in ("logins/locked.txt", "logins/locked.html"):
             zoned = render(name, zone=ZoneInfo("Asia/Tokyo"))
             assert f"{tokyo:%Y-%m-%d %H:%M} JST" in zoned and "UTC" not in zoned
-            assert f"{until:%Y-%m-%d %H:%M} UTC" in render(name)  # no zone given: UTC, named
+            assert f"{until:%Y-%m-%d %H:%M} UTC" in render(name, zone=None)  # none: UTC, named
+        # The notice is given the recipient's own zone.
+        assert str(notice.context["zone"]) == recipient.time_zone
+        mine = until.astimezone(ZoneInfo(recipient.time_zone))
+        assert f"{mine:%Y-%m-%d %H:%M %Z}" in render("logins/locked.txt")
         assert "Safari 17 on macOS 14" in render("logins/locked.txt")
 
 
