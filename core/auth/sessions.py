@@ -156,12 +156,15 @@ def end_session(row, reason, detail=""):
     return bool(closed)
 
 
-def end_all_sessions(user_id, reason="revoked", detail=""):
-    """Close every open session of the user (sign out everywhere, a new password); return
-    how many were closed. The caller moves the session generation on as well."""
+def end_all_sessions(user_id, reason="revoked", detail="", keep=None):
+    """Close every open session of the user (sign out everywhere, a new password) but
+    ``keep`` (a session id: the one the change was made from); return how many were closed.
+    The caller moves the session generation on as well."""
     rows = UserSession.select().where(
         (UserSession.user_id == user_id) & UserSession.ended_at.is_null()
     )
+    if keep is not None:
+        rows = rows.where(UserSession.id != keep)
     return sum(end_session(row, reason, detail) for row in list(rows))
 
 

@@ -15,6 +15,7 @@ from core.people import Team
 from core.people import TeamMembership
 from core.people import team_label
 from core.tabs import visible_tabs
+from plugins.settings.grants import remember_granted
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def effective_access(viewer, people, tabs, grants):
     (the configurable ones), as ``viewer`` (an owner or admin: Settings is theirs) may read
     it: team names only if they may see them. ``grants``: ``grants_by_kind()``.
 
-    Whether each person sees each tab is ``visible_tabs(person)``; two queries more say why:
-    the people's teams, and their names."""
+    Whether each person sees each tab is ``visible_tabs(person)``; one query more (the
+    people's teams) says why and fills their grants for it."""
     ids = [person.id for person in people]
     memberships = {}
     if ids:
@@ -80,6 +81,10 @@ def effective_access(viewer, people, tabs, grants):
         )
         for user_id, team_id, name in query:
             memberships.setdefault(user_id, []).append((team_id, name))
+    # What each person is granted, from what is read here already (not a query per person).
+    remember_granted(
+        people, grants, {user: [team for team, _ in rows] for user, rows in memberships.items()}
+    )
     found = {}
     for person in people:
         seen = {tab.name for tab in visible_tabs(person)}

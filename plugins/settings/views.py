@@ -144,9 +144,8 @@ def grant():
         # list asks for itself again (people_section.html listens).
         answer.headers["HX-Trigger"] = ACCESS_CHANGED
         return answer
-    access = effective_access(current_user, [target], [tab], grants_by_kind())[
-        (target.id, tab.name)
-    ]
+    grants = grants_by_kind()  # read once: the answer's controls show the same grants
+    access = effective_access(current_user, [target], [tab], grants)[(target.id, tab.name)]
     return _answer(
         "settings/toggle.html",
         personal_message(target, tab, granted, changed, access),
@@ -155,6 +154,7 @@ def grant():
         target=target,
         granted=granted,
         access=access,
+        grants=grants,
     )
 
 
