@@ -23,6 +23,9 @@ MOST_WORDS = 12  # words of one removed or added run shown in a row
 # a linear step), the middle is compared as one replacement: difflib's time grows with the
 # product of both sides, and a row is rendered for every page.
 MOST_COMPARED = 2000
+# A row shows at most three short runs: its word diff stops sooner (a longer middle reads as
+# one replacement there; Details compares up to MOST_COMPARED).
+MOST_COMPARED_IN_ROW = 300
 ELLIPSIS = "…"
 REMOVED = Markup('<del><span class="sr-only">removed: </span>{}</del>')
 ADDED = Markup('<ins><span class="sr-only">added: </span>{}</ins>')
@@ -34,9 +37,10 @@ def tokens(text):
     return TOKEN.findall(str(text or ""))
 
 
-def opcodes(old, new):
+def opcodes(old, new, most=MOST_COMPARED):
     """Return difflib's opcodes between the token lists ``old`` and ``new``, words compared
-    without their whitespace."""
+    without their whitespace; a differing middle of more than ``most`` words is one
+    replacement."""
     a, b = [t.strip() for t in old], [t.strip() for t in new]
     start = 0
     while start < min(len(a), len(b)) and a[start] == b[start]:
@@ -45,7 +49,7 @@ def opcodes(old, new):
     while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
         end += 1
     middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
-    if len(middle_a) + len(middle_b) > MOST_COMPARED:
+    if len(middle_a) + len(middle_b) > most:
         middle = [("replace", 0, len(middle_a), 0, len(middle_b))] if middle_a or middle_b else []
     else:
         middle = SequenceMatcher(None, middle_a, middle_b, autojunk=False).get_opcodes()
@@ -143,7 +147,7 @@ def excerpt(old, new, context=CONTEXT):
     reading order (removed then added), the rest elided: "… and <del>draft</del>
     <ins>revised</ins> plan …" (``Markup``)."""
     a, b = tokens(old), tokens(new)
-    codes = opcodes(a, b)
+    codes = opcodes(a, b, most=MOST_COMPARED_IN_ROW)
     changed = [n for n, code in enumerate(codes) if code[0] != "equal"]
     if not changed:
         return Markup("")

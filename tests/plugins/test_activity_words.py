@@ -109,6 +109,18 @@ def test_a_text_written_anew_reads_as_one_replacement_not_scattered_words():
     assert str(excerpt(old, OLD)).count("<del>") == 1
 
 
+def test_a_row_compares_a_long_middle_as_one_replacement_and_details_word_by_word():
+    """A row shows three short runs at most: past MOST_COMPARED_IN_ROW differing words its
+    diff stops (difflib's time grows with the product of both sides, on every page), while
+    Details still marks each changed word."""
+    old = " ".join(f"w{n}" for n in range(400))
+    new = old.replace("w10 ", "x10 ").replace("w390", "x390")
+    row = str(excerpt(old, new))
+    assert row.count("<del>") == 1 and row.count("<ins>") == 1
+    detail = str(marked(old, new)[0]) + str(marked(old, new)[1])
+    assert detail.count("<del>") == 2 and detail.count("<ins>") == 2
+
+
 def test_words_are_escaped():
     before, after = marked("<b>a</b> x", "<b>a</b> y")
     assert "<b>" not in str(before) + str(after) + str(excerpt("<i> x", "<i> y"))
