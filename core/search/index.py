@@ -152,8 +152,15 @@ class TextIndex:
         try:
             yield
         finally:
-            cursor.execute(self._index_rows_sql(" WHERE id BETWEEN ? AND ?"), (first, last))
-            cursor.execute(trigger[0])
+            # SQLite may have rolled the whole transaction back already (a full disk, an
+            # I/O error): the drop is undone with it, and the error raised is the one to see.
+            if cursor.connection.in_transaction:
+                try:
+                    cursor.execute(self._index_rows_sql(" WHERE id BETWEEN ? AND ?"), (first, last))
+                finally:
+                    # Made again even when indexing fails: a caller that goes on and commits
+                    # must never commit the table without its trigger.
+                    cursor.execute(trigger[0])
 
     @property
     def vector(self):
