@@ -64,15 +64,16 @@ def test_every_page_outside_the_tabs_passes_the_audit(browser, live_server, sche
         page.goto(f"{live_server}{path}")
         problems[path] = severe_violations(page)
     for path, pattern in LISTS_AND_FIRST:
-        page.goto(f"{live_server}{path}")
+        assert page.goto(f"{live_server}{path}").status == 200, path
         problems[path] = severe_violations(page)
         record = first_link(page, pattern)
-        page.goto(f"{live_server}{record}")
+        assert page.goto(f"{live_server}{record}").status == 200, record
         problems[record] = severe_violations(page)
     for tab in ("email", "logins"):
         page.goto(f"{live_server}/stream/{tab}")
         record = page.locator("li.row").first.get_attribute("data-row-id")
-        page.goto(f"{live_server}/stream/{tab}/{record}")
+        assert record, tab
+        assert page.goto(f"{live_server}/stream/{tab}/{record}").status == 200, tab
         problems[f"/stream/{tab}/{record}"] = severe_violations(page)
     page.context.close()
     assert {view: found for view, found in problems.items() if found} == {}
