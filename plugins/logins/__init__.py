@@ -40,7 +40,6 @@ def describe_event(event, viewer):
     return words.unlock_sentence(event)
 
 
-# Optional until the host declares the hook: the Email tab then names these kinds in words.
 @hookimpl
 def notification_kinds():
     """Name the kinds of the sign-in log's notices in words (``words.KIND_LABELS``), for a list

@@ -23,9 +23,6 @@ KIND_LABELS = {
     "login.locked": "Sign-in locked",
 }
 
-# How the rows show a time: the format of ``core.templating.local_time`` (the zone named).
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
-
 _RETRY = re.compile(r"\bretry after (\d+) s\b")
 _UNTIL = re.compile(r"\buntil (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC\b")
 
@@ -59,13 +56,7 @@ def readable_detail(detail, zone=UTC):
 
 def _in_zone(text, zone):
     moment = datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-    return local_time(moment, fmt=TIME_FORMAT, zone=zone)
-
-
-def kind_label(kind):
-    """Return the kind of one of the sign-in log's notices as people read it, or None when
-    ``kind`` is not one of them."""
-    return KIND_LABELS.get(kind)
+    return local_time(moment, zone=zone)  # as the row shows its own time, the zone named
 
 
 def unlock_sentence(event):
