@@ -56,13 +56,24 @@ def person_subject(person_id):
     return Subject("person", str(person.id), person.name)
 
 
+def names_an_object(kind, object_id):
+    """Tell whether ``kind`` and ``object_id`` can name an object of the event store (its
+    lengths; no ``:``, which separates them in ``object=``, nor ``/``, which a URL splits)."""
+    return (
+        0 < len(kind) <= MAX_TYPE
+        and 0 < len(object_id) <= MAX_OBJECT_ID
+        and not {":", "/"} & set(kind)
+        and "/" not in object_id
+    )
+
+
 def object_subject(viewer, kind, object_id):
     """Return the subject of one object's timeline; 404 unless the Activity tab lists ``viewer``
     at least one event about it. Its title and the words its messages are found by are its
     latest name, as the object's history on the Activity tab names it (a team's name only
     for the roles that see team names; for the others, no message is searched by it)."""
     missing = f"There is no such {as_words(kind)[:MAX_TYPE]}, or it does not relate to you."
-    if not (0 < len(kind) <= MAX_TYPE and 0 < len(object_id) <= MAX_OBJECT_ID) or ":" in kind:
+    if not names_an_object(kind, object_id):
         abort(404, missing)
     activity = sources.visible(viewer).get(GATE_TAB)
     history = sources.OBJECT[0]  # the object's history: the Activity tab's own filter
@@ -218,8 +229,6 @@ def timeline_url(kind, object_id, viewer=None):
     kind, object_id = str(kind), str(object_id)
     if kind in (PERSON_TYPE, "person"):
         return url_for("timeline.person", person_id=int(object_id)) if is_id(object_id) else None
-    if not (0 < len(kind) <= MAX_TYPE and 0 < len(object_id) <= MAX_OBJECT_ID):
-        return None
-    if ":" in kind or "/" in kind or "/" in object_id:
+    if not names_an_object(kind, object_id):
         return None
     return url_for("timeline.object_timeline", kind=kind, object_id=object_id)
