@@ -26,6 +26,11 @@ class Receiver:
             def do_POST(self):  # the name http.server calls
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
+                if len(body) != length:
+                    # The sender went away mid-body (a killed consumer): no request arrived,
+                    # as for any HTTP server; the sender never had an answer and sends again.
+                    self.close_connection = True
+                    return
                 with receiver.lock:
                     status = receiver.status
                     if 200 <= status < 300:
