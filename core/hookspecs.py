@@ -108,6 +108,20 @@ def object_urls(refs):
 
 
 @hookspec
+def record_actions(viewer, event):
+    """Return an action this plugin offers on one Activity record's Details as ``viewer`` may
+    use it (HTML-safe ``Markup``: a form or a link), or None. ``event`` is the stored
+    ``ActivityEvent``, already visible to ``viewer``; the action's own URL checks again."""
+
+
+@hookspec
+def person_sections(viewer, person):
+    """Return an HTML section (``Markup``, a ``<section class="card">`` with its heading) this
+    plugin adds to Manage People's page of ``person`` (a ``core.people.User``) as ``viewer``
+    (an owner or admin) sees it, or None."""
+
+
+@hookspec
 def describe_fields():
     """Return how the fields of this plugin's objects read on the Activity tab, declared once:
     ``{object type: {field: {"label": "Status", "choices": {"in_progress": "In progress"},

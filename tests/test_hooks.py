@@ -474,6 +474,49 @@ def test_hook_team_deleted(make_app, people):
     assert seen == [("Delivery", "Morgan Reyes", True), ("Sales", "Morgan Reyes", True)]
 
 
+def test_hook_record_actions(make_app, people):
+    """A plugin's action shows in a record's Details, offered to the viewer it answered for."""
+
+    class Plugin:
+        @hookimpl
+        def record_actions(self, viewer, event):
+            if event.verb == "note.deleted" and viewer.role.name == "Super Admin":
+                return Markup(f'<button id="bring-back">Bring {event.object_label} back</button>')
+            return None
+
+    app = make_app(plugins=[Plugin()])
+    with app.test_request_context():
+        gone = record_activity(people["owner@example.com"], "note.deleted", Ref("note", 3, "Three"))
+        kept = record_activity(people["owner@example.com"], "note.created", Ref("note", 4, "Four"))
+    owner, admin = app.test_client(), app.test_client()
+    sign_in(owner, "owner@example.com")
+    sign_in(admin, "admin@example.com")
+    assert (
+        '<button id="bring-back">Bring Three back</button>'
+        in owner.get(f"/stream/activity/{gone.id}").text
+    )
+    assert "bring-back" not in owner.get(f"/stream/activity/{kept.id}").text
+    assert "bring-back" not in admin.get(f"/stream/activity/{gone.id}").text
+
+
+def test_hook_person_sections(make_app, people):
+    """A plugin's section shows on Manage People's page of the person it was asked about."""
+
+    class Plugin:
+        @hookimpl
+        def person_sections(self, viewer, person):
+            if person.email == "teammate@example.com":
+                return Markup(f'<section class="card"><h2>Mail of {person.name}</h2></section>')
+            return None
+
+    app = make_app(plugins=[Plugin()])
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    dana, avery = people["teammate@example.com"], people["admin@example.com"]
+    assert "<h2>Mail of Dana Scully</h2>" in client.get(f"/people/{dana.id}").text
+    assert "<h2>Mail of" not in client.get(f"/people/{avery.id}").text
+
+
 def test_hook_settings_sections(make_app, people):
     class Plugin:
         @hookimpl

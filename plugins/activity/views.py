@@ -7,6 +7,7 @@ import json
 from types import SimpleNamespace
 from urllib.parse import quote
 
+from flask import current_app
 from flask import url_for
 from markupsafe import Markup
 
@@ -19,6 +20,7 @@ from core.people import Team
 from core.people import User
 from core.people import initials
 from core.people import sees_team_names
+from core.plugins import hooks
 from core.retention import Prune
 from core.retention import delete_audience
 from core.templating import local_time
@@ -130,6 +132,7 @@ def filter_options(viewer):
 
 def detail_context(viewer, event):
     """Return the change set and sentence of one event for ``activity/detail.html``."""
+    record = event
     shown = _shown(viewer, event)
     if (shown["object_label"], shown["target_label"]) != (event.object_label, event.target_label):
         labels = {"object_label": shown["object_label"], "target_label": shown["target_label"]}
@@ -141,6 +144,12 @@ def detail_context(viewer, event):
         "action": action_phrase(event.action),
         "kind": as_words(event.object_type),
         "metadata": shown["metadata"],
+        # What plugins offer on this record (Restore…), each checked again by its own URL.
+        "record_actions": [
+            action
+            for action in hooks(current_app).record_actions(viewer=viewer, event=record)
+            if action
+        ],
     }
 
 

@@ -4,11 +4,13 @@ send a one-time password link, and export everything about a person."""
 import logging
 
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+from flask_login import current_user
 
 from core.db import utcnow
 from core.events import Ref
@@ -19,6 +21,7 @@ from core.people import Team
 from core.people import TeamMembership
 from core.people import User
 from core.people import time_zone_names
+from core.plugins import hooks
 from plugins.people import accounts
 from plugins.people import person_data
 from plugins.people import pseudonyms
@@ -243,5 +246,11 @@ def _person_page(found, error=None, posted=False):
         person=found,
         values=values,
         teams=member_of,
+        # What plugins say about this person (a suppressed address…), each its own card.
+        sections=[
+            section
+            for section in hooks(current_app).person_sections(viewer=current_user, person=found)
+            if section
+        ],
         **_choices(),
     )
