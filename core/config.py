@@ -21,6 +21,17 @@ DEFAULTS = {
     "EMAIL_RETRY_SECONDS": 30,  # wait after the first temporary failure, doubled each time
     "EMAIL_LEASE_SECONDS": 300,  # a message queued or sending longer than this is re-queued
     "SMTP_TIMEOUT": 30,  # seconds per SMTP conversation step
+    # Delivery truth (plugins/email, docs/email.md): the envelope sender bounces go back to;
+    # where they are read (a maildir, an IMAP mailbox); the secrets a provider signs its
+    # events with (comma-separated: several during a rotation), the signature's tolerance
+    # (seconds) and the largest body of one request (bytes).
+    "EMAIL_RETURN_PATH": "",
+    "EMAIL_BOUNCE_MAILDIR": "",
+    "EMAIL_BOUNCE_IMAP_URL": "",
+    "EMAIL_BOUNCE_IMAP_DONE_FOLDER": "",
+    "EMAIL_WEBHOOK_SECRETS": "",
+    "EMAIL_WEBHOOK_TOLERANCE": 300,
+    "EMAIL_WEBHOOK_MAX_BODY": 256 * 1024,
     "SECRET_KEY": None,  # None: generated once and kept in the instance folder
     "TRUSTED_PROXIES": 0,
     "PLUGINS_DISABLED": "",  # comma-separated names of built-in plugins to leave out
@@ -85,6 +96,8 @@ WHOLE_NUMBERS = (
     ("STREAM_RETRY_SECONDS", 1, 3600),
     ("STREAM_PAUSE_AFTER", 60, 30 * 86400),
     ("ALERT_IP_LOCKS_PER_HOUR", 1, 1_000_000),
+    ("EMAIL_WEBHOOK_TOLERANCE", 1, 3600),
+    ("EMAIL_WEBHOOK_MAX_BODY", 1024, 10 * 1024 * 1024),
 )
 
 
@@ -131,6 +144,7 @@ def _check(config):
         if not smtp.hostname:
             raise ConfigError(f"{_name('SMTP_URL')}: needs a host, e.g. smtp://127.0.0.1:25")
     _check_mail(config)
+    _check_delivery_truth(config)
     key = config["SECRET_KEY"]
     if not isinstance(key, str) or len(key) < 16:
         raise ConfigError(f"{_name('SECRET_KEY')}: must be a string of at least 16 characters")
@@ -160,6 +174,43 @@ def _check_mail(config):
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigError(f"{_name(key)}: must be a positive number, got {value!r}")
+
+
+def _check_delivery_truth(config):
+    """Check the return path, the bounce mailboxes and the provider events' secrets; turn the
+    secrets into a tuple."""
+    from email.headerregistry import Address
+
+    path = config["EMAIL_RETURN_PATH"]
+    if path:
+        try:
+            valid = isinstance(path, str) and Address(addr_spec=path).addr_spec == path
+        except (ValueError, IndexError, TypeError):
+            valid = False
+        if not valid or "@" not in path:
+            raise ConfigError(
+                f"{_name('EMAIL_RETURN_PATH')}: expected an address like bounces@b.org"
+            )
+    if config["EMAIL_BOUNCE_IMAP_URL"]:
+        imap = _url(config, "EMAIL_BOUNCE_IMAP_URL", {"imap", "imaps"})
+        if not imap.hostname or not imap.username:
+            raise ConfigError(
+                f"{_name('EMAIL_BOUNCE_IMAP_URL')}: needs a user and a host, e.g. "
+                "imaps://bounces:secret@mail.example.com/INBOX"
+            )
+    for key in ("EMAIL_BOUNCE_MAILDIR", "EMAIL_BOUNCE_IMAP_DONE_FOLDER"):
+        if not isinstance(config[key], str):
+            raise ConfigError(f"{_name(key)}: must be text")
+    secrets_ = config["EMAIL_WEBHOOK_SECRETS"]
+    if isinstance(secrets_, str):
+        secrets_ = [part.strip() for part in secrets_.split(",") if part.strip()]
+    if not isinstance(secrets_, list | tuple) or any(
+        not isinstance(secret, str) or len(secret) < 16 for secret in secrets_
+    ):
+        raise ConfigError(
+            f"{_name('EMAIL_WEBHOOK_SECRETS')}: comma-separated secrets of 16 characters or more"
+        )
+    config["EMAIL_WEBHOOK_SECRETS"] = tuple(secrets_)
 
 
 def _check_locks(config):

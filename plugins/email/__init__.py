@@ -5,6 +5,12 @@
 ``mime`` builds what is sent, ``queries`` / ``filters`` / ``views`` are the Email tab on the
 feed machinery, ``viewer`` shows a message safely (sanitised, in a sandboxed frame), ``demo``
 delivers the demo's mail through the real path.
+
+Delivery truth (docs/email.md): ``delivery`` records the reports received and moves a message's
+delivery state; ``dsn`` reads a bounce (RFC 3464), ``bounces`` reads them from the return-path
+mailbox (a maildir or IMAP; ``commands``: ``flask email read-bounces``, and a periodic task),
+``webhook_views`` takes a provider's signed events and lifts a suppression, ``suppression``
+keeps the addresses no notification goes to after a hard bounce.
 """
 
 from core import hookimpl
@@ -12,7 +18,10 @@ from core.migrations import Migration
 from core.migrations import create_tables
 from plugins.email import routes
 from plugins.email import views
+from plugins.email import webhook_views
+from plugins.email.models import DELIVERY_MODELS
 from plugins.email.models import MODELS
+from plugins.email.models import add_delivery_truth
 from plugins.email.queries import MIGRATIONS as SEARCH_MIGRATIONS
 
 # The tab's own routes (frame, row poll, Resend) join its feed's blueprint once, at import: a
@@ -22,19 +31,52 @@ routes.attach(views.FEED)
 
 @hookimpl
 def register_models():
-    """Return the outbox tables."""
-    return list(MODELS)
+    """Return the outbox tables, and the delivery reports' and suppressions'."""
+    return [*MODELS, *DELIVERY_MODELS]
 
 
 @hookimpl
 def register_migrations():
-    """Create the outbox tables, then the full-text index of the messages (docs/search.md)."""
-    return [Migration("email.0001_outbox", create_tables(*MODELS)), *SEARCH_MIGRATIONS]
+    """Create the outbox tables, then the full-text index of the messages (docs/search.md),
+    then the delivery state, its reports and the suppressed addresses."""
+    return [
+        Migration("email.0001_outbox", create_tables(*MODELS)),
+        *SEARCH_MIGRATIONS,
+        Migration("email.0003_delivery_truth", add_delivery_truth),
+    ]
+
+
+@hookimpl
+def register_blueprints(app):
+    """Return the provider's delivery events and the lifting of a suppression (``/email``)."""
+    return [webhook_views.bp]
+
+
+@hookimpl
+def startup(app):
+    """Leave the signed delivery events out of the CSRF check; answer their errors as JSON."""
+    webhook_views.init_app(app)
+
+
+@hookimpl
+def register_commands(cli):
+    """Add ``flask email read-bounces``."""
+    from plugins.email import commands
+
+    commands.register(cli)
+
+
+@hookimpl
+def person_sections(viewer, person):
+    """Show a suppressed address on Manage People's page of its person, with "Lift suppression"."""
+    from plugins.email import suppression
+
+    return suppression.person_section(viewer, person)
 
 
 @hookimpl
 def register_tasks(huey, app):
-    """Register the delivery task and the periodic sweep."""
+    """Register the delivery task, the periodic sweep and the periodic read of bounces."""
     from plugins.email import tasks
 
     tasks.register(huey, app)
@@ -64,6 +106,8 @@ def object_urls(refs):
 def describe_event(event, viewer):
     """Phrase a resend on the Activity tab: "Ann Admin resent the email “Task completed: Q4
     plan” to Dana Scully" (the recipient as recorded in the summary, "to Dana Scully")."""
+    if event.verb == "email.suppression_lifted":
+        return views.describe_lift(event)
     if event.verb != "email.resent":
         return None
     return views.describe_resend(event)

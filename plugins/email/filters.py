@@ -1,6 +1,6 @@
-"""The Email tab's filters, declared (``core.listing.filters``): the search box (``q``: ``from:``,
-``to:``, ``status:``, ``kind:``, ``created:`` and free words) and the filter bar's parameters,
-two views of one state."""
+"""The Email tab's filters, declared (``core.listing.filters``): the search box (``q``:
+``from:``, ``to:``, ``status:``, ``delivery:``, ``kind:``, ``created:`` and free words) and the
+filter bar's parameters, two views of one state."""
 
 from core.listing.filters import FilterSet
 from core.listing.filters import Person
@@ -8,6 +8,7 @@ from core.listing.filters import Qualifier
 from core.listing.filters import folded
 from core.listing.filters import lowered
 from core.search.index import TextIndex
+from plugins.email.models import DELIVERIES
 from plugins.email.models import STATUSES
 from plugins.email.models import EmailMessage
 
@@ -18,6 +19,11 @@ FILTERS = FilterSet(
     Person("from", "senders", param="sender", column=EmailMessage.sender_id, nulls_pass=True),
     Person("to", "recipients", param="recipient", column=EmailMessage.recipient_id),
     Qualifier("status", "statuses", column=EmailMessage.status, normal=lowered, choices=STATUSES),
+    # What the delivery reports say: none (no report yet), delivered, deferred, bounced,
+    # complained.
+    Qualifier(
+        "delivery", "deliveries", column=EmailMessage.delivery, normal=lowered, choices=DELIVERIES
+    ),
     Qualifier(
         "kind",
         "kinds",

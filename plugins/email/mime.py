@@ -77,9 +77,11 @@ def wire_bytes(message):
     return message.as_bytes(policy=SMTP)
 
 
-def envelope(row, mail_from):
-    """Return ``(from address, [recipient address])`` for the SMTP envelope."""
-    return parseaddr(mail_from)[1], [row.recipient_email]
+def envelope(row, mail_from, return_path=""):
+    """Return ``(from address, [recipient address])`` for the SMTP envelope: the envelope
+    sender (MAIL FROM, which the receiving server writes as ``Return-Path:`` and bounces go
+    back to) is ``return_path`` when set, else the address of ``mail_from``."""
+    return return_path or parseaddr(mail_from)[1], [row.recipient_email]
 
 
 def _aware(value):

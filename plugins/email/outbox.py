@@ -27,9 +27,12 @@ from core.records import all_or_nothing
 from core.records import allocate_ids
 from core.records import clip
 from core.records import insert_many
+from plugins.email import suppression
 from plugins.email.models import FAILED
+from plugins.email.models import NO_REPORT
 from plugins.email.models import PRIVATE_MESSAGE
 from plugins.email.models import QUEUED
+from plugins.email.models import SUPPRESSED
 from plugins.email.models import EmailMessage
 
 log = logging.getLogger(__name__)
@@ -101,7 +104,9 @@ def queue(messages, resent_from=None):
     subject, text_body, html_body) to the outbox in the caller's transaction; return their ids.
 
     A recipient whose stored address is not a plain ``local@domain`` gets a row that is
-    failed at once, naming the address: the action goes through, the problem is on record.
+    failed at once, naming the address: the action goes through, the problem is on record. One
+    whose address is suppressed (a hard bounce, a complaint) gets a row ``suppressed`` at once,
+    saying since when and why: never sent, never silently dropped.
     """
     if not messages:
         return []
@@ -109,10 +114,20 @@ def queue(messages, resent_from=None):
     domain = mail_domain(config)
     now = utcnow()
     lease = now + timedelta(seconds=config["EMAIL_LEASE_SECONDS"])
+    suppressed = suppression.active_for(m["recipient"].email for m in messages)
     rows = []
     for message in messages:
         recipient = message["recipient"]
         ok = deliverable(recipient.email)
+        held = suppressed.get(suppression.normal_address(recipient.email)) if ok else None
+        if held is not None:
+            status, outcome = SUPPRESSED, suppression.outcome(held)
+        elif ok:
+            status, outcome = QUEUED, ""
+        else:
+            status = FAILED
+            outcome = f"not sent: {one_line(recipient.email, 200)!r} is not a deliverable address"
+        ok = status == QUEUED
         row = {
             "queued_at": now,
             "kind": message["kind"],
@@ -126,14 +141,15 @@ def queue(messages, resent_from=None):
             "text_body": message["text_body"],
             "html_body": message["html_body"],
             "message_id": make_message_id(domain),
-            "status": QUEUED if ok else FAILED,
+            "status": status,
             "attempts": 0,
             "lease_until": lease if ok else None,
             "finished_at": None if ok else now,
-            "outcome": ""
-            if ok
-            else f"not sent: {one_line(recipient.email, 200)!r} is not a deliverable address",
+            "outcome": outcome,
             "resent_from": resent_from,
+            "delivery": NO_REPORT,
+            "delivery_detail": "",
+            "delivery_at": None,
         }
         rows.append(row)
     with all_or_nothing("email_outbox"):

@@ -20,6 +20,7 @@ from core.inputs import parse_id
 from core.people import User
 from plugins.email import mime
 from plugins.email import outbox
+from plugins.email import suppression
 from plugins.email.viewer import frame_policy
 from plugins.email.viewer import sanitise
 from plugins.email.viewer import sets_colours
@@ -91,6 +92,7 @@ def resend(record_id):
     viewer = current_user._get_current_object()
     with database.atomic():
         recipient = _recipient(message)
+        _refuse_suppressed(recipient)
         (copy_id,) = outbox.queue(
             [
                 {
@@ -125,6 +127,23 @@ def resend(record_id):
     rows = prepare_rows(current_user, [copy])
     rows[0]["resent_note"] = f"Resent: new copy #{copy.id} of message #{message.id}, queued."
     return render_template("email/rows.html", rows=rows)
+
+
+def _refuse_suppressed(recipient):
+    """Refuse (409) a resend to an address suppressed after a hard bounce, saying where to
+    lift it: the copy would not be sent, and a Resend that sends nothing would mislead."""
+    held = suppression.active(recipient.email)
+    if held is None:
+        return
+    where = ""
+    if "people.persons.person" in current_app.view_functions:
+        where = f" ({url_for('people.persons.person', user_id=recipient.id)})"
+    abort(
+        409,
+        f"Not resent: {held.address} is suppressed since {held.suppressed_at:%Y-%m-%d} after "
+        f"{held.reason}. Lift the suppression on Manage People's page of "
+        f"{recipient.name}{where} first, once the address is fixed.",
+    )
 
 
 def _recipient(message):

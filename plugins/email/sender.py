@@ -47,6 +47,7 @@ class Settings:
     max_attempts: int
     retry_seconds: float
     lease_seconds: float
+    return_path: str = ""  # the envelope sender (MAIL FROM), where bounces go; "" : MAIL_FROM's
 
     @classmethod
     def from_config(cls, config):
@@ -58,6 +59,7 @@ class Settings:
             max_attempts=int(config["EMAIL_MAX_ATTEMPTS"]),
             retry_seconds=config["EMAIL_RETRY_SECONDS"],
             lease_seconds=config["EMAIL_LEASE_SECONDS"],
+            return_path=config.get("EMAIL_RETURN_PATH") or "",
         )
 
 

@@ -32,7 +32,7 @@ def transmit(row, settings):
     before anything of the message was sent.
     """
     message = mime.build(row, settings.mail_from)
-    sender, recipients = mime.envelope(row, settings.mail_from)
+    sender, recipients = mime.envelope(row, settings.mail_from, settings.return_path)
     smtp = None
     try:
         smtp, reused = _session(settings)

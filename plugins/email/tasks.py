@@ -1,4 +1,5 @@
-"""The huey tasks: deliver one message (retried with a doubling wait), sweep lost ones.
+"""The huey tasks: deliver one message (retried with a doubling wait), sweep lost ones, and
+read the bounces back from the return-path mailbox every five minutes (when one is set).
 
 Tasks run in the consumer without an app context (``huey_consumer wsgi.huey`` builds the app
 once, but runs each task in a plain worker thread), so everything they need is read from the
@@ -31,6 +32,28 @@ def register(huey, app):
     def sweep():
         hand_over(sender.sweep(settings.lease_seconds))
 
+    bounce_config = {
+        key: app.config.get(key)
+        for key in (
+            "EMAIL_BOUNCE_MAILDIR",
+            "EMAIL_BOUNCE_IMAP_URL",
+            "EMAIL_BOUNCE_IMAP_DONE_FOLDER",
+            "SMTP_TIMEOUT",
+        )
+    }
+
+    @huey.periodic_task(crontab(minute="*/5"), name="email.read_bounces")
+    def read_bounces():
+        from plugins.email import bounces
+
+        try:
+            tally = bounces.read_configured(bounce_config)
+        except Exception:  # a mailbox down now is read at the next run
+            log.exception("could not read the bounce mailbox; trying again in five minutes")
+            return
+        if tally is not None and tally.messages:
+            log.info("bounces: %s", tally.line())
+
     def hand_over(message_ids):
         """Enqueue delivery of ``message_ids`` (after their commit); never raises: a message
         that could not be enqueued is found by the sweep once its lease runs out."""
@@ -41,5 +64,9 @@ def register(huey, app):
                 log.exception("could not enqueue email %s; the sweep will retry it", message_id)
 
     app.extensions["email.hand_over"] = hand_over
-    app.extensions["email.tasks"] = {"deliver": deliver, "sweep": sweep}
+    app.extensions["email.tasks"] = {
+        "deliver": deliver,
+        "sweep": sweep,
+        "read_bounces": read_bounces,
+    }
     app.extensions["email.settings"] = settings

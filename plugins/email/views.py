@@ -26,12 +26,18 @@ from core.security import csrf_token
 from core.templating import local_time
 from plugins.email import mime
 from plugins.email import queries
+from plugins.email import suppression
 from plugins.email.filters import FILTERS
+from plugins.email.models import BOUNCED
+from plugins.email.models import DELIVERIES
+from plugins.email.models import DELIVERY_LABELS
+from plugins.email.models import NO_REPORT
 from plugins.email.models import PRIVATE_MESSAGE
 from plugins.email.models import STATUS_LABELS
 from plugins.email.models import STATUSES
 from plugins.email.models import UNFINISHED
 from plugins.email.models import EmailAttempt
+from plugins.email.models import EmailDeliveryReport
 from plugins.email.models import EmailMessage
 from plugins.email.viewer import frame_height
 from plugins.email.viewer import sanitise
@@ -69,22 +75,46 @@ def prepare_rows(viewer, messages, polls=0):
     base = url_for("stream.tab", tab=queries.TAB)
     # One CSRF token for every row's Resend form (read once, not once per row).
     token = csrf_token() if viewer.is_admin else None
-    return [
-        {
-            "message": message,
-            "local": local_time(message.queued_at, zone=zone),
-            "kind": kind_label(message.kind),
-            "status": STATUS_LABELS.get(message.status, message.status),
-            "detail_url": f"{base}/{message.id}",
-            "poll_url": f"{base}/{message.id}/row?n={polls + 1}"
-            if message.status in UNFINISHED and polls < MAX_POLLS
-            else None,
-            "resend_token": token,
-            "resend_question": resend_question(message) if token else None,
-            "resent_note": None,
-        }
-        for message in messages
-    ]
+    messages = list(messages)
+    # Who may resend is told, per row, that an address is suppressed (one query a page).
+    held = suppression.active_for(m.recipient_email for m in messages) if token else {}
+    rows = []
+    for message in messages:
+        blocked = held.get(suppression.normal_address(message.recipient_email))
+        rows.append(
+            {
+                "message": message,
+                "local": local_time(message.queued_at, zone=zone),
+                "kind": kind_label(message.kind),
+                "status": STATUS_LABELS.get(message.status, message.status),
+                "delivery": delivery_label(message),
+                "detail_url": f"{base}/{message.id}",
+                "poll_url": f"{base}/{message.id}/row?n={polls + 1}"
+                if message.status in UNFINISHED and polls < MAX_POLLS
+                else None,
+                "resend_token": token if blocked is None else None,
+                "resend_question": resend_question(message) if token else None,
+                "suppressed_note": suppressed_note(blocked) if blocked is not None else None,
+                "resent_note": None,
+            }
+        )
+    return rows
+
+
+def delivery_label(message):
+    """Return the delivery badge's words ("Bounced"), or None when no report came."""
+    delivery = getattr(message, "delivery", NO_REPORT) or NO_REPORT
+    if delivery == NO_REPORT:
+        return None
+    return DELIVERY_LABELS.get(delivery, delivery)
+
+
+def suppressed_note(row):
+    """Return what stands in for Resend while the address is suppressed."""
+    return (
+        f"{row.address} is suppressed since {row.suppressed_at:%Y-%m-%d} ({row.reason}): "
+        "lift it on Manage People to resend"
+    )
 
 
 def filter_options(viewer):
@@ -93,6 +123,7 @@ def filter_options(viewer):
         "people": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
         "kinds": [(kind, kind_label(kind)) for kind in queries.kinds()],
         "statuses": [(status, STATUS_LABELS[status]) for status in STATUSES],
+        "deliveries": [(value, DELIVERY_LABELS[value]) for value in DELIVERIES],
     }
 
 
@@ -112,6 +143,7 @@ ATTEMPT_LABELS = {
     "permanent": "Refused for good",
     "kept": "Kept in the local outbox",
 }
+REPORT_SOURCES = {"dsn": "Bounce (DSN)", "webhook": "Provider event"}
 
 
 def selected_part(args):
@@ -131,6 +163,7 @@ def detail_context(viewer, message):
     record_message_read(viewer, message)
     sent = mime.build(message, current_app.config["MAIL_FROM"])
     safe, blocked = sanitise(message.html_body)
+    held = suppression.active(message.recipient_email) if viewer.is_admin else None
     attempts = EmailAttempt.select().where(EmailAttempt.message == message.id)
     base = url_for("stream.tab", tab=queries.TAB)
     zone = viewer.zone()
@@ -157,6 +190,24 @@ def detail_context(viewer, message):
             for attempt in attempts.order_by(EmailAttempt.id)
         ],
         "finished": local_time(message.finished_at, zone=zone) if message.finished_at else None,
+        "delivery": delivery_label(message),
+        "delivery_at": local_time(message.delivery_at, zone=zone) if message.delivery_at else None,
+        "reports": [
+            {
+                "received": local_time(report.received_at, zone=zone),
+                "utc": report.received_at,
+                "occurred": local_time(report.occurred_at, zone=zone) if report.occurred_at else "",
+                "source": REPORT_SOURCES.get(report.source, report.source),
+                "event": DELIVERY_LABELS.get(report.event, report.event),
+                "code": report.event,
+                "hard": report.hard,
+                "action": report.action,
+                "status_code": report.status_code,
+                "diagnostic": report.diagnostic,
+                "recipient": report.recipient,
+            }
+            for report in reports_of(message)
+        ],
         "parts": PARTS,
         "part": selected_part(request.args),
         "detail_url": url,
@@ -164,15 +215,30 @@ def detail_context(viewer, message):
         "frame_url": f"{url}/body",
         "frame_height": frame_height(safe),
         "blocked": blocked,
-        "may_resend": viewer.is_admin,
+        "may_resend": viewer.is_admin and held is None,
+        "suppressed_note": suppressed_note(held) if held is not None else None,
         "resend_question": resend_question(message),
         "original_url": f"{base}/{message.resent_from}" if message.resent_from else None,
     }
 
 
 def resend_question(message):
-    """Return the question Resend asks first, naming the message and its recipient."""
-    return f"Resend \u201c{message.subject}\u201d to {message.recipient_name}?"
+    """Return the question Resend asks first, naming the message and its recipient, and
+    warning when the message bounced (the address may not take a copy either)."""
+    question = f"Resend \u201c{message.subject}\u201d to {message.recipient_name}?"
+    if getattr(message, "delivery", None) == BOUNCED:
+        detail = message.delivery_detail or "bounced"
+        question = f"This message bounced ({detail}). {question}"
+    return question
+
+
+def reports_of(message):
+    """Return the delivery reports received about ``message`` (already visible), in order."""
+    return (
+        EmailDeliveryReport.select()
+        .where(EmailDeliveryReport.message == message.id)
+        .order_by(EmailDeliveryReport.id)
+    )
 
 
 def message_urls(refs):
@@ -239,6 +305,11 @@ def _message_data(viewer, message):
         "finished_at": iso_utc(message.finished_at) if message.finished_at else None,
         "outcome": message.outcome,
         "resent_from": message.resent_from,
+        "delivery": getattr(message, "delivery", NO_REPORT),
+        "delivery_detail": getattr(message, "delivery_detail", ""),
+        "delivery_at": iso_utc(message.delivery_at)
+        if getattr(message, "delivery_at", None)
+        else None,
     }
     if isinstance(message, EmailMessage):
         data.update(_contents(message, hidden))
@@ -248,7 +319,13 @@ def _message_data(viewer, message):
 def _contents(message, hidden):
     """Return what See Message shows beyond the row (nothing of a hidden message)."""
     if hidden:
-        return {"text_body": None, "html_body": None, "headers": [], "delivery": []}
+        return {
+            "text_body": None,
+            "html_body": None,
+            "headers": [],
+            "delivery": [],
+            "delivery_reports": [],
+        }
     sent = mime.build(message, current_app.config["MAIL_FROM"])
     html, _ = sanitise(message.html_body)
     attempts = EmailAttempt.select().where(EmailAttempt.message == message.id)
@@ -265,12 +342,38 @@ def _contents(message, hidden):
             }
             for attempt in attempts.order_by(EmailAttempt.id)
         ],
+        "delivery_reports": [
+            {
+                "received_at": iso_utc(report.received_at),
+                "occurred_at": iso_utc(report.occurred_at) if report.occurred_at else None,
+                "source": report.source,
+                "event": report.event,
+                "hard": report.hard,
+                "action": report.action,
+                "status": report.status_code,
+                "diagnostic": report.diagnostic,
+                "recipient": report.recipient,
+            }
+            for report in reports_of(message)
+        ],
     }
 
 
 def delete_attempts(ids):
-    """Delete the delivery attempts of the messages ``ids`` (they go with the messages)."""
+    """Delete the delivery attempts and reports of the messages ``ids`` (they go with the
+    messages)."""
     EmailAttempt.delete().where(EmailAttempt.message.in_(ids)).execute()
+    EmailDeliveryReport.delete().where(EmailDeliveryReport.message.in_(ids)).execute()
+
+
+def describe_lift(event):
+    """Return the Activity sentence of ``email.suppression_lifted``: "<actor> lifted the
+    suppression of email to <person>" (the address and why it was suppressed in the summary)."""
+    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
+    return Markup(
+        f"<strong>{escape(event.actor_name)}</strong>{badge} lifted the suppression of email "
+        f"to {escape(event.object_label)}"
+    )
 
 
 EMPTY = "No email yet. Notifications and Private Messages will show up here."
