@@ -114,6 +114,26 @@ def record_actions(viewer, event):
     ``ActivityEvent``, already visible to ``viewer``; the action's own URL checks again."""
 
 
+@hookspec(firstresult=True)
+def restore_plan(event):
+    """Say whether this plugin could restore what ``event`` (a stored ``ActivityEvent``: a
+    change of fields, a deletion) recorded, reading only: None when the record is not of this
+    plugin's objects or of a kind it restores; else a ``plugins.restore.plans.Plan`` (what a
+    restore would bring back). Raise ``plugins.restore.plans.Refused`` when it cannot now
+    (a value changed since, a field was masked, the object exists again). The first answer
+    that is not None wins."""
+
+
+@hookspec(firstresult=True)
+def restore(event, actor):
+    """Restore what ``event`` recorded, as ``actor`` (an owner or admin), in the caller's
+    transaction, checking again what ``restore_plan`` checks (with the rows locked): return a
+    list of ``plugins.restore.plans.Restored``, the object first, then any child brought back
+    with it; None when the record is not this plugin's. Raise ``Refused`` to refuse (the
+    caller rolls back). Record nothing: the caller records each ``Restored`` as
+    ``<type>.restored``, linked to the record it undid."""
+
+
 @hookspec
 def person_sections(viewer, person):
     """Return an HTML section (``Markup``, a ``<section class="card">`` with its heading) this

@@ -24,6 +24,7 @@ BUILTIN_PLUGINS = (
     "plugins.streams",
     "plugins.alerts",
     "plugins.timeline",
+    "plugins.restore",
 )
 
 

@@ -24,10 +24,12 @@ PHRASES = {
     "team.created": "created team",
     "team.updated": "edited team",
     "team.deleted": "deleted team",
+    "team.restored": "restored team",
     "user.created": "added",
     "user.updated": "edited the account of",
     "user.deactivated": "deactivated",
     "user.reactivated": "reactivated",
+    "user.restored": "restored the account of",
     "user.password_link": "sent a one-time password link to",
     "user.reported_suspicious_activity": "reported activity that was not them on the account of",
 }
@@ -89,3 +91,20 @@ def describe_event(event, viewer):
     return Markup(
         f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} “{escape(label)}”"
     )
+
+
+@hookimpl
+def restore_plan(event):
+    """Say what restoring a team's deletion or change, or a person's change, would bring
+    back (``restoring``), or refuse it."""
+    from plugins.people import restoring
+
+    return restoring.restore_plan(event)
+
+
+@hookimpl
+def restore(event, actor):
+    """Restore a team's deletion or change, or a person's change (``restoring``)."""
+    from plugins.people import restoring
+
+    return restoring.restore(event, actor)

@@ -122,8 +122,12 @@ def update_person(actor, user, name, email, role, time_zone):
         changes = diff(before, _state(current))
         if not changes:
             return None
+        metadata = None
         if was_staff and not current.is_staff:
+            teams = _team_ids(current)
             changes.update(_leave_the_stream(current))
+            # The teams by id too, so a restore brings them back even after a rename.
+            metadata = {"ids": {"teams": [teams, []]}} if teams else None
         try:
             with database.atomic():
                 current.save()
@@ -136,6 +140,7 @@ def update_person(actor, user, name, email, role, time_zone):
             ref(current),
             changes=changes,
             audience=Audience(users={current.id}),
+            metadata=metadata,
         )
 
 
@@ -250,6 +255,12 @@ def _leave_the_stream(user):
     for taken in hooks(current_app).person_left_stream(user=user):
         changes.update(taken or {})
     return changes
+
+
+def _team_ids(user):
+    """Return the ids of ``user``'s teams, sorted."""
+    query = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == user.id)
+    return sorted(row.team_id for row in query)
 
 
 def ref(user):

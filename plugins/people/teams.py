@@ -135,6 +135,8 @@ def delete_team(actor, team):
         TeamMembership.delete().where(TeamMembership.team == current.id).execute()
         RetiredTeam.insert(id=current.id).on_conflict_ignore().execute()
         current.delete_instance()
+        # The members by id too, so a restore brings back these people, not namesakes.
+        ids = {"members": [sorted(user.id for user in members), None]} if members else {}
         return record_activity(
             actor,
             "team.deleted",
@@ -142,6 +144,7 @@ def delete_team(actor, team):
             changes=diff(before, None),
             summary="",
             audience=Audience(users={user.id for user in members}, teams={current.id}),
+            metadata={"ids": ids} if ids else None,
         )
 
 

@@ -132,3 +132,20 @@ def seed_demo_messages():
 
     seed_private_messages()
     return result
+
+
+@hookimpl
+def restore_plan(event):
+    """Say what restoring a change or a deletion of a company, task or document would bring
+    back (``restoring``), or refuse it."""
+    from activity_stream_workspace import restoring
+
+    return restoring.restore_plan(event)
+
+
+@hookimpl
+def restore(event, actor):
+    """Restore a change or a deletion of a company, task or document (``restoring``)."""
+    from activity_stream_workspace import restoring
+
+    return restoring.restore(event, actor)

@@ -33,6 +33,7 @@ from activity_stream_workspace.models import TaskComment
 from activity_stream_workspace.tracking import COMPANY
 from activity_stream_workspace.tracking import DOCUMENT
 from activity_stream_workspace.tracking import TASK
+from activity_stream_workspace.tracking import linked_ids
 from activity_stream_workspace.tracking import observe_company
 from activity_stream_workspace.tracking import observe_document
 from activity_stream_workspace.tracking import observe_task
@@ -41,6 +42,7 @@ from core.db import for_update
 from core.db import utcnow
 from core.events import Audience
 from core.events import record_activity
+from core.events.changes import plain
 from core.events.reads import record_once
 from core.people import CONTACT
 
@@ -71,13 +73,21 @@ def delete_company(actor, company):
     """Delete ``company`` with its tasks and documents, recording each removal."""
     access.require(access.may_manage(actor), "delete companies")
     with database.atomic():
-        delete_tasks(actor, list(Task.select().where(Task.company == company.id)))
-        for document in Document.select().where(Document.company == company.id):
+        tasks = delete_tasks(actor, list(Task.select().where(Task.company == company.id)))
+        documents = [
             delete_document(actor, document)
+            for document in Document.select().where(Document.company == company.id)
+        ]
         before = observe_company(company)
         CompanyMember.delete().where(CompanyMember.company == company.id).execute()
         company.delete_instance()
-        return _record(actor, "company.deleted", COMPANY, before, None)
+        # What a restore needs to bring it all back: its children's own deletion records.
+        kept = {
+            "kept": _kept(company),
+            "tasks": [event.id for event in tasks],
+            "documents": [event.id for event in documents],
+        }
+        return _record(actor, "company.deleted", COMPANY, before, None, kept=kept)
 
 
 def create_task(actor, **fields):
@@ -146,10 +156,19 @@ def delete_tasks(actor, tasks):
     with database.atomic():
         before = [observe_task(task) for task in tasks]
         ids = [task.id for task in tasks]
+        kept = {task.id: {"kept": _kept(task, "created_by"), "comments": []} for task in tasks}
+        for comment in (
+            TaskComment.select().where(TaskComment.task.in_(ids)).order_by(TaskComment.id)
+        ):
+            kept[comment.task_id]["comments"].append(
+                {"author": comment.author_id, "body": comment.body, "at": plain(comment.created_at)}
+            )
         TaskAssignee.delete().where(TaskAssignee.task.in_(ids)).execute()
         TaskComment.delete().where(TaskComment.task.in_(ids)).execute()
         Task.delete().where(Task.id.in_(ids)).execute()
-        return [_record(actor, "task.deleted", TASK, old, None) for old in before]
+        return [
+            _record(actor, "task.deleted", TASK, old, None, kept=kept[old.id]) for old in before
+        ]
 
 
 def comment_on_task(actor, task, body):
@@ -224,7 +243,8 @@ def delete_document(actor, document):
         before = observe_document(document)
         DocumentShare.delete().where(DocumentShare.document == document.id).execute()
         document.delete_instance()
-        return _record(actor, "document.deleted", DOCUMENT, before, None)
+        kept = {"kept": _kept(document)}
+        return _record(actor, "document.deleted", DOCUMENT, before, None, kept=kept)
 
 
 def _update(actor, instance, values, links, tracking, observe, link_model):
@@ -269,10 +289,20 @@ def _verb(kind, changes):
     return f"{kind}.updated"
 
 
-def _record(actor, verb, tracking, before, after, changes=None):
-    """Record ``verb`` on the object observed ``before`` and/or ``after`` the change."""
+def _record(actor, verb, tracking, before, after, changes=None, kept=None):
+    """Record ``verb`` on the object observed ``before`` and/or ``after`` the change.
+
+    A change or a deletion also keeps, in the event's metadata, what a restore needs beyond
+    the change set (``restoring``): the ids behind the names of its people and company
+    fields (``{"ids": {field: [before, after]}}``), and ``kept`` (a deletion's own values).
+    """
     seen = after or before
     changes = changes if changes is not None else tracking.changes(before, after)
+    metadata = {}
+    if before is not None:
+        ids = {name: [linked_ids(before, name), linked_ids(after, name)] for name in changes}
+        metadata = {"ids": {name: pair for name, pair in ids.items() if pair != [None, None]}}
+        metadata = {**(metadata if metadata["ids"] else {}), **(kept or {})}
     return record_activity(
         actor,
         verb,
@@ -281,7 +311,16 @@ def _record(actor, verb, tracking, before, after, changes=None):
         target=seen.target,
         audience=Audience(users=set(seen.users | (before.users if before else frozenset()))),
         summary="" if after is None else None,  # a deletion's sentence says it all
+        metadata=metadata or None,
     )
+
+
+def _kept(instance, *fields):
+    """Return what a deletion keeps of ``instance`` for a restore: its creation time and
+    ``fields`` (ids of its foreign keys, by their column: ``created_by`` → ``created_by_id``)."""
+    kept = {"created_at": plain(instance.created_at)}
+    kept.update({name: getattr(instance, f"{name}_id") for name in fields})
+    return kept
 
 
 def _replace_links(link_model, owner_field, owner, users):

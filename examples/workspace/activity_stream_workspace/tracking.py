@@ -138,6 +138,17 @@ def observe_document(document):
     )
 
 
+def linked_ids(observation, name):
+    """Return the ids behind field ``name`` of ``observation`` (shown by name in its state):
+    a person's id, people's ids (sorted), the company's id; None for another field or none."""
+    if observation is None:
+        return None
+    if name == "company" and observation.kind != "company":
+        return observation.target.id if observation.target else None
+    ids = observation.people.get(name)
+    return sorted(ids) if isinstance(ids, frozenset) else ids
+
+
 def _ids(users):
     return frozenset(user.id for user in users)
 
