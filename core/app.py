@@ -1,6 +1,5 @@
 """The app factory."""
 
-import re
 import uuid
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from core import security
 from core import shell
 from core.auth import views as auth
 from core.config import load_config
+from core.inputs import REQUEST_ID
 from core.inputs import IdConverter
 from core.plugins import PluginError
 from core.plugins import call_at_startup
@@ -30,7 +30,6 @@ from core.tabs import collect_tabs
 from core.tabs import visible_tabs
 from core.templating import init_templating
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 ROOT = Path(__file__).resolve().parent.parent
 
 

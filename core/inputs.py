@@ -1,6 +1,8 @@
 """Reading numbers from requests: one rule for every id in a URL, query string or form.
 (Days are read by the filters of each list tab: ``core.listing.filters``.)"""
 
+import re
+
 from flask import abort
 from werkzeug.routing import BaseConverter
 
@@ -8,6 +10,9 @@ from werkzeug.routing import BaseConverter
 # audience party number 2 * id + 1, JavaScript numbers in the browser).
 MAX_ID = 2**53
 MAX_ID_DIGITS = len(str(MAX_ID))
+
+# A request's id: sent by a proxy (``X-Request-ID``) or made here; recorded with each action.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def is_id(raw):

@@ -102,6 +102,7 @@ def core_migrations():
         Migration("core.0012_pseudonymise_permit", guard.reinstall),
         Migration("core.0013_cleared_seal_blocks", add_pairs_sha256),
         Migration("core.0014_row_density", add_density_column),
+        Migration("core.0015_session_request_indexes", events.add_session_request_indexes),
     ]
 
 

@@ -33,8 +33,10 @@ class ActivityEvent(BaseModel):
     # An actor of another system (recorded over the API): its id there; actor_id is then None.
     actor_external_id = peewee.CharField(max_length=64, null=True)
     metadata = peewee.TextField(null=True)  # JSON object sent with the event, read on expand only
-    # The credential of the request that recorded the event when it was not a signed-in
-    # session (``api_token:<id>``): an API token may name another person as the actor.
+    # The credential of the request that recorded the event: its signed-in session
+    # (``session:<id>``) or an API token (``api_token:<id>``, which may name another person
+    # as the actor). A column of the first release of the seals: a new one would change the
+    # digest of every sealed record.
     recorded_via = peewee.CharField(max_length=64, null=True)
 
     class Meta:
@@ -45,6 +47,9 @@ class ActivityEvent(BaseModel):
             (("action", "id"), False),
             (("object_type", "object_id", "id"), False),
             (("occurred_at",), False),
+            # What one session (or token) did, what one request did: ``session:``, ``request:``.
+            (("recorded_via", "id"), False),
+            (("request_id", "id"), False),
         )
 
 
@@ -135,6 +140,14 @@ def add_metadata_columns():
     for name, kind in added:
         if name not in present:
             database.execute_sql(f"ALTER TABLE activity_event ADD COLUMN {name} {kind}")
+
+
+def add_session_request_indexes():
+    """Add the (credential, id) and (request, id) indexes: a session's or a request's actions,
+    newest first, in a few index steps however old they are."""
+    for column in ("recorded_via", "request_id"):
+        name = f"activity_event_{column}_id"
+        database.execute_sql(f"CREATE INDEX IF NOT EXISTS {name} ON activity_event ({column}, id)")
 
 
 def add_actor_verb_index():

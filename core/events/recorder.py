@@ -17,6 +17,7 @@ from flask import current_app
 from flask import g
 from flask import has_request_context
 from flask import request
+from flask_login import current_user
 
 from core.db import database
 from core.db import is_sqlite
@@ -37,6 +38,9 @@ from core.records import sequence_of
 from core.search.index import index_of
 
 log = logging.getLogger(__name__)
+
+# ``recorded_via`` of an action taken in a signed-in session: ``session:<UserSession id>``.
+SESSION_PREFIX = "session:"
 
 
 @dataclass(frozen=True)
@@ -273,17 +277,25 @@ def _name(actor):
 
 
 def request_context():
-    """Return the IP, user agent, request id and credential (``g.recorded_via``, set by a
-    gate that let the request in with something else than a session) of the current request
-    (empty outside one)."""
+    """Return the IP, user agent, request id and credential of the current request (empty
+    outside one). The credential is the one a gate set (``g.recorded_via``: an API token),
+    else the signed-in session's (``session:<id>``), so "what did this session do" is one
+    lookup."""
     if not has_request_context():
         return {"ip": None, "user_agent": None, "request_id": None, "recorded_via": None}
     return {
         "ip": request.remote_addr,
         "user_agent": clip(request.headers.get("User-Agent"), 300) or None,
         "request_id": g.get("request_id"),
-        "recorded_via": g.get("recorded_via"),
+        "recorded_via": g.get("recorded_via") or session_credential(),
     }
+
+
+def session_credential():
+    """Return ``session:<id>`` of the session the current request is signed in with, or None
+    (signed out, or a person acting outside a session: a test, a command)."""
+    session_id = getattr(current_user, "session_id", None)
+    return f"{SESSION_PREFIX}{session_id}" if session_id else None
 
 
 def _as_json(metadata):

@@ -294,7 +294,7 @@ class Feed:
         rows, next_cursor = self.page(current_user, filters, after=parse_cursor(request.args))
         record_person_search(self, current_user._get_current_object(), filters)
         context = self.rows_context(current_user, request.args, rows, next_cursor)
-        return render_template("feed/rows.html", **context)
+        return render_template("feed/rows.html", filters=filters, **context)
 
     def new_view(self):
         """Answer the "N new" banner: how many visible rows arrived since ``since``."""

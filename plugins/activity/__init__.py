@@ -10,6 +10,7 @@ they happen.
 
 from core import hookimpl
 from plugins.activity import fields
+from plugins.activity import groups
 from plugins.activity import index
 from plugins.activity import views
 
@@ -29,5 +30,6 @@ def register_tabs():
 @hookimpl
 def startup(app):
     """Collect once how the platform's fields read (``describe_fields``); a malformed
-    declaration stops start-up, naming it."""
+    declaration stops start-up, naming it. Give the rows template its grouping."""
     fields.collect(app)
+    app.add_template_global(groups.in_groups, "activity_groups")

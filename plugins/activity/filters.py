@@ -13,6 +13,9 @@ import re
 from functools import cached_property
 
 from core.events import ActivityEvent
+from core.events.recorder import SESSION_PREFIX
+from core.inputs import REQUEST_ID
+from core.inputs import is_id
 from core.listing.filters import Filters
 from core.listing.filters import FilterSet
 from core.listing.filters import Named
@@ -134,6 +137,53 @@ def _of_verbs(values):
     return by_action | by_kind
 
 
+SESSION_REFUSAL = "expected a session's number, e.g. session:1204, got {got}"
+REQUEST_REFUSAL = "expected a request's id (8 to 64 letters, digits, '.', '_' or '-'), got {got}"
+
+
+def session_named(value):
+    """Return the credential ``session:<n>`` of a session's number ``n`` (None: refused)."""
+    value = value.strip()
+    return f"{SESSION_PREFIX}{int(value)}" if is_id(value) else None
+
+
+def session_number(credential):
+    """Return the number of the session a ``session:<n>`` credential names, as typed."""
+    return credential[len(SESSION_PREFIX) :]
+
+
+def request_named(value):
+    """Return a request's id as recorded (None: not one)."""
+    value = value.strip()
+    return value if REQUEST_ID.match(value) else None
+
+
+# The actions of one signed-in session, of one request (``request_id``): each read through
+# its own (column, id) index, newest first. A row without the field (a command's action) is
+# not excluded by ``-session:`` or ``-request:``.
+SESSION = Qualifier(
+    "session",
+    "sessions",
+    column=ActivityEvent.recorded_via,
+    normal=session_named,
+    param_normal=session_named,
+    shown=session_number,
+    refusal=SESSION_REFUSAL,
+    control=None,
+    nulls_pass=True,
+)
+REQUEST = Qualifier(
+    "request",
+    "requests",
+    column=ActivityEvent.request_id,
+    normal=request_named,
+    param_normal=request_named,
+    refusal=REQUEST_REFUSAL,
+    cut=64,
+    control=None,
+    nulls_pass=True,
+)
+
 TEAM = Named(
     "team",
     "teams",
@@ -165,13 +215,23 @@ class ActivityFilters(Filters):
 
     @cached_property
     def caption(self):
-        """Return what the list shows beside its total: whose history it is, if one object's."""
+        """Return what the list shows beside its total: whose history it is, if one object's,
+        or which session or request its actions were taken in."""
         if not self.object:
-            return ""
+            return self._origin_caption()
         kind, object_id = self.object
         # A team's name, for a viewer who may not see it, is "a team" here as in the rows.
         label = label_for(self.viewer, kind, object_label(kind, object_id))
         return f"history of {as_words(kind)} “{label or object_id}”"
+
+    def _origin_caption(self):
+        """Return "in session 12", "in one request" (or both) when the list is limited so."""
+        parts = []
+        if self.sessions and not self.not_sessions and len(self.sessions) == 1:
+            parts.append(f"in session {session_number(self.sessions[0])}")
+        if self.requests and not self.not_requests and len(self.requests) == 1:
+            parts.append("in one request")
+        return ", ".join(parts)
 
 
 FILTERS = FilterSet(
@@ -192,6 +252,8 @@ FILTERS = FilterSet(
     ObjectHistory("object", "objects", control=None),
     TEAM,
     Verb("verb", "verbs"),
+    SESSION,
+    REQUEST,
     words=INDEX,
     days=ActivityEvent.occurred_at,
     filters=ActivityFilters,

@@ -71,12 +71,20 @@ def _days(filters, viewer):
 def _read_by_day(filters):
     """Tell whether a day range is the only filter with an index to read the events through."""
     return bool(filters.date_from or filters.date_to) and not (
+        _has_own_index(filters) or filters.types or filters.words
+    )
+
+
+def _has_own_index(filters):
+    """Tell whether a chosen filter has a (column, id) index of its own to read events through,
+    newest first: an actor, a kind of event, an object, a session or a request."""
+    return bool(
         filters.actors
         or filters.verbs
         or filters.actions
-        or filters.types
         or filters.object
-        or filters.words
+        or filters.sessions
+        or filters.requests
     )
 
 
@@ -89,7 +97,7 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit):
     # intersecting them with the type, the days and the actor; so do a type or a day range
     # with no other filter to read through (their own indexes would need a sort).
     driven = {}
-    if filters.words or not (filters.actors or filters.verbs or filters.actions or filters.object):
+    if filters.words or not _has_own_index(filters):
         if filters.types:
             driven["object_type"] = filters.types
         # A count of a day range alone stops after 1,001 ids of the time index, unsorted.

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from core.db import database
 from core.db import utcnow
 from core.events import ActivityEvent
+from core.events.recorder import SESSION_PREFIX
 from core.listing.feed import Feed
 from core.listing.feed import iso_utc
 from core.people import Team
@@ -35,6 +36,7 @@ from plugins.activity.describe import describe_all
 from plugins.activity.describe import named_people
 from plugins.activity.describe import object_links
 from plugins.activity.filters import FILTERS
+from plugins.activity.filters import session_number
 
 
 def prepare_rows(viewer, events):
@@ -144,12 +146,26 @@ def detail_context(viewer, event):
         "action": action_phrase(event.action),
         "kind": as_words(event.object_type),
         "metadata": shown["metadata"],
+        "origin_urls": origin_urls(record),
         # What plugins offer on this record (Restore…), each checked again by its own URL.
         "record_actions": [
             action
             for action in hooks(current_app).record_actions(viewer=viewer, event=record)
             if action
         ],
+    }
+
+
+def origin_urls(event):
+    """Return the Activity tab's URLs of what ``event``'s session and request did (None for
+    an event recorded outside one)."""
+    base = url_for("stream.tab", tab=queries.TAB)
+    via = event.recorded_via or ""
+    session = via.startswith(SESSION_PREFIX) and session_number(via)
+    return {
+        "session_number": session or None,
+        "session": f"{base}?session={quote(session)}" if session else None,
+        "request": f"{base}?request={quote(event.request_id)}" if event.request_id else None,
     }
 
 

@@ -17,6 +17,7 @@ from core.auth.signins import CLIENT_LOCKED
 from core.auth.signins import IP_LOCKED
 from core.auth.signins import LOCKS
 from core.auth.signins import OUTCOMES
+from core.auth.signins import SIGNED_IN
 from core.auth.signins import SignInAttempt
 from core.auth.signins import flag_labels
 from core.auth.throttle import SignInThrottle
@@ -29,6 +30,7 @@ from core.listing.feed import iso_utc
 from core.people import User
 from core.people import initials
 from core.retention import Prune
+from core.tabs import visible_tabs
 from core.templating import local_time
 from core.templating import relative_time
 from plugins.logins import queries
@@ -103,6 +105,9 @@ def prepare_rows(viewer, rows):
     locked = locks_in_force(rows) if viewer.is_admin else set()
     zone, now = viewer.zone(), utcnow()
     base = url_for("stream.tab", tab=queries.TAB)
+    # A sign-in links to what its session did, for a viewer who reads the Activity tab
+    # (which shows them only the actions they may see there).
+    activity = url_for("stream.tab", tab="activity") if _sees_activity(viewer) else None
     prepared = []
     for row in rows:
         who = names.get(row.user_id) or row.name_typed or "(no name)"
@@ -126,9 +131,19 @@ def prepare_rows(viewer, rows):
                 "limit": limit,
                 "unlock_url": f"{base}/{row.id}/unlock" if row.id in locked else None,
                 "unlock_label": unlock_label,
+                "actions_url": (
+                    f"{activity}?session={row.session_id}"
+                    if activity and row.session_id and row.outcome == SIGNED_IN
+                    else None
+                ),
             }
         )
     return prepared
+
+
+def _sees_activity(viewer):
+    """Tell whether ``viewer`` sees the Activity tab (it may be disabled, or not granted)."""
+    return any(tab.name == "activity" for tab in visible_tabs(viewer))
 
 
 def browser_words(row):

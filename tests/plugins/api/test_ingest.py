@@ -103,7 +103,7 @@ def test_an_event_sent_over_the_api_says_which_token_recorded_it(app, client, wr
         token = ApiToken.get(ApiToken.scope == "events:write")
         in_app = record_activity(people["admin@example.com"], "task.created", Ref("task", 1, "T"))
     assert row.recorded_via == f"api_token:{token.id}"
-    assert in_app.recorded_via is None  # a signed-in action names no credential
+    assert in_app.recorded_via is None  # recorded outside a request: no credential
     reader = bearer(token_for_read(app, people))
     full = client.get(f"/api/v1/activity/{row.id}", headers=reader).json["data"]
     assert full["request"]["via"] == f"api_token:{token.id}"

@@ -1,0 +1,86 @@
+"""Actions taken together read as one: a run of rows from one request by one actor ("Dana
+Scully completed 4 tasks") is printed as a group that opens to its parts.
+
+Only rows next to each other on one page are grouped, so a group never hides a row the page
+does not show, nor moves one out of time order. A list limited to one request (``request:``)
+shows its parts as they are.
+"""
+
+from markupsafe import Markup
+from markupsafe import escape
+
+from core.events.changes import as_words
+from plugins.activity.describe import action_phrase
+
+# Fewer rows read as well one by one: an edit and its comment stay two rows.
+GROUP_AT_LEAST = 3
+
+
+def in_groups(rows, filters=None):
+    """Return the list's items for ``rows`` (``prepare_rows``' dicts): ``{"row": row}`` for a
+    row alone, ``{"group": {"sentence", "rows", "first"}}`` for a run of at least
+    ``GROUP_AT_LEAST`` rows of one request and one actor."""
+    if filters is not None and getattr(filters, "requests", None):
+        return [{"row": row} for row in rows]
+    items, run = [], []
+    for row in rows:
+        if run and not _together(run[-1]["event"], row["event"]):
+            items.extend(_as_items(run))
+            run = []
+        run.append(row)
+    items.extend(_as_items(run))
+    return items
+
+
+def _together(one, other):
+    """Tell whether two events were recorded by one request of one actor."""
+    return (
+        one.request_id is not None
+        and one.request_id == other.request_id
+        and (one.actor_id, one.actor_name) == (other.actor_id, other.actor_name)
+    )
+
+
+def _as_items(run):
+    if len(run) < GROUP_AT_LEAST:
+        return [{"row": row} for row in run]
+    events = [row["event"] for row in run]
+    return [{"group": {"sentence": group_sentence(events), "rows": run, "first": run[0]}}]
+
+
+def group_sentence(events):
+    """Return "<strong>Dana Scully</strong> completed 4 tasks" for ``events`` of one actor:
+    each action with how many objects of each type, in the order the rows show them."""
+    by_phrase = {}
+    for event in events:
+        kinds = by_phrase.setdefault(action_phrase(event.action), {})
+        kinds[event.object_type] = kinds.get(event.object_type, 0) + 1
+    parts = [
+        f"{phrase} {joined([counted(n, kind) for kind, n in kinds.items()])}"
+        for phrase, kinds in by_phrase.items()
+    ]
+    actor = events[0]
+    badge = f' <span class="badge">{escape(actor.actor_role)}</span>' if actor.actor_role else ""
+    return Markup(f"<strong>{escape(actor.actor_name)}</strong>{badge} ") + escape(joined(parts))
+
+
+def counted(number, kind):
+    """Return "4 tasks", "1 company" for ``number`` objects of type ``kind``."""
+    noun = as_words(kind).lower()
+    return f"{number} {noun if number == 1 else plural(noun)}"
+
+
+def plural(noun):
+    """Return the plural of an English ``noun`` as types are named (``company`` → ``companies``)."""
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
+def joined(parts):
+    """Return ``parts`` as a sentence lists them: "a, b and c"."""
+    if len(parts) < 2:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
