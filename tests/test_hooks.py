@@ -499,6 +499,73 @@ def test_hook_record_actions(make_app, people):
     assert "bring-back" not in admin.get(f"/stream/activity/{gone.id}").text
 
 
+class NotesPlugin:
+    """A plugin restoring its notes (kept in ``notes``) from their deletion records."""
+
+    def __init__(self):
+        self.notes = {4: "Four"}
+
+    @hookimpl
+    def restore_plan(self, event):
+        from plugins.restore.plans import Plan
+        from plugins.restore.plans import Refused
+
+        if event.verb != "note.deleted":
+            return None
+        if int(event.object_id) in self.notes:
+            raise Refused(f"Note {event.object_id} is there already.")
+        return Plan(f"Brings back note {event.object_label}")
+
+    @hookimpl
+    def restore(self, event, actor):
+        from plugins.restore.plans import Restored
+
+        if event.verb != "note.deleted":
+            return None
+        self.restore_plan(event=event)  # checks again, as the hook says
+        self.notes[int(event.object_id)] = event.object_label
+        ref = Ref("note", event.object_id, event.object_label)
+        return [Restored(ref, {"text": [None, event.object_label]}, event.id)]
+
+
+def test_hook_restore_plan(make_app, people):
+    """A plugin's plan puts Restore (with what it brings back) on its records' Details; its
+    refusal says why instead."""
+    plugin = NotesPlugin()
+    app = make_app(plugins=[plugin])
+    owner = people["owner@example.com"]
+    with app.test_request_context():
+        gone = record_activity(owner, "note.deleted", Ref("note", 3, "Three"))
+        there = record_activity(owner, "note.deleted", Ref("note", 4, "Four"))
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    details = client.get(f"/stream/activity/{gone.id}").text
+    assert "restore-button" in details and "Brings back note Three" in details
+    refused = client.get(f"/stream/activity/{there.id}").text
+    assert "restore-button" not in refused and "Note 4 is there already." in refused
+
+
+def test_hook_restore(make_app, people):
+    """Restore asks the plugin to bring the note back, then records ``note.restored`` linked
+    to the record it undid; a refusal (409) changes nothing."""
+    plugin = NotesPlugin()
+    app = make_app(plugins=[plugin])
+    owner = people["owner@example.com"]
+    with app.test_request_context():
+        gone = record_activity(owner, "note.deleted", Ref("note", 3, "Three"))
+        there = record_activity(owner, "note.deleted", Ref("note", 4, "Four"))
+    client = app.test_client()
+    sign_in(client, "owner@example.com")
+    headers = {"X-CSRF-Token": csrf_token_of(client), "HX-Request": "true"}
+    assert client.post(f"/stream/activity/{gone.id}/restore", headers=headers).status_code == 200
+    assert plugin.notes == {3: "Three", 4: "Four"}
+    with app.app_context():
+        restored = ActivityEvent.get(ActivityEvent.verb == "note.restored")
+        assert (restored.object_id, json.loads(restored.metadata)) == ("3", {"undid": gone.id})
+    refused = client.post(f"/stream/activity/{there.id}/restore", headers=headers)
+    assert refused.status_code == 409 and "Note 4 is there already." in refused.text
+
+
 def test_hook_person_sections(make_app, people):
     """A plugin's section shows on Manage People's page of the person it was asked about."""
 

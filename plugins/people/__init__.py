@@ -2,7 +2,8 @@
 
 ``models`` holds its tables (one-time links, retired team ids); ``teams`` and ``accounts``
 are the only write paths, each change recorded in its transaction; ``links`` issues and
-checks one-time password links; ``views`` (the ``/people`` blueprint, closed to all but the
+checks one-time password links; ``restoring`` restores a team or a person's change from its
+record (``restore_plan``, ``restore``); ``views`` (the ``/people`` blueprint, closed to all but the
 owner and admin kinds), ``team_views``, ``person_views`` and ``link_views`` serve the pages.
 """
 
