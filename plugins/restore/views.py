@@ -3,8 +3,8 @@ answers first: sign in, Staff Members only, the tab visible).
 
 Then, deny by default: the record must be one the viewer sees on the Activity tab (its one
 query, through ``FEED.get``: 404 otherwise, as its Details), the viewer the owner or an admin
-(403), the record one a plugin restores (``restore_plan``: 422 otherwise) and not restored
-already (409). The restore and its records commit in one transaction; a refusal (409, 422)
+(403), the record not restored already (409) and one a plugin restores (its ``restore``
+answers: 422 otherwise). The restore and its records commit in one transaction; a refusal (409, 422)
 changes nothing and says why. To htmx the answer is a short message in place of the button;
 without JavaScript a success goes to the restore's own record, a refusal is a page.
 """
@@ -72,10 +72,9 @@ def restore(record, actor):
     earlier = restore_of(record)
     if earlier is not None:
         raise Refused(f"This record was restored already (record #{earlier.id}).", CHANGED)
-    caller = hooks(current_app)
-    if caller.restore_plan(event=record) is None:
-        raise Refused(NOT_RESTORABLE, NEVER)
-    restored = caller.restore(event=record, actor=actor)
+    # The plugin owning the object answers (``restore``, checking everything again): no answer
+    # is no restore.
+    restored = hooks(current_app).restore(event=record, actor=actor)
     if not restored:
         raise Refused(NOT_RESTORABLE, NEVER)
     return [record_restore(actor, item) for item in restored]

@@ -529,3 +529,37 @@ def test_people_rules_hold_for_a_restore(app, people):
     assert response.status_code == 409 and "Name has changed since" in response.text
     with app.app_context():
         assert User.get_by_id(admin.id).role.name == "Admin"
+
+
+def test_a_restore_keeps_the_rules_of_manage_people(app, people):
+    """Nobody changes their own role by a restore; only the Super Admin changes the Super
+    Admin's account, by a restore too."""
+    owner, admin = people["owner@example.com"], people["admin@example.com"]
+    with app.test_request_context():
+        accounts.update_person(owner, admin, admin.name, admin.email, "Project Manager", "UTC")
+        promoted = accounts.update_person(owner, admin, admin.name, admin.email, "Admin", "UTC")
+        zone = accounts.update_person(owner, owner, owner.name, owner.email, owner.role.name, "UTC")
+    avery = client_for(app, "admin@example.com")
+    own = restore(avery, promoted.id)
+    assert own.status_code == 422 and "You cannot change your own role" in own.text
+    owners = restore(avery, zone.id)
+    assert owners.status_code == 403 and "Only the Super Admin changes" in owners.text
+    with app.app_context():
+        assert User.get_by_id(admin.id).role.name == "Admin"
+        assert User.get_by_id(owner.id).time_zone == "UTC"
+    assert restore(client_for(app, "owner@example.com"), zone.id).status_code == 200
+
+
+def test_a_team_or_company_name_taken_since_is_refused(app, people, world):
+    owner = people["owner@example.com"]
+    with app.test_request_context():
+        deleted = teams.delete_team(owner, Team.get(Team.name == "Sales"))
+        teams.create_team(owner, "sales")
+        services.create_company(owner, name="Globex")  # so SQLite gives the next one a new id
+        gone = services.delete_company(owner, Company.get_by_id(world["acme"].id))
+        services.create_company(owner, name="Acme Corp")
+    client = client_for(app, "owner@example.com")
+    team = restore(client, deleted.id)
+    assert team.status_code == 409 and "A team named “Sales” exists now" in team.text
+    company = restore(client, gone.id)
+    assert company.status_code == 409 and "A company named “Acme Corp” exists now" in company.text
