@@ -112,12 +112,16 @@ def connect_imap(settings):
         conn = imaplib.IMAP4(parts.hostname, parts.port or 143, timeout=settings.timeout)
         if "starttls=1" in parts.query:
             conn.starttls()
-    conn.login(unquote(parts.username or ""), unquote(parts.password or ""))
     folder = unquote(parts.path.strip("/")) or "INBOX"
-    status, _ = conn.select(_quoted(folder))
-    if status != "OK":
-        conn.logout()
-        raise OSError(f"IMAP folder {folder!r} could not be opened")
+    try:
+        conn.login(unquote(parts.username or ""), unquote(parts.password or ""))
+        status, _ = conn.select(_quoted(folder))
+        if status != "OK":
+            raise OSError(f"IMAP folder {folder!r} could not be opened")
+    except BaseException:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            conn.shutdown()
+        raise
     return conn
 
 

@@ -1,5 +1,7 @@
 """``flask --app wsgi email …``: read the bounces back from the return-path mailbox now."""
 
+import imaplib
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -16,7 +18,10 @@ def read_bounces(maildir):
     if maildir:
         tally = bounces.read_maildir(maildir)
     else:
-        tally = bounces.read_configured(current_app.config)
+        try:
+            tally = bounces.read_configured(current_app.config)
+        except (OSError, imaplib.IMAP4.error) as error:
+            raise click.ClickException(f"could not read the bounce mailbox: {error}") from None
         if tally is None:
             raise click.UsageError(
                 "no bounce mailbox is configured: set ACTIVITY_STREAM_EMAIL_BOUNCE_MAILDIR or "
