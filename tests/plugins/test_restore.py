@@ -315,6 +315,11 @@ def test_a_team_renamed_gets_its_name_back(app, people):
     with app.app_context():
         back = Team.get_by_id(sales.id)
         assert (back.name, back.color) == ("Sales", color)
+    with app.test_request_context():
+        again = teams.update_team(owner, back, "Revenue", back.description, back.color)
+        teams.update_team(owner, back, "Income", back.description, back.color)
+    refused = restore(client_for(app, "owner@example.com"), again.id)
+    assert refused.status_code == 409 and "Name has changed since" in refused.text
 
 
 def test_a_role_change_is_put_back_with_the_teams_it_took(app, people):
@@ -369,6 +374,10 @@ def test_a_masked_field_is_never_restored(app, people, world):
             admin, Document.get_by_id(world["secret"].id), access_code="ROOM-0000", title="Room"
         )
         assert json.loads(changed.changes)["access_code"] == [MASK, MASK]
+    client = client_for(app, "admin@example.com")
+    response = restore(client, changed.id)  # the document is there: the secret alone refuses
+    assert response.status_code == 422 and "Access code is a secret" in response.text
+    with app.test_request_context():
         deleted = services.delete_document(admin, Document.get_by_id(world["secret"].id))
         password = record_activity(
             admin,
@@ -376,7 +385,6 @@ def test_a_masked_field_is_never_restored(app, people, world):
             Ref("user", admin.id, admin.name),
             changes={"password": [MASK, MASK]},
         )
-    client = client_for(app, "admin@example.com")
     for record in (changed, deleted, password):
         response = restore(client, record.id)
         assert response.status_code == 422, response.text
@@ -563,3 +571,23 @@ def test_a_team_or_company_name_taken_since_is_refused(app, people, world):
     assert team.status_code == 409 and "A team named “Sales” exists now" in team.text
     company = restore(client, gone.id)
     assert company.status_code == 409 and "A company named “Acme Corp” exists now" in company.text
+
+
+def test_a_record_undone_is_linked_only_for_those_who_see_it(app, people, world):
+    """Oscar (Office Manager, Leadership, related rows only) sees the owner's restore of
+    Priya's change through his team, not Priya's change itself: it is named, not linked."""
+    pm = people["pm@example.com"]
+    with app.test_request_context():
+        office = Role.get(Role.name == "Office Manager")
+        TabGrant.create(tab="activity", role=office)
+        RoleScope.create(role=office, tab="activity", scope="related")
+        task = services.create_task(pm, title="Delivery plan")
+        changed = services.update_task(pm, task, title="Delivery plan v2")
+    assert restore(client_for(app, "owner@example.com"), changed.id).status_code == 200
+    with app.app_context():
+        done = latest("task.restored")
+    oscar = client_for(app, "office@example.com")
+    assert changed.id not in row_ids(oscar) and done.id in row_ids(oscar)
+    details = oscar.get(f"/stream/activity/{done.id}").text
+    assert f"Undid record #{changed.id}." in details
+    assert f'href="/stream/activity/{changed.id}"' not in details
