@@ -364,8 +364,12 @@
   document.addEventListener("DOMContentLoaded", function () { foldFilters(); });
   document.addEventListener("htmx:afterSettle", function (event) { foldFilters(event.detail.elt); });
 
-  // Close the flyout once htmx has swapped in a new panel.
-  document.addEventListener("htmx:afterSwap", function () { setOpen(false); });
+  // Close the flyout once htmx has swapped in a new panel; not when a poll (the "new events"
+  // banner, every 15 s) refreshes a part of the page under an open menu.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "panel") setOpen(false);
+  });
 })();
 
 // Copy buttons (a new API token, shown once): copy the named field's text and say so in the
