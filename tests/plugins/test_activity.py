@@ -543,6 +543,9 @@ def test_upgrading_an_older_database_adds_the_index_and_keeps_every_row(app, peo
         ("teammate@example.com", {"verb": ["task.updated"]}),
         ("teammate@example.com", {"actor": ["7"]}),
         ("teammate@example.com", {"object": ["task:17"]}),
+        ("admin@example.com", {"session": ["12"]}),
+        ("admin@example.com", {"request": ["req-0123456789"]}),
+        ("teammate@example.com", {"session": ["12"]}),
         # Not here, by design: a type alone is read through the (type, object id, id) index
         # and its events sorted (bounded by their number); the unfiltered `related` page
         # merges a few capped, already sorted arms; a date range sorts its range.
@@ -618,3 +621,42 @@ def test_upgrading_rebuilds_the_audience_without_its_foreign_key_and_keeps_every
             ActivityAudience.delete().where(ActivityAudience.event <= 10).execute()
             ActivityEvent.delete().where(ActivityEvent.id <= 10).execute()
         assert ActivityAudience.select().count() == len(rows) // 2
+
+
+@pytest.mark.parametrize(
+    "query, index",
+    [
+        ({"session": ["12"]}, "activity_event_recorded_via_id"),
+        ({"request": ["req-0123456789"]}, "activity_event_request_id_id"),
+    ],
+    ids=["session", "request"],
+)
+def test_a_session_or_request_is_read_through_its_own_index(app, people, query, index):
+    """What one session or request did is a few steps of its (column, id) index at any size,
+    never a walk of every event (SQLite: the plan is the same at 10 rows or 10 million)."""
+    if not is_sqlite():
+        pytest.skip("PostgreSQL plans from its statistics")
+    with app.test_request_context():
+        args = MultiDict([(key, value) for key, values in query.items() for value in values])
+        page_query = visible_events(people["admin@example.com"], parse_filters(args), limit=51)
+        sql, params = page_query.sql()
+        plan = [row[3] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert any(index in step for step in plan), plan
+
+
+def test_upgrading_adds_the_session_and_request_indexes_and_keeps_every_row(app, people):
+    with app.app_context():
+        admin = people["admin@example.com"]
+        record_entries(
+            [build_entry(admin, "task.updated", Ref("task", n, f"T{n}")) for n in range(20)]
+        )
+        # As a database from before migration core.0015 would be:
+        for name in ("activity_event_recorded_via_id", "activity_event_request_id_id"):
+            database.execute_sql(f"DROP INDEX {name}")
+        SchemaMigration.delete().where(
+            SchemaMigration.name == "core.0015_session_request_indexes"
+        ).execute()
+        assert migrations.upgrade(app) == ["core.0015_session_request_indexes"]
+        assert ActivityEvent.select().count() == 20
+        index_names = {index.name for index in database.get_indexes("activity_event")}
+        assert {"activity_event_recorded_via_id", "activity_event_request_id_id"} <= index_names
