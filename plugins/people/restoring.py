@@ -37,9 +37,11 @@ from plugins.restore.plans import listing
 from plugins.restore.plans import recorded_changes
 from plugins.restore.plans import recorded_metadata
 from plugins.restore.plans import refuse_changed
+from plugins.restore.plans import refuse_foreign
 from plugins.restore.plans import refuse_masked
 
 PERSON_FIELDS = ("name", "email", "role", "time_zone")
+RESTORED_VERBS = ("team.deleted", "team.updated", "user.updated")
 GRANTS_NOTE = "its tab grants come back only by granting them again in Settings"
 
 
@@ -55,8 +57,9 @@ def restore(event, actor):
 
 
 def _dispatch(event, actor):
-    if not is_id(event.object_id):
+    if not is_id(event.object_id) or event.verb not in RESTORED_VERBS:
         return None
+    refuse_foreign(event)
     if event.verb == "team.deleted":
         return _undelete_team(event, actor)
     if event.verb == "team.updated" and "members" not in recorded_changes(event):
@@ -77,7 +80,7 @@ def _undelete_team(event, actor):
         raise Refused("This team exists again: there is nothing to bring back.", CHANGED)
     values = _team_values({name: changes.get(name, [""])[0] for name in teams.FIELDS})
     _refuse_team_name_taken(values["name"], team_id)
-    ids = (recorded_metadata(event).get("ids", {}).get("members") or [None])[0]
+    ids = _ids_before(event, "members")
     members = _people("members", ids, (changes.get("members") or [[]])[0] or [])
     for user in members:
         if not (user.is_staff and user.active):
@@ -198,11 +201,21 @@ def _teams_left(event, changes):
     left = changes.get("teams")
     if not left or left[0] in (None, MASK):
         return []
-    ids = (recorded_metadata(event).get("ids", {}).get("teams") or [None])[0]
+    ids = _ids_before(event, "teams")
     if ids is not None:
         return list(Team.select().where(Team.id.in_(list(ids))))
     names = {name.lower() for name in left[0]}
     return [team for team in Team.select() if team.name.lower() in names]
+
+
+def _ids_before(event, field):
+    """Return the ids the record keeps of ``field`` before the change (None: none kept)."""
+    ids = recorded_metadata(event).get("ids")
+    pair = ids.get(field) if isinstance(ids, dict) else None
+    before = pair[0] if isinstance(pair, list) and len(pair) == 2 else None
+    if isinstance(before, list) and all(type(item) is int for item in before):
+        return before
+    return None
 
 
 def _people(field, ids, names):

@@ -14,6 +14,8 @@ from plugins.activity.views import FEED
 from plugins.restore.plans import Refused
 from plugins.restore.records import restore_of
 from plugins.restore.records import undone_by
+from plugins.restore.views import UNREADABLE
+from plugins.restore.views import UNREADABLE_MESSAGE
 
 
 def record_actions(viewer, event):
@@ -35,6 +37,9 @@ def record_actions(viewer, event):
                 context["plan"] = hooks(current_app).restore_plan(event=event)
             except Refused as refusal:
                 context["refusal"] = refusal.message
+            except UNREADABLE:  # the Details still open; Restore answers why
+                current_app.logger.exception("record %s could not be read for a restore", event.id)
+                context["refusal"] = UNREADABLE_MESSAGE
             if not context.get("plan") and not context.get("refusal"):
                 return None
     return Markup(render_template("restore/actions.html", **context))

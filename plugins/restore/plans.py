@@ -55,8 +55,28 @@ class Restored:
 
 
 def recorded_changes(event):
-    """Return the change set of ``event`` as a dict (``{}`` when it has none)."""
-    return json.loads(event.changes) if event.changes else {}
+    """Return the change set of ``event`` as a dict (``{}`` when it has none); refuse one that
+    is not ``{field: [old, new]}`` (a record sent by another system may hold anything)."""
+    try:
+        changes = json.loads(event.changes) if event.changes else {}
+    except ValueError:
+        changes = None
+    if not isinstance(changes, dict) or not all(
+        isinstance(pair, list) and len(pair) == 2 for pair in changes.values()
+    ):
+        raise Refused("This record's change set is not one a restore can read.", NEVER)
+    return changes
+
+
+def refuse_foreign(event):
+    """Refuse a record another system sent (over the API, or by an actor of its own): it
+    says what that system did, and a restore acts only on what the platform recorded itself."""
+    if event.actor_external_id or (event.recorded_via or "").startswith("api_token:"):
+        raise Refused(
+            "This record was sent by another system: a restore acts only on what this "
+            "platform recorded itself.",
+            NEVER,
+        )
 
 
 def recorded_metadata(event):

@@ -40,6 +40,11 @@ NOT_RESTORABLE = (
 )
 
 
+# What reading a record of an unexpected shape raises: refused (422), never a 500.
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+UNREADABLE_MESSAGE = "This record is not in a shape a restore can read."
+
+
 @bp.post("/<int:record_id>/restore")
 def restore_record(record_id):
     """Restore what record ``record_id`` recorded; answer what happened."""
@@ -54,6 +59,9 @@ def restore_record(record_id):
         return answer(record, refusal.message, refusal.status)
     except FieldError as error:  # a value the object's own rules refuse today
         return answer(record, f"Nothing was restored: {error}.", CHANGED)
+    except UNREADABLE:  # a record whose shape its plugin did not expect
+        current_app.logger.exception("record %s could not be read for a restore", record_id)
+        return answer(record, UNREADABLE_MESSAGE, NEVER)
     except peewee.IntegrityError:  # a name or an id taken meanwhile by another request
         message = "Nothing was restored: the object changed meanwhile. Reload and try again."
         return answer(record, message, CHANGED)

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from flask import g
 
 from core.events import MASK
 from core.events import ActivityEvent
@@ -591,3 +592,32 @@ def test_a_record_undone_is_linked_only_for_those_who_see_it(app, people, world)
     details = oscar.get(f"/stream/activity/{done.id}").text
     assert f"Undid record #{changed.id}." in details
     assert f'href="/stream/activity/{changed.id}"' not in details
+
+
+def test_a_record_sent_by_another_system_or_of_another_shape_is_refused(app, people, world):
+    """A record sent over the API says what another system did: never restored here; nor is
+    a change set that is not ``{field: [old, new]}``."""
+    admin = people["admin@example.com"]
+    task = Ref("task", world["task"].id, "Q3 report")
+    with app.test_request_context():
+        g.recorded_via = "api_token:1"
+        sent = record_activity(admin, "task.updated", task, changes={"title": ["Q3 report", "X"]})
+    with app.test_request_context():
+        odd = record_activity(admin, "task.updated", task, changes={"title": "x"}, summary="x")
+        ids = record_activity(
+            admin,
+            "task.updated",
+            task,
+            changes={"assignees": [["Dana Scully"], ["Fox Mulder"]]},
+            metadata={"ids": {"assignees": "not ids"}},
+        )
+    client = client_for(app, "admin@example.com")
+    assert "sent by another system" in client.get(f"/stream/activity/{sent.id}").text
+    for record, words in ((sent, "sent by another system"), (odd, "not one a restore can read")):
+        response = restore(client, record.id)
+        assert response.status_code == 422 and words in response.text
+    # Ids of another shape are ignored: the names decide (Dana, not Fox: changed since).
+    response = restore(client, ids.id)
+    assert response.status_code == 409 and "Assignees has changed since" in response.text
+    with app.app_context():
+        assert Task.get_by_id(world["task"].id).title == "Q3 report"

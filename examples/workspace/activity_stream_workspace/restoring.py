@@ -51,6 +51,7 @@ from plugins.restore.plans import listing
 from plugins.restore.plans import recorded_changes
 from plugins.restore.plans import recorded_metadata
 from plugins.restore.plans import refuse_changed
+from plugins.restore.plans import refuse_foreign
 from plugins.restore.plans import refuse_masked
 
 ONE, MANY = "one", "many"
@@ -126,6 +127,7 @@ def restore_plan(event):
     kind = _kind(event)
     if kind is None:
         return None
+    refuse_foreign(event)
     if event.action == DELETED:
         return _undelete(kind, event, actor=None)
     return _undo_change(kind, event, actor=None)
@@ -137,6 +139,7 @@ def restore(event, actor):
     kind = _kind(event)
     if kind is None:
         return None
+    refuse_foreign(event)
     if event.action == DELETED:
         return _undelete(kind, event, actor)
     return _undo_change(kind, event, actor)
@@ -168,7 +171,7 @@ def _undo_change(kind, event, actor):
             f"That {kind.tracking.kind} no longer exists: restore its deletion first.", CHANGED
         )
     now = kind.observe(current)
-    ids = recorded_metadata(event).get("ids", {})
+    ids = _recorded_ids(recorded_metadata(event))
     for name, (_old, new) in changes.items():
         if name in ids:  # people and companies by id: two may share a name
             refuse_changed(name, linked_ids(now, name), ids[name][1])
@@ -209,7 +212,7 @@ def _undelete(kind, event, actor, parent=None):
             CHANGED,
         )
     metadata = recorded_metadata(event)
-    ids = metadata.get("ids", {})
+    ids = _recorded_ids(metadata)
     fields = {name: old for name, (old, _new) in changes.items() if name in kind.texts}
     for name in kind.people:
         if name in changes or name in ids:
@@ -303,6 +306,25 @@ def _refuse_name_taken(name, company_id):
     taken = Company.select().where((Company.name == (name or "")) & (Company.id != company_id))
     if name and taken.exists():
         raise Refused(f"A company named “{name}” exists now: rename it first.", CHANGED)
+
+
+def _recorded_ids(metadata):
+    """Return the record's ``{field: [ids before, ids after]}``, each an id, a list of ids or
+    None; a field recorded otherwise is left out (its names are used instead)."""
+    ids = metadata.get("ids")
+    if not isinstance(ids, dict):
+        return {}
+    return {
+        name: pair
+        for name, pair in ids.items()
+        if isinstance(pair, list) and len(pair) == 2 and all(map(_ids_value, pair))
+    }
+
+
+def _ids_value(value):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return True
+    return isinstance(value, list) and all(_ids_value(item) and item is not None for item in value)
 
 
 # Values ----------------------------------------------------------------------------------------
