@@ -33,7 +33,7 @@ from plugins.restore.plans import NEVER
 from plugins.restore.plans import Plan
 from plugins.restore.plans import Refused
 from plugins.restore.plans import Restored
-from plugins.restore.plans import listing
+from plugins.restore.plans import as_they_were
 from plugins.restore.plans import recorded_changes
 from plugins.restore.plans import recorded_metadata
 from plugins.restore.plans import refuse_changed
@@ -118,7 +118,7 @@ def _undo_team_change(event, actor):
     if values["name"].lower() != current.name.lower():
         _refuse_team_name_taken(values["name"], current.id)
     if actor is None:
-        return Plan(f"Puts back {listing(list(changes))} as they were before this change")
+        return Plan(f"Puts back {as_they_were(list(changes))} before this change")
     for name, value in values.items():
         setattr(current, name, value)
     teams._save(current)
@@ -175,7 +175,7 @@ def _undo_person_change(event, actor):
     came_back = _teams_left(event, changes) if role.is_staff else []
     notes = [f"{name} is not put back" for name in sorted(set(changes) - {*PERSON_FIELDS, "teams"})]
     if actor is None:
-        return Plan(f"Puts back {listing(fields)} as they were before this change", tuple(notes))
+        return Plan(f"Puts back {as_they_were(fields)} before this change", tuple(notes))
     if current.is_owner and not actor.is_owner:
         raise Refused("Only the Super Admin changes the Super Admin's account.", 403)
     if current.id == actor.id and role.id != current.role_id:

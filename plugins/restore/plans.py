@@ -100,19 +100,33 @@ def refuse_masked(changes):
         )
 
 
-def refuse_changed(name, now, recorded):
-    """Refuse when a field's value ``now`` is not the one the record left (``recorded``)."""
+def refuse_changed(name, now, recorded, words=None):
+    """Refuse when a field's value ``now`` is not the one the record left (``recorded``);
+    ``words`` maps stored values to what people read (a status's choices)."""
     if now != recorded:
-        raise Refused(
-            f"{as_words(name)} has changed since this record: it is now {_shown(now)}, "
-            f"not {_shown(recorded)}. Nothing was restored."
+        words = dict(words or {})
+        now_shown, recorded_shown = (
+            _shown(words.get(v, v) if _hashable(v) else v) for v in (now, recorded)
         )
+        raise Refused(
+            f"{as_words(name)} has changed since this record: it is now {now_shown}, "
+            f"not {recorded_shown}. Nothing was restored."
+        )
+
+
+def _hashable(value):
+    return isinstance(value, (str, int, float, bool, type(None)))
 
 
 def listing(names):
     """Return field names as a sentence says them: ``Title, Status and Assignees``."""
     words = [as_words(name) for name in names]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def as_they_were(names):
+    """Return ``Title as it was`` or ``Title and Status as they were`` (a plan's words)."""
+    return f"{listing(names)} as {'it was' if len(names) == 1 else 'they were'}"
 
 
 def _shown(value):

@@ -30,6 +30,7 @@ from activity_stream_workspace.models import TaskAssignee
 from activity_stream_workspace.models import TaskComment
 from activity_stream_workspace.tracking import COMPANY
 from activity_stream_workspace.tracking import DOCUMENT
+from activity_stream_workspace.tracking import FIELDS
 from activity_stream_workspace.tracking import TASK
 from activity_stream_workspace.tracking import linked_ids
 from activity_stream_workspace.tracking import observe_company
@@ -47,6 +48,7 @@ from plugins.restore.plans import NEVER
 from plugins.restore.plans import Plan
 from plugins.restore.plans import Refused
 from plugins.restore.plans import Restored
+from plugins.restore.plans import as_they_were
 from plugins.restore.plans import listing
 from plugins.restore.plans import recorded_changes
 from plugins.restore.plans import recorded_metadata
@@ -176,14 +178,15 @@ def _undo_change(kind, event, actor):
         if name in ids:  # people and companies by id: two may share a name
             refuse_changed(name, linked_ids(now, name), ids[name][1])
         else:
-            refuse_changed(name, now.state.get(name), new)
+            words = FIELDS.get(kind.tracking.kind, {}).get(name, {}).get("choices")
+            refuse_changed(name, now.state.get(name), new, words)
     fields = {
         name: _value(kind, name, old, (ids.get(name) or [None])[0])
         for name, (old, _new) in changes.items()
     }
     values, links = _checked(kind, fields, creating=False)
     if actor is None:
-        return Plan(f"Puts back {listing(list(changes))} as they were before this change")
+        return Plan(f"Puts back {as_they_were(list(changes))} before this change")
     for name, value in values.items():
         setattr(current, name, value)
     for users in links.values():
