@@ -235,3 +235,28 @@ def test_a_sign_in_links_to_its_sessions_actions_for_who_reads_activity(world, p
     page = office.get("/stream/logins")
     assert page.status_code == 200
     assert "session-actions" not in page.text
+
+
+def test_the_api_reads_a_session_and_a_request_as_the_tab_does(world, people):
+    from plugins.api.tokens import create_token
+
+    app, client = world
+    owner = client("owner@example.com")
+    owner.get("/notes/complete/1/3", headers={"X-Request-ID": "req-api-00001"})
+    owner.get("/notes/complete/9/1", headers={"X-Request-ID": "req-api-00002"})
+    session = newest_session(app, "owner@example.com", people)
+    with app.app_context(), database.atomic():
+        token = create_token(people["admin@example.com"], "reader", "read", by=None)[1]
+    reader = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def ids(query):
+        answer = reader.get(f"/api/v1/activity?{query}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return {item["id"] for item in answer.json["data"]}
+
+    assert ids("request=req-api-00001") == {e.id for e in stored(app, request_id="req-api-00001")}
+    everything = {e.id for e in stored(app, recorded_via=f"session:{session.id}")}
+    assert ids(f"q=session:{session.id}") == everything and len(everything) == 4
+    refused = reader.get("/api/v1/activity?session=x", headers=headers)
+    assert refused.status_code == 422 and "session" in refused.text  # as every refused filter
