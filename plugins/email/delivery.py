@@ -91,7 +91,7 @@ def record(report):
 def reason(report):
     """Return why a report suppresses its address, as people read it."""
     what = "a complaint (marked as spam)" if report.event == COMPLAINED else "a hard bounce"
-    details = " ".join(part for part in (report.status_code, report.diagnostic) if part)
+    details = _details(report)
     return clip(f"{what}{': ' + details if details else ''}", 500)
 
 
@@ -103,9 +103,17 @@ def describe(report):
         BOUNCED: "hard bounce" if report.hard else "soft bounce",
         COMPLAINED: "complaint: marked as spam",
     }[report.event]
-    details = " ".join(part for part in (report.status_code, report.diagnostic) if part)
+    details = _details(report)
     via = "DSN" if report.source == "dsn" else "provider event"
     return clip(f"{words} ({via}){': ' + details if details else ''}", 500)
+
+
+def _details(report):
+    """Return the status code and the diagnostic, the code once (``550 5.1.1 …`` holds it)."""
+    code, diagnostic = report.status_code, report.diagnostic
+    if code and code in diagnostic:
+        return diagnostic
+    return " ".join(part for part in (code, diagnostic) if part)
 
 
 def _message(message_id):

@@ -329,7 +329,7 @@ def test_a_suppressed_address_gets_no_notification_but_a_record_of_it(
     dana, sam = people["teammate@example.com"], people["sales@example.com"]
     later = send(world, dana, subject="Task completed: Q4 plan")
     assert later.status == SUPPRESSED
-    assert later.outcome.startswith("not sent: address suppressed after a hard bounce: 5.1.1")
+    assert later.outcome.startswith("not sent: address suppressed after a hard bounce: 550 5.1.1")
     assert " on 20" in later.outcome  # the day it was suppressed
     assert later.finished_at is not None and later.attempts == 0
     assert len(smtp_server.received) == 1  # only the message that bounced went out
@@ -410,7 +410,7 @@ def test_resend_is_refused_while_suppressed_and_warns_after_the_lift(world, peop
     )
     assert lifted.status_code == 303
     page = admin.get("/stream/email").text
-    assert "This message bounced (hard bounce (DSN): 5.1.1" in page  # Resend asks, warning
+    assert "This message bounced (hard bounce (DSN): 550 5.1.1" in page  # Resend asks, warning
     sent = admin.post(
         f"/stream/email/{bounced.id}/resend", data={"csrf_token": csrf_token_of(admin)}
     )
