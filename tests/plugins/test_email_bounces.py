@@ -489,3 +489,18 @@ def test_read_maildir_directly_tallies(world, people, smtp_server, return_host):
     with world.app_context():
         tally = bounces.read_maildir(return_host.path)
     assert (tally.messages, tally.recorded, tally.skipped) == (1, 1, 0)
+
+
+def test_pseudonymising_the_person_replaces_their_address_in_reports_and_suppressions(
+    world, people, bounced
+):
+    from plugins.people import pseudonyms
+
+    dana, owner = people["teammate@example.com"], people["owner@example.com"]
+    with world.test_request_context():
+        pseudonyms.pseudonymise(owner, dana)
+        (report,) = EmailDeliveryReport.select()
+        (held,) = EmailSuppression.select()
+    for text in (report.recipient, report.diagnostic, held.address, held.reason):
+        assert "teammate@example.com" not in text
+    assert held.address.endswith("@pseudonymised.invalid")
