@@ -10,6 +10,7 @@ left out.
 
 from core.listing.feed import plain_data
 from plugins.email.models import EmailMessage
+from plugins.email.models import EmailSuppression
 
 BATCH = 1000
 WITHHELD = "a private message of the platform's own: its link opens the account"
@@ -18,9 +19,14 @@ WITHHELD = "a private message of the platform's own: its link opens the account"
 def person_records(person):
     """Yield ``("email", dict)`` for every message to or from ``person``, oldest first: every
     column as plain JSON (the message's own kind as ``message_kind``), bodies included but
-    for the platform's private messages (``bodies_withheld`` says why)."""
+    for the platform's private messages (``bodies_withheld`` says why); then
+    ``("email_suppression", dict)`` for each suppression of their address."""
     for message in messages_of(person.id):
         yield "email", message_data(message)
+    # Their address suppressed after a bounce (lifted or not): a record about them too.
+    held = EmailSuppression.select().where(EmailSuppression.address == person.email.lower())
+    for row in held.order_by(EmailSuppression.id):
+        yield "email_suppression", plain_data(row)
 
 
 def messages_of(person_id):

@@ -504,3 +504,16 @@ def test_pseudonymising_the_person_replaces_their_address_in_reports_and_suppres
     for text in (report.recipient, report.diagnostic, held.address, held.reason):
         assert "teammate@example.com" not in text
     assert held.address.endswith("@pseudonymised.invalid")
+
+
+def test_the_export_of_a_person_holds_their_address_suppression(world, people, bounced):
+    import json
+
+    dana = people["teammate@example.com"]
+    owner = client_for(world, "owner@example.com")
+    answer = owner.post(f"/people/{dana.id}/export", data={"csrf_token": csrf_token_of(owner)})
+    lines = [json.loads(line) for line in answer.get_data(as_text=True).splitlines() if line]
+    (held,) = [line for line in lines if line["kind"] == "email_suppression"]
+    assert held["address"] == dana.email and "5.1.1" in held["reason"]
+    (mail,) = [line for line in lines if line["kind"] == "email"]
+    assert mail["delivery"] == BOUNCED
