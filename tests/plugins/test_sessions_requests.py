@@ -25,7 +25,7 @@ from plugins.activity.groups import counted
 from plugins.activity.groups import joined
 from plugins.settings.models import TabGrant
 
-GROUP = re.compile(r'<li class="row row-group" data-request="([^"]+)">(.*?)</ol>', re.S)
+GROUP = re.compile(r'<li class="row-group" data-request="([^"]+)">(.*?)</ol>', re.S)
 SESSION_LINK = re.compile(r'href="(/stream/activity\?session=(\d+))"[^>]*class="session-actions"')
 
 
