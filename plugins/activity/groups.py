@@ -17,9 +17,10 @@ GROUP_AT_LEAST = 3
 
 
 def in_groups(rows, filters=None):
-    """Return the list's items for ``rows`` (``prepare_rows``' dicts): ``{"row": row}`` for a
-    row alone, ``{"group": {"sentence", "rows", "first"}}`` for a run of at least
-    ``GROUP_AT_LEAST`` rows of one request and one actor."""
+    """Return the list's items for ``rows`` (``prepare_rows``' dicts), flat, so the template
+    prints a row's markup in one place: ``{"row": row}`` for each row, a run of at least
+    ``GROUP_AT_LEAST`` rows of one request and one actor between ``{"open": group}`` and
+    ``{"close": group}`` (``group``: ``{"sentence", "size", "first"}``)."""
     if filters is not None and getattr(filters, "requests", None):
         return [{"row": row} for row in rows]
     items, run = [], []
@@ -42,10 +43,12 @@ def _together(one, other):
 
 
 def _as_items(run):
+    rows = [{"row": row} for row in run]
     if len(run) < GROUP_AT_LEAST:
-        return [{"row": row} for row in run]
+        return rows
     events = [row["event"] for row in run]
-    return [{"group": {"sentence": group_sentence(events), "rows": run, "first": run[0]}}]
+    group = {"sentence": group_sentence(events), "size": len(run), "first": run[0]}
+    return [{"open": group}, *rows, {"close": group}]
 
 
 def group_sentence(events):
