@@ -5,6 +5,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_login import current_user
+from markupsafe import Markup
+from markupsafe import escape
 
 from core.listing.feed import counted
 from core.shell import flyout_links
@@ -54,6 +56,13 @@ def relative_time(value, now=None):
             count = seconds // size
             return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''} ago"
     return f"{seconds // (86400 * 30)} mo ago"
+
+
+def actor_markup(event):
+    """Return who did ``event`` as every Activity sentence starts: the actor's name in bold,
+    then their role as a badge when it was recorded (escaped; ``Markup``)."""
+    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
+    return Markup(f"<strong>{escape(event.actor_name)}</strong>{badge}")
 
 
 def init_templating(app):

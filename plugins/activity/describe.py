@@ -7,6 +7,7 @@ from markupsafe import escape
 from core.events.changes import as_words
 from core.inputs import is_id
 from core.plugins import hooks
+from core.templating import actor_markup
 
 PHRASES = {
     "created": "created",
@@ -109,11 +110,7 @@ def describe(event, links, viewer, phrased_by_plugin=True):
     kind = as_words(event.object_type)
     label = _linked(event.object_label, links.get((event.object_type, event.object_id)))
     # Plain concatenation of escaped parts: this runs for every row of every page.
-    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
-    sentence = (
-        f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} {escape(kind)}"
-        f" “{label}”"
-    )
+    sentence = f"{actor_markup(event)} {escape(phrase)} {escape(kind)} “{label}”"
     if event.target_type:
         target = _linked(event.target_label, links.get((event.target_type, event.target_id)))
         sentence += f" on {escape(event.target_type.replace('_', ' '))} “{target}”"

@@ -6,10 +6,10 @@ does not show, nor moves one out of time order. A list limited to one request (`
 shows its parts as they are.
 """
 
-from markupsafe import Markup
 from markupsafe import escape
 
 from core.events.changes import as_words
+from core.templating import actor_markup
 from plugins.activity.describe import action_phrase
 
 # Fewer rows read as well one by one: an edit and its comment stay two rows.
@@ -62,9 +62,7 @@ def group_sentence(events):
         f"{phrase} {joined([counted(n, kind) for kind, n in kinds.items()])}"
         for phrase, kinds in by_phrase.items()
     ]
-    actor = events[0]
-    badge = f' <span class="badge">{escape(actor.actor_role)}</span>' if actor.actor_role else ""
-    return Markup(f"<strong>{escape(actor.actor_name)}</strong>{badge} ") + escape(joined(parts))
+    return actor_markup(events[0]) + " " + escape(joined(parts))
 
 
 def counted(number, kind):

@@ -11,9 +11,9 @@ import re
 from datetime import UTC
 from datetime import datetime
 
-from markupsafe import Markup
 from markupsafe import escape
 
+from core.templating import actor_markup
 from core.templating import local_time
 
 # The kinds of notification the sign-in log's notices are sent as (``core.auth.mail``), as a
@@ -62,5 +62,4 @@ def _in_zone(text, zone):
 def unlock_sentence(event):
     """Return the Activity tab's sentence of an unlock ``event``: its actor (and role), then its
     summary, written in words when it was recorded ("lifted the lock of account dana@…")."""
-    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
-    return Markup(f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(event.summary)}")
+    return actor_markup(event) + " " + escape(event.summary)

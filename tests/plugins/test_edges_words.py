@@ -223,7 +223,16 @@ def _field_labels(html):
 def test_every_field_of_the_email_filters_has_a_name_of_its_own(app, client, login):
     login("admin@example.com")
     labels = _field_labels(client.get("/stream/email").text)
-    assert labels == ["Search", "Sender", "Recipient", "Kind", "Status", "From date", "To date"]
+    assert labels == [
+        "Search",
+        "Sender",
+        "Recipient",
+        "Kind",
+        "Status",
+        "Delivery",
+        "From date",
+        "To date",
+    ]
     page = client.get("/stream/email?from=2026-12-01&to=2026-12-03").text
     assert 'id="email-from" name="from" value="2026-12-01"' in page
     assert 'id="email-to" name="to" value="2026-12-03"' in page
