@@ -56,6 +56,11 @@ def process(raw, tally):
         tally.skipped += 1
         tally.problems.append(str(why))
         return
+    except Exception as error:  # a message no parser foresaw: skipped, never the whole read
+        log.exception("a bounce could not be read")
+        tally.skipped += 1
+        tally.problems.append(f"unreadable: {type(error).__name__}: {error}"[:200])
+        return
     for report in reports:
         result, _ = delivery.record(report)
         if result == delivery.RECORDED:

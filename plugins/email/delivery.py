@@ -15,6 +15,7 @@ a complaint suppress the address (``suppression``).
 
 import logging
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 
 import peewee
@@ -70,6 +71,7 @@ def record(report):
     """Record ``report`` and move its message's delivery; return ``(result, message id or
     None)``, the result ``recorded``, ``duplicate`` or ``unmatched`` (kept, no message has
     that Message-ID). One transaction; a report received twice is recorded once."""
+    report = _clean(report)
     with database.atomic():
         found = EmailDeliveryReport.get_or_none(EmailDeliveryReport.key == report.key)
         if found is not None:
@@ -106,6 +108,18 @@ def describe(report):
     details = _details(report)
     via = "DSN" if report.source == "dsn" else "provider event"
     return clip(f"{words} ({via}){': ' + details if details else ''}", 500)
+
+
+def _clean(report):
+    """Return ``report`` with its texts on one line, without control characters: a bounce is
+    anyone's mail, and PostgreSQL stores no NUL."""
+    texts = ("key", "message_id", "recipient", "action", "status_code", "diagnostic")
+    return replace(report, **{name: _one_line(getattr(report, name)) for name in texts})
+
+
+def _one_line(text):
+    text = "".join(" " if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 else c for c in text or "")
+    return " ".join(text.split())
 
 
 def _details(report):

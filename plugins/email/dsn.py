@@ -86,7 +86,9 @@ def _blocks(part):
     payload = part.get_payload()
     if isinstance(payload, list):
         return [{k.lower(): str(v) for k, v in block.items()} for block in payload]
-    text = payload if isinstance(payload, str) else (part.get_payload(decode=True) or b"").decode()
+    if not isinstance(payload, str):
+        payload = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+    text = payload
     blocks = []
     for chunk in re.split(r"\r?\n\s*\r?\n", text.strip()):
         fields = HeaderParser().parsestr(chunk.strip() + "\n")

@@ -160,7 +160,7 @@ def parse_events(body):
     naming the first bad field (``events[2].type: …``)."""
     try:
         events = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Refused(400, "body: not JSON") from None
     if not isinstance(events, list):
         raise Refused(400, "body: expected a JSON list of events")
@@ -184,6 +184,12 @@ def _event(index, event):
     for name, limit in LIMITS.items():
         if name in values and len(values[name]) > limit:
             raise Refused(400, f"{where}.{name}: at most {limit} characters")
+    for name in ("detail", "status"):
+        if isinstance(event.get(name), str):
+            values[name] = event[name]
+    for name, value in values.items():
+        if "\x00" in value:
+            raise Refused(400, f"{where}.{name}: holds a NUL character")
     if values["type"] not in delivery.EVENTS:
         raise Refused(
             400, f"{where}.type: one of {', '.join(delivery.EVENTS)}, got {values['type'][:40]!r}"

@@ -517,3 +517,49 @@ def test_the_export_of_a_person_holds_their_address_suppression(world, people, b
     assert held["address"] == dana.email and "5.1.1" in held["reason"]
     (mail,) = [line for line in lines if line["kind"] == "email"]
     assert mail["delivery"] == BOUNCED
+
+
+def test_a_bounce_with_control_characters_is_stored_on_one_line(world, people, smtp_server):
+    from plugins.email import delivery
+
+    message = send(world, people["teammate@example.com"])
+    with world.app_context():
+        result, _ = delivery.record(
+            delivery.Report(
+                key="dsn:<x@y> a failed",
+                source="dsn",
+                message_id=message.message_id,
+                recipient="teammate@example.com\x00",
+                event=BOUNCED,
+                hard=True,
+                status_code="5.1.1",
+                diagnostic="550 5.1.1\x00 no\r\nsuch user",
+            )
+        )
+        assert result == delivery.RECORDED
+        (report,) = EmailDeliveryReport.select()
+    assert report.diagnostic == "550 5.1.1 no such user" and report.recipient.endswith(".com")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\xff\xfe",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        b"//79/A==\r\n--b--\r\n",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        b"Final-Recipient: rfc822; a@b\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b\r\n"
+        b"Content-Type: message/rfc822\r\n\r\n--b--\r\n",
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; x\r\n\r\n"
+        b"Final-Recipient: rfc822; a@b\r\nAction: exploded\r\n\r\n--b\r\n"
+        b"Content-Type: text/rfc822-headers\r\n\r\nMessage-ID: <m@x>\r\n\r\n--b--\r\n",
+    ],
+)
+def test_odd_messages_are_skipped_never_raised(raw):
+    tally = bounces.Tally()
+    bounces.process(raw, tally)
+    assert (tally.messages, tally.skipped, tally.recorded) == (1, 1, 0)

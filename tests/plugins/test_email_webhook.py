@@ -356,3 +356,12 @@ def test_a_served_app_takes_a_signed_event_over_http(tmp_path):
         [str(BIN / "python"), "-c", check], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert out.stdout.split() == ["bounced", "2026-12-05T20:30:00", "dana@example.com"]
+
+
+def test_nul_characters_and_deep_nesting_are_refused_not_a_500(hooked):
+    bad = event(hooked.message, detail="a\x00b")
+    answer = post(hooked, [bad])
+    assert answer.status_code == 400 and "events[0].detail: holds a NUL" in answer.json["error"]
+    deep = b"[" * 50_000 + b"]" * 50_000
+    answer = post(hooked, None, body=deep)
+    assert answer.status_code == 400 and "body: not JSON" in answer.json["error"]
