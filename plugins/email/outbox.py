@@ -119,7 +119,14 @@ def queue(messages, resent_from=None):
     for message in messages:
         recipient = message["recipient"]
         ok = deliverable(recipient.email)
-        held = suppressed.get(suppression.normal_address(recipient.email)) if ok else None
+        # The platform's own private mail (an invitation, a password link) is the account's,
+        # asked for by a person now, not a notification: it goes out, and shows if it bounces.
+        account_mail = message["private"] and message["sender_id"] is None
+        held = (
+            suppressed.get(suppression.normal_address(recipient.email))
+            if ok and not account_mail
+            else None
+        )
         if held is not None:
             status, outcome = SUPPRESSED, suppression.outcome(held)
         elif ok:

@@ -563,3 +563,16 @@ def test_odd_messages_are_skipped_never_raised(raw):
     tally = bounces.Tally()
     bounces.process(raw, tally)
     assert (tally.messages, tally.skipped, tally.recorded) == (1, 1, 0)
+
+
+def test_a_password_link_still_goes_to_a_suppressed_address(world, people, smtp_server, bounced):
+    dana = people["teammate@example.com"]
+    owner = client_for(world, "owner@example.com")
+    answer = owner.post(
+        f"/people/{dana.id}/password-link", data={"csrf_token": csrf_token_of(owner)}
+    )
+    assert answer.status_code in (200, 302, 303)
+    with world.app_context():
+        link = EmailMessage.get(EmailMessage.subject == "Reset your password")
+    assert link.status == SENT  # asked for now, by a person: not a notification
+    assert len(smtp_server.received) == 2
