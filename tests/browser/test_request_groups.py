@@ -21,13 +21,14 @@ def page(request, browser):
     yield from evidence_keeping_page(request, browser, color_scheme="dark")
 
 
-def delete_a_company_with_its_work(page, server):
-    """Delete, through the workspace's own pages, the first company that has tasks; return how
-    many tasks and documents went with it."""
+def delete_a_company_with_its_work(page, server, name=None):
+    """Delete, through the workspace's own pages, the first company (named ``name``) that has
+    two tasks or more; return how many tasks and documents went with it."""
     page.goto(f"{server}/workspace/companies")
-    for href in page.locator("a[href^='/workspace/companies/']").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))"
-    ):
+    links = page.locator("a[href^='/workspace/companies/']")
+    if name:
+        links = links.filter(has_text=name)
+    for href in links.evaluate_all("links => links.map(a => a.getAttribute('href'))"):
         if not re.fullmatch(r"/workspace/companies/\d+", href):
             continue
         page.goto(f"{server}{href}/delete")
