@@ -36,6 +36,7 @@ from plugins.restore.plans import Restored
 from plugins.restore.plans import as_they_were
 from plugins.restore.plans import recorded_changes
 from plugins.restore.plans import recorded_metadata
+from plugins.restore.plans import recorded_people
 from plugins.restore.plans import refuse_changed
 from plugins.restore.plans import refuse_foreign
 from plugins.restore.plans import refuse_masked
@@ -219,23 +220,5 @@ def _ids_before(event, field):
 
 
 def _people(field, ids, names):
-    """Return the users of ``ids`` (or, without ids, of ``names``, each naming one person)."""
-    if ids is not None:
-        found = {
-            user.id: user
-            for user in User.select(User, Role).join(Role).where(User.id.in_(list(ids)))
-        }
-        if set(ids) - set(found):
-            raise Refused(f"{field.title()}: someone recorded there no longer exists.", CHANGED)
-        return [found[user_id] for user_id in ids]
-    users = []
-    for name in names:
-        matches = list(User.select(User, Role).join(Role).where(User.name == name).limit(2))
-        if len(matches) != 1:
-            raise Refused(
-                f"{field.title()}: the record names “{name}”, and no one person has that name "
-                "now. Add them on the team's page.",
-                CHANGED,
-            )
-        users.append(matches[0])
-    return users
+    """Return the users a team's field recorded (``recorded_people``)."""
+    return recorded_people(field.title(), ids, names, "Add them on the team's page.")

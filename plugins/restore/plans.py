@@ -15,6 +15,8 @@ from dataclasses import field
 from core.events import MASK
 from core.events import Ref
 from core.events.changes import as_words
+from core.people import Role
+from core.people import User
 
 # A refusal's status: the object is not as the record left it (409), or the record itself
 # can never be restored from the log (422: a masked value, a kind of change not restorable).
@@ -136,3 +138,27 @@ def _shown(value):
         return ", ".join(str(item) for item in value)
     text = str(value)
     return f"“{text if len(text) <= 60 else text[:59] + '…'}”"
+
+
+def recorded_people(label, ids, names, where_to_fix):
+    """Return the users a record names in a field labelled ``label``: by their ``ids`` when it
+    kept them, else by ``names``, each of which must name exactly one person now. Refused
+    (409) when one is gone or a name is ambiguous; ``where_to_fix`` ends that message ("Set it
+    on the object itself.")."""
+    if ids is not None:
+        query = User.select(User, Role).join(Role).where(User.id.in_(list(ids)))
+        found = {user.id: user for user in query}
+        if set(ids) - set(found):
+            raise Refused(f"{label}: someone recorded there no longer exists.", CHANGED)
+        return [found[user_id] for user_id in ids]
+    users = []
+    for name in names:
+        matches = list(User.select(User, Role).join(Role).where(User.name == name).limit(2))
+        if len(matches) != 1:
+            raise Refused(
+                f"{label}: the record names “{name}”, and no one person has that name now. "
+                f"{where_to_fix}",
+                CHANGED,
+            )
+        users.append(matches[0])
+    return users

@@ -52,6 +52,7 @@ from plugins.restore.plans import as_they_were
 from plugins.restore.plans import listing
 from plugins.restore.plans import recorded_changes
 from plugins.restore.plans import recorded_metadata
+from plugins.restore.plans import recorded_people
 from plugins.restore.plans import refuse_changed
 from plugins.restore.plans import refuse_foreign
 from plugins.restore.plans import refuse_masked
@@ -357,23 +358,8 @@ def _value(kind, name, recorded, ids):
 
 
 def _people(name, ids, names):
-    """Return the users of ``ids`` (or, without ids, of ``names``, each naming one person)."""
-    if ids is not None:
-        found = {user.id: user for user in User.select().where(User.id.in_(list(ids)))}
-        if set(ids) - set(found):
-            raise Refused(f"{as_words(name)}: someone recorded there no longer exists.", CHANGED)
-        return [found[user_id] for user_id in ids]
-    users = []
-    for person in names:
-        matches = list(User.select().where(User.name == person).limit(2))
-        if len(matches) != 1:
-            raise Refused(
-                f"{as_words(name)}: the record names “{person}”, and no one person has that "
-                "name now. Set it on the object itself.",
-                CHANGED,
-            )
-        users.append(matches[0])
-    return users
+    """Return the users a task's or document's field ``name`` recorded (``recorded_people``)."""
+    return recorded_people(as_words(name), ids, names, "Set it on the object itself.")
 
 
 def _checked(kind, fields, creating):
