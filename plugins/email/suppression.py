@@ -7,6 +7,9 @@ lifts a suppression on Manage People's page of the person (``lift``, a recorded 
 the row stays, with who lifted it and when, and a new hard bounce suppresses the address again.
 """
 
+from datetime import datetime
+from typing import NamedTuple
+
 from core.db import database
 from core.db import utcnow
 from core.events import Audience
@@ -16,6 +19,7 @@ from core.records import clip
 from plugins.email.models import EmailSuppression
 
 LIFTED = "email.suppression_lifted"
+TABLE = EmailSuppression._meta.table_name
 
 
 def normal_address(address):
@@ -48,20 +52,33 @@ def active(address):
     )
 
 
+class Held(NamedTuple):
+    """A suppression in force, as ``active_for`` reads it."""
+
+    id: int
+    address: str
+    suppressed_at: datetime
+    reason: str
+
+
 def active_for(addresses):
-    """Return ``{address (lower case): suppression}`` for those of ``addresses`` suppressed now,
-    in one query."""
+    """Return ``{address (lower case): Held}`` for those of ``addresses`` suppressed now, in one
+    statement. Plain SQL: this runs inside every action that notifies, and compiling the query
+    cost more than running it (twice the time of ``notify``); the addresses are parameters."""
     wanted = sorted({normal_address(a) for a in addresses if a})
     if not wanted:
         return {}
-    rows = (
-        EmailSuppression.select()
-        .where(EmailSuppression.address.in_(wanted) & EmailSuppression.lifted_at.is_null())
-        .order_by(EmailSuppression.id)
+    marks = ", ".join([database.param] * len(wanted))
+    cursor = database.execute_sql(
+        f"SELECT id, address, suppressed_at, reason FROM {TABLE} "
+        f"WHERE lifted_at IS NULL AND address IN ({marks}) ORDER BY id",
+        wanted,
     )
     found = {}
-    for row in rows:
-        found.setdefault(row.address, row)
+    for row_id, address, suppressed_at, reason in cursor.fetchall():
+        if isinstance(suppressed_at, str):  # SQLite hands back text from plain queries
+            suppressed_at = datetime.fromisoformat(suppressed_at)
+        found.setdefault(address, Held(row_id, address, suppressed_at, reason))
     return found
 
 
