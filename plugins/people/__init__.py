@@ -16,6 +16,7 @@ from core.migrations import Migration
 from core.migrations import create_tables
 from core.people import team_label
 from core.shell import Link
+from core.templating import actor_markup
 from plugins.people import links
 from plugins.people.models import MODELS
 from plugins.people.models import RESET
@@ -88,10 +89,7 @@ def describe_event(event, viewer):
     label = event.object_label
     if event.object_type == "team":
         label = team_label(viewer, label)
-    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
-    return Markup(
-        f"<strong>{escape(event.actor_name)}</strong>{badge} {escape(phrase)} “{escape(label)}”"
-    )
+    return actor_markup(event) + Markup(f" {escape(phrase)} “{escape(label)}”")
 
 
 @hookimpl
