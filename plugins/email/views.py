@@ -35,6 +35,7 @@ from plugins.email.models import NO_REPORT
 from plugins.email.models import PRIVATE_MESSAGE
 from plugins.email.models import STATUS_LABELS
 from plugins.email.models import STATUSES
+from plugins.email.models import SUPPRESSED
 from plugins.email.models import UNFINISHED
 from plugins.email.models import EmailAttempt
 from plugins.email.models import EmailDeliveryReport
@@ -123,7 +124,10 @@ def filter_options(viewer):
         "people": [(u.id, u.name) for u in User.select(User.id, User.name).order_by(User.name)],
         "kinds": [(kind, kind_label(kind)) for kind in queries.kinds()],
         "statuses": [(status, STATUS_LABELS[status]) for status in STATUSES],
-        "deliveries": [(value, DELIVERY_LABELS[value]) for value in DELIVERIES],
+        "deliveries": [
+            *((value, DELIVERY_LABELS[value]) for value in DELIVERIES),
+            (SUPPRESSED, STATUS_LABELS[SUPPRESSED]),
+        ],
     }
 
 

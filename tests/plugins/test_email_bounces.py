@@ -352,6 +352,11 @@ def test_the_tab_shows_the_delivery_badge_details_and_filters(world, people, bou
     ]
     assert set(ids(admin.get("/stream/email?delivery=none").text)) == {other.id, suppressed.id}
     assert ids(admin.get("/stream/email?status=suppressed").text) == [suppressed.id]
+    assert ids(admin.get("/stream/email?delivery=suppressed").text) == [suppressed.id]
+    both = admin.get("/stream/email", query_string={"q": "delivery:bounced delivery:suppressed"})
+    assert set(ids(both.text)) == {bounced.id, suppressed.id}
+    others = admin.get("/stream/email", query_string={"q": "-delivery:suppressed"})
+    assert set(ids(others.text)) == {bounced.id, other.id}
     refused = admin.get("/stream/email?delivery=lost")
     assert refused.status_code == 400 and "delivery" in refused.text
     detail = admin.get(f"/stream/email/{bounced.id}").text
