@@ -23,6 +23,7 @@ from core.people import User
 from core.plugins import hooks
 from core.retention import Prune
 from core.security import csrf_token
+from core.templating import actor_markup
 from core.templating import local_time
 from plugins.email import mime
 from plugins.email import queries
@@ -373,10 +374,8 @@ def delete_attempts(ids):
 def describe_lift(event):
     """Return the Activity sentence of ``email.suppression_lifted``: "<actor> lifted the
     suppression of email to <person>" (the address and why it was suppressed in the summary)."""
-    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
     return Markup(
-        f"<strong>{escape(event.actor_name)}</strong>{badge} lifted the suppression of email "
-        f"to {escape(event.object_label)}"
+        f"{actor_markup(event)} lifted the suppression of email to {escape(event.object_label)}"
     )
 
 
