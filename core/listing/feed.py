@@ -212,7 +212,10 @@ class Feed:
         """Return the query counting the rows of ``limited`` (a ``records`` query with a limit)."""
         # The order goes, unless it is not the table's id (a full-text index drives the query
         # in its own order): without it, SQLite could pick a plan probing the index per row.
+        # A ``records`` query marked ``count_in_order`` keeps its order: its plan then stops
+        # after the cap in id order.
         by_id = all(getattr(o, "node", None) is self.model.id for o in limited._order_by or ())
+        by_id = by_id and not getattr(limited, "count_in_order", False)
         return self.model.select(peewee.fn.COUNT(peewee.SQL("*"))).from_(
             (limited.order_by() if by_id else limited).alias("capped")
         )

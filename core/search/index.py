@@ -189,21 +189,26 @@ class TextIndex:
 
     # Reading.
 
-    def condition(self, id_column, terms, older_than=None, newer_than=None):
+    def words(self, text):
+        """Return the words of ``text`` as the index holds them."""
+        return words_of(text)
+
+    def condition(self, id_column, terms, older_than=None, newer_than=None, per_row=False):
         """Return the SQL condition "the row (``id_column``) matches ``terms``" (free words
         and phrases, included and excluded), or None when no term has a word to look for.
 
         ``older_than`` / ``newer_than`` repeat the keyset bounds inside the index lookup, so
         a deep page skips the matches above its cursor instead of reading them. Before the
         index's migration has run, each term is looked for as a substring of the columns (a
-        scan: correct, slow).
+        scan: correct, slow). ``per_row`` (PostgreSQL): the words are checked on each row the
+        query reads, never looked up in the index (for a query walking rows in id order).
         """
         if not _worded(terms):
             return None
         if not self.exists():
             return self._scan_condition(terms)
         if not is_sqlite():
-            return self._pg_condition(terms)
+            return self._pg_condition(terms, per_row)
         positive, expression = self._fts5_expression(terms)
         bounds = ""
         if older_than is not None:
@@ -215,7 +220,7 @@ class TextIndex:
             return id_column.in_(peewee.SQL(lookup, [expression]))
         return id_column.not_in(peewee.SQL(lookup, [expression]))
 
-    def _pg_condition(self, terms):
+    def _pg_condition(self, terms, per_row=False):
         positive = " & ".join(
             _tsquery_phrase(words, not t.phrase) for words, t in _worded(terms) if not t.negated
         )
@@ -223,14 +228,23 @@ class TextIndex:
             _tsquery_phrase(words, not t.phrase) for words, t in _worded(terms) if t.negated
         )
         condition = None
+        # ``ts_match_vq`` is what ``@@`` calls, as a function: the planner never reads it
+        # through the index.
+        match = (
+            "ts_match_vq({}, to_tsquery('simple', %s))"
+            if per_row
+            else "{} @@ to_tsquery('simple', %s)"
+        )
         if positive:
-            condition = peewee.SQL(f"{self.vector} @@ to_tsquery('simple', %s)", [positive])
+            condition = peewee.SQL(match.format(self.vector), [positive])
         if negative:
             refused = peewee.SQL(f"NOT ({self.vector} @@ to_tsquery('simple', %s))", [negative])
             condition = refused if condition is None else (condition & refused)
         return condition
 
-    def search(self, query, id_column, terms, older_than=None, newer_than=None, values=None):
+    def search(
+        self, query, id_column, terms, older_than=None, newer_than=None, values=None, per_row=False
+    ):
         """Return ``(query, order)``: ``query`` limited to the rows matching ``terms``, and the
         column that orders it newest first (``id_column``, or the index's own row id).
 
@@ -242,9 +256,10 @@ class TextIndex:
         ``values`` (``{column: [value, …]}``, SQLite only) lets the index drive a filter the
         caller applies exactly in SQL anyway: the rows whose ``column`` holds the words of one
         of the values, newest first, instead of an index that must then be sorted.
+        ``per_row``: see ``condition``.
         """
         if not is_sqlite() or not self.exists():
-            matching = self.condition(id_column, terms, older_than, newer_than)
+            matching = self.condition(id_column, terms, older_than, newer_than, per_row)
             return (query if matching is None else query.where(matching)), id_column
         expression = self._fts5_expression(terms)
         narrowing = self._fts5_values(values or {})

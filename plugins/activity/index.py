@@ -7,6 +7,8 @@ PostgreSQL a stored vector), so every writer of the event store, the bulk path i
 it in its own transaction.
 """
 
+from core.db import database
+from core.db import is_sqlite
 from core.events import ActivityEvent
 from core.migrations import Migration
 from core.search.index import TextIndex
@@ -31,4 +33,25 @@ INDEX = TextIndex(
     ),
 )
 
-MIGRATIONS = [Migration("activity_tab.0001_full_text", INDEX.create)]
+# PostgreSQL: the events of one UTC day in id order, so a closed day range is read newest
+# first, one short index range per day, merged (``queries._by_day``), as the index's day
+# words do on SQLite. Without it, a week 60 days back walked 660,000 newer ids at 1M events.
+# The time is included: a range's first and last days are partly outside it, and their rows
+# are checked in the index without reading the table.
+DAY_INDEX = "activity_event_day_id"
+DAY = "CAST(occurred_at AS date)"
+
+
+def create_day_index():
+    """Create the (UTC day, id) index on PostgreSQL (SQLite reads days through its index)."""
+    if not is_sqlite():
+        database.execute_sql(
+            f"CREATE INDEX IF NOT EXISTS {DAY_INDEX} ON {INDEX.table} (({DAY}), id) "
+            "INCLUDE (occurred_at)"
+        )
+
+
+MIGRATIONS = [
+    Migration("activity_tab.0001_full_text", INDEX.create),
+    Migration("activity_tab.0002_day_index", create_day_index),
+]
