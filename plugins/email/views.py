@@ -261,7 +261,6 @@ def message_urls(refs):
 def describe_resend(event):
     """Return the Activity sentence of ``email.resent`` ``event``, the copy linked while it is
     in the outbox: "<actor> resent the email “<subject>” to <recipient>"."""
-    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
     url = message_urls([(event.object_type, event.object_id)]).get(
         (event.object_type, event.object_id)
     )
@@ -270,9 +269,7 @@ def describe_resend(event):
         label = Markup(f'<a href="{escape(url)}">{label}</a>')
     summary = event.summary or ""
     recipient = f" {escape(summary)}" if summary.startswith("to ") else ""
-    return Markup(
-        f"<strong>{escape(event.actor_name)}</strong>{badge} resent the email “{label}”{recipient}"
-    )
+    return Markup(f"{actor_markup(event)} resent the email “{label}”{recipient}")
 
 
 def as_data(viewer, messages):
