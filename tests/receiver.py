@@ -6,7 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
-from plugins.streams import signing
+from core import signing
 
 
 class Receiver:

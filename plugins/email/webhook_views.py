@@ -1,19 +1,16 @@
 """Outside the stream: a provider's signed delivery events, and lifting a suppression.
 
 ``POST /email/delivery-events`` takes a JSON list of events (docs/email.md, "Delivery truth"),
-signed as Stripe signs its webhooks: ``Activity-Stream-Signature: t=<unix seconds>,v1=<hex
-HMAC-SHA256 of "<t>.<body>">`` with one of ``EMAIL_WEBHOOK_SECRETS`` (several during a
-rotation). It acts on no session and reads no cookie, so it has no CSRF check; it only writes
-reports (``delivery.record``). Every refusal is JSON naming the problem.
+signed as log streams sign theirs (``core.signing``: ``Activity-Stream-Signature: t=<unix
+seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``) with one of ``EMAIL_WEBHOOK_SECRETS``
+(several during a rotation). It acts on no session and reads no cookie, so it has no CSRF
+check; it only writes reports (``delivery.record``). Every refusal is JSON naming the problem.
 
 ``POST /email/suppressions/<id>/lift`` is Manage People's form (the owner and admins, CSRF
 checked like every form): the address may be mailed again, recorded on the Activity tab.
 """
 
-import hashlib
-import hmac
 import json
-import time
 from datetime import UTC
 from datetime import datetime
 
@@ -28,6 +25,7 @@ from flask import url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from core import signing
 from core.inputs import parse_id
 from core.people import User
 from plugins.email import delivery
@@ -37,7 +35,6 @@ from plugins.email.models import EmailSuppression
 bp = Blueprint("email_delivery", __name__, url_prefix="/email")
 
 EVENTS_PATH = "/email/delivery-events"
-HEADER = "Activity-Stream-Signature"
 MAX_EVENTS = 1000
 LIMITS = {"id": 200, "message_id": 200, "recipient": 254, "detail": 500}
 
@@ -76,9 +73,11 @@ def delivery_events():
         return _refusal(404, "delivery events are not enabled here: no signing secret is set")
     try:
         body = _body(config["EMAIL_WEBHOOK_MAX_BODY"])
-        verify(secrets, request.headers.get(HEADER), body, config["EMAIL_WEBHOOK_TOLERANCE"])
+        signing.verify(
+            secrets, request.headers.get(signing.HEADER), body, config["EMAIL_WEBHOOK_TOLERANCE"]
+        )
         reports = parse_events(body)
-    except Refused as refused:
+    except (Refused, signing.BadSignature) as refused:
         return _refusal(refused.status, str(refused))
     results = []
     for report in reports:
@@ -110,49 +109,6 @@ def _body(limit):
     if len(body) > limit:
         raise Refused(413, f"body: larger than {limit:,} bytes")
     return body
-
-
-def signature(secret, timestamp, body):
-    """Return the hex HMAC-SHA256 of ``"<timestamp>.<body>"`` keyed with ``secret``."""
-    signed = str(int(timestamp)).encode() + b"." + body
-    return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-
-
-def sign(secret, body, timestamp=None):
-    """Return the signature header's value for ``body`` signed now (or at ``timestamp``)."""
-    timestamp = int(time.time() if timestamp is None else timestamp)
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
-
-
-def verify(secrets, header, body, tolerance, now=None):
-    """Check the signature header against ``body``: one ``t=``, within ``tolerance`` seconds
-    of now, and a ``v1=`` matching one of ``secrets`` (compared in constant time). Raises
-    ``Refused`` naming the problem: 401 when unsigned, stale or wrong, 400 when malformed."""
-    if not header:
-        raise Refused(401, f"{HEADER}: missing; sign the body (docs/email.md)")
-    parts = {}
-    for item in header.split(","):
-        key, sep, value = item.strip().partition("=")
-        if not sep:
-            raise Refused(400, f"{HEADER}: malformed, expected t=<unix time>,v1=<hex>")
-        parts.setdefault(key, []).append(value)
-    stamps = parts.get("t", [])
-    if len(stamps) != 1 or not stamps[0].isdigit() or len(stamps[0]) > 12:
-        raise Refused(400, f"{HEADER}: needs one t=<unix time>")
-    if not parts.get("v1"):
-        raise Refused(400, f"{HEADER}: needs a v1=<hex HMAC-SHA256> signature")
-    timestamp = int(stamps[0])
-    if abs((time.time() if now is None else now) - timestamp) > tolerance:
-        raise Refused(401, f"{HEADER}: t is more than {tolerance} seconds from now (stale)")
-    given = parts["v1"]
-    matched = False
-    for secret in secrets:
-        expected = signature(secret, timestamp, body)
-        for candidate in given:
-            # Every pair compared, in constant time, whatever matched before.
-            matched |= hmac.compare_digest(expected, candidate)
-    if not matched:
-        raise Refused(401, f"{HEADER}: no v1 signature matches (wrong secret or altered body)")
 
 
 def parse_events(body):

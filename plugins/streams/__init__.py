@@ -4,8 +4,8 @@ URL as signed JSON, in order and at least once (docs/streams.md).
 ``models`` holds the destinations, each one's place in every tab and its delivery log;
 ``destinations`` the rules for adding one (Settings and ``flask streams`` share them);
 ``delivery`` sends a destination its records; ``tasks`` keeps sending on the task queue;
-``signing`` signs a request and checks one as a receiver should; ``views`` is the Settings
-section; ``commands`` is ``flask streams add|list|remove``.
+each request is signed by ``core.signing``; ``views`` is the Settings section; ``commands``
+is ``flask streams add|list|remove``.
 """
 
 from core import hookimpl

@@ -29,6 +29,7 @@ import peewee
 from flask import current_app
 from werkzeug.datastructures import MultiDict
 
+from core import signing
 from core.db import database
 from core.db import utcnow
 from core.listing.feed import iso_utc
@@ -40,7 +41,6 @@ from core.notifications import notify
 from core.people import User
 from core.records import clip
 from core.tabs import visible_tabs
-from plugins.streams import signing
 from plugins.streams.client import USER_AGENT
 from plugins.streams.client import Connection
 from plugins.streams.destinations import list_tabs

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from core import signing
 from core.db import utcnow
 from core.events import ActivityEvent
 from core.events import Ref
@@ -13,7 +14,6 @@ from core.events import record_activity
 from plugins.email.models import EmailMessage
 from plugins.streams import delivery
 from plugins.streams import destinations
-from plugins.streams import signing
 from plugins.streams.models import PAUSED
 from plugins.streams.models import StreamCursor
 from plugins.streams.models import StreamDelivery
