@@ -7,6 +7,7 @@ insert through ``core.records.insert_many`` indexes its rows itself, with one st
 """
 
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ WORD = re.compile(r"[^\W_]+")
 
 # The indexes by their table (``TextIndex.batch``).
 _BY_TABLE = {}
+
+# PostgreSQL: each index's most common words with their share of rows, and when read.
+_FREQUENCIES = {}
+STATS_SECONDS = 600
 
 
 def index_of(table):
@@ -197,6 +202,10 @@ class TextIndex:
         """Return the SQL condition "the row (``id_column``) matches ``terms``" (free words
         and phrases, included and excluded), or None when no term has a word to look for.
 
+        ``per_row="rarest"`` (PostgreSQL): the index is asked for the rarest word of the
+        included terms alone (by the column's statistics), and every term is checked on the
+        rows it finds.
+
         ``older_than`` / ``newer_than`` repeat the keyset bounds inside the index lookup, so
         a deep page skips the matches above its cursor instead of reading them. Before the
         index's migration has run, each term is looked for as a substring of the columns (a
@@ -237,10 +246,50 @@ class TextIndex:
         )
         if positive:
             condition = peewee.SQL(match.format(self.vector), [positive])
+            rarest = per_row == "rarest" and self._rarest_word(terms)
+            if rarest:
+                # The index finds the rows holding the rarest word alone; every term is then
+                # checked on those rows: "Task 0042" read the index's 250,000 entries of
+                # words starting with "task" to intersect them with 834 of "0042" (40 ms).
+                found = peewee.SQL(f"{self.vector} @@ to_tsquery('simple', %s)", [rarest])
+                condition = found & condition
         if negative:
             refused = peewee.SQL(f"NOT ({self.vector} @@ to_tsquery('simple', %s))", [negative])
             condition = refused if condition is None else (condition & refused)
         return condition
+
+    def _rarest_word(self, terms):
+        """Return the tsquery of the included word the fewest rows hold, by the statistics
+        PostgreSQL keeps of the vector column (a word it does not list is rarer than every
+        word it lists; a prefix holds every listed word it starts), or None."""
+        frequencies = self._word_frequencies()
+        candidates = []
+        for words, term in _worded(terms):
+            if term.negated:
+                continue
+            for position, word in enumerate(words):
+                prefix = not term.phrase and position == len(words) - 1
+                if prefix:
+                    share = sum(f for w, f in frequencies.items() if w.startswith(word))
+                else:
+                    share = frequencies.get(word, 0.0)
+                candidates.append((share, -len(word), _tsquery_phrase([word], prefix)))
+        return min(candidates)[2] if candidates else None
+
+    def _word_frequencies(self):
+        """Return ``{word: share of rows}`` of the vector column's most common words, read
+        from ``pg_stats`` at most every ``STATS_SECONDS`` in a process."""
+        now = time.monotonic()
+        cached = _FREQUENCIES.get(self.name)
+        if cached is None or now - cached[0] > STATS_SECONDS:
+            row = database.execute_sql(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+                " WHERE tablename = %s AND attname = %s",
+                (self.table, self.vector),
+            ).fetchone()
+            words = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+            cached = _FREQUENCIES[self.name] = (now, words)
+        return cached[1]
 
     def search(
         self, query, id_column, terms, older_than=None, newer_than=None, values=None, per_row=False

@@ -154,7 +154,7 @@ def test_a_week_long_ago_is_read_day_by_day_not_through_every_newer_event(seeded
     text = "\n".join(plan)
     assert "Seq Scan" not in text, text
     assert not _walks_the_primary_key_back(plan), text
-    assert "activity_event_day_id" in text and "Merge Append" in text, text
+    assert "activity_event_day_id" in text, text
     # Only the rows of the range's last day beyond its end (the zone's offset) are passed over.
     assert _removed(plan) < EVENTS / DAYS, text
 
@@ -180,8 +180,10 @@ def test_a_rare_word_or_phrase_is_found_through_the_index_below_the_window(seede
 
 
 def test_an_actors_last_30_days_are_counted_through_the_actor_index_alone(seeded):
-    """Each of the actor's rows has its time checked; the time index is never intersected
-    with the actor's (every id of the month: 330,000 at 1M events)."""
+    """The actor's rows are read through their own index, each one's time checked: newest
+    first until the cap, or (the planner's choice, when the cap needs most of them) all of
+    them, then sorted. The time index is never intersected with the actor's (every id of
+    the month: 330,000 at 1M events), nor the table walked."""
     app, people = seeded
     today = utcnow().date()
     args = {"actor": "1007", "from": str(today - timedelta(days=29)), "to": str(today)}
@@ -189,7 +191,8 @@ def test_an_actors_last_30_days_are_counted_through_the_actor_index_alone(seeded
     text = "\n".join(plan)
     assert "activity_event_actor_id_id" in text and "Seq Scan" not in text, text
     assert "BitmapAnd" not in text and "activity_event_occurred_at" not in text, text
-    assert _removed(plan) < 4000, text  # the actor's rows, at most
+    assert not _walks_the_primary_key_back(plan), text
+    assert _removed(plan) < EVENTS / ACTORS, text  # the actor's rows, at most
 
 
 @pytest.mark.parametrize(
