@@ -59,7 +59,11 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
         return page.order_by(ActivityEvent.id.desc())
     if postgres and limit and columns is None and _words_alone(filters):
         return _word_window(viewer, filters, older_than, newer_than, limit)
-    query = _visible(viewer, filters, columns, older_than, newer_than, limit)
+    # A count of several words (a phrase, "Task 0042") on PostgreSQL: the index finds the
+    # rarest word's rows alone, each checked for every term, and the count stops at its cap;
+    # intersecting every word's entries in the index first took 16-30 ms at 1M events.
+    rarest = postgres and columns is not None and _included_words(filters) > 1
+    query = _visible(viewer, filters, columns, older_than, newer_than, limit, rarest and "rarest")
     if postgres and limit and _times_per_row(filters):
         # Counted in id order too: the filter's own (column, id) index then stops after the
         # cap, each row's time checked, instead of intersecting it with every id of the range
@@ -103,6 +107,11 @@ def _by_day(viewer, filters, older_than, newer_than, limit):
 # Ids below the cursor (or the commit horizon) whose rows are checked one by one for the free
 # words before the full-text index is asked for the rest.
 WORD_WINDOW = 5000
+
+
+def _included_words(filters):
+    """Return how many words the included free terms hold."""
+    return sum(len(INDEX.words(term.value)) for term in filters.words if not term.negated)
 
 
 def _words_alone(filters):

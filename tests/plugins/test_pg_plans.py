@@ -177,6 +177,9 @@ def test_a_rare_word_or_phrase_is_found_through_the_index_below_the_window(seede
     assert "Seq Scan" not in text and not _walks_every_newer_id(plan), text
     assert "Bitmap Index Scan on activity_search" in text and not _window_sufficed(plan), text
     assert _removed(plan) <= 5000, text  # the window's rows, at most
+    # Below the window, the index is asked for the rarest word alone.
+    asked = [line for line in plan if "Index Cond" in line and "activity_search_vector" in line]
+    assert asked and all("&" not in line and "<->" not in line for line in asked), text
 
 
 def test_an_actors_last_30_days_are_counted_through_the_actor_index_alone(seeded):
@@ -215,3 +218,13 @@ def test_plain_pages_read_an_index_and_stop(seeded, email, args, index):
     if index:
         assert index in text, text
     assert _removed(plan) < 2000, text
+
+
+@pytest.mark.parametrize("query", ['"move this to next week"', "Task 0042"])
+def test_a_count_of_several_words_asks_the_index_for_the_rarest_word_alone(seeded, query):
+    app, people = seeded
+    plan = plan_of(app, people, "admin@example.com", {"q": query}, count=True)
+    text = "\n".join(plan)
+    asked = [line for line in plan if "Index Cond" in line and "activity_search_vector" in line]
+    assert asked and all("&" not in line and "<->" not in line for line in asked), text
+    assert "Seq Scan" not in text and not _walks_every_newer_id(plan), text
