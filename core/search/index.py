@@ -23,7 +23,8 @@ WORD = re.compile(r"[^\W_]+")
 # The indexes by their table (``TextIndex.batch``).
 _BY_TABLE = {}
 
-# PostgreSQL: each index's most common words with their share of rows, and when read.
+# PostgreSQL: each database's index's most common words with their share of rows, and when
+# they were read.
 _FREQUENCIES = {}
 STATS_SECONDS = 600
 
@@ -263,6 +264,8 @@ class TextIndex:
         PostgreSQL keeps of the vector column (a word it does not list is rarer than every
         word it lists; a prefix holds every listed word it starts), or None."""
         frequencies = self._word_frequencies()
+        if not frequencies:  # not analysed yet: no word known to be rarer than another
+            return None
         candidates = []
         for words, term in _worded(terms):
             if term.negated:
@@ -280,15 +283,16 @@ class TextIndex:
         """Return ``{word: share of rows}`` of the vector column's most common words, read
         from ``pg_stats`` at most every ``STATS_SECONDS`` in a process."""
         now = time.monotonic()
-        cached = _FREQUENCIES.get(self.name)
-        if cached is None or now - cached[0] > STATS_SECONDS:
+        key = (database.database, self.name)
+        cached = _FREQUENCIES.get(key)
+        if cached is None or now - cached[0] > STATS_SECONDS or not cached[1]:
             row = database.execute_sql(
                 "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
                 " WHERE tablename = %s AND attname = %s",
                 (self.table, self.vector),
             ).fetchone()
             words = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
-            cached = _FREQUENCIES[self.name] = (now, words)
+            cached = _FREQUENCIES[key] = (now, words)
         return cached[1]
 
     def search(
