@@ -259,7 +259,17 @@ class TextIndex:
             condition = refused if condition is None else (condition & refused)
         return condition
 
+    def rarest_share(self, terms):
+        """Return the share of rows holding the rarest included word of ``terms``, by the
+        column's statistics (0 for a word they do not list), or None when unknown."""
+        found = self._rarest(terms)
+        return found[0] if found else None
+
     def _rarest_word(self, terms):
+        found = self._rarest(terms)
+        return found[2] if found else None
+
+    def _rarest(self, terms):
         """Return the tsquery of the included word the fewest rows hold, by the statistics
         PostgreSQL keeps of the vector column (a word it does not list is rarer than every
         word it lists; a prefix holds every listed word it starts), or None."""
@@ -277,7 +287,7 @@ class TextIndex:
                 else:
                     share = frequencies.get(word, 0.0)
                 candidates.append((share, -len(word), _tsquery_phrase([word], prefix)))
-        return min(candidates)[2] if candidates else None
+        return min(candidates) if candidates else None
 
     def _word_frequencies(self):
         """Return ``{word: share of rows}`` of the vector column's most common words, read

@@ -107,6 +107,8 @@ def _by_day(viewer, filters, older_than, newer_than, limit):
 # Ids below the cursor (or the commit horizon) whose rows are checked one by one for the free
 # words before the full-text index is asked for the rest.
 WORD_WINDOW = 5000
+# A word in fewer rows than this, by the statistics, is looked up in the index directly.
+RARE_SHARE = 0.002
 
 
 def _included_words(filters):
@@ -138,6 +140,14 @@ def _word_window(viewer, filters, older_than, newer_than, limit):
     top = older_than if older_than is not None else request_horizon(INDEX.table)
     if top is None:
         return _visible(viewer, filters, None, older_than, newer_than, limit)
+    share = INDEX.rarest_share(filters.words)
+    if share is not None and share < RARE_SHARE:
+        # A word the statistics call rare: straight to the index (the window would read
+        # 5,000 rows for a handful of matches).
+        ids = _visible(viewer, filters, [ActivityEvent.id], older_than, newer_than, limit, "rarest")
+        ids = ids.order_by((ActivityEvent.id + 0).desc())
+        page = ActivityEvent.select(LIST.select).where(ActivityEvent.id.in_(ids))
+        return page.order_by(ActivityEvent.id.desc()).limit(limit)
     bottom = max(int(top) - WORD_WINDOW, 0)
     lower = bottom if newer_than is None else max(bottom, newer_than)
     window = _visible(viewer, filters, [ActivityEvent.id], older_than, lower, limit, True)
