@@ -20,6 +20,7 @@ import psycopg2
 
 from bench.sqlite_floor import event_row
 from core.events.recorder import ROW_COLUMNS
+from core.evidence.guard import PRUNE
 
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -44,7 +45,7 @@ def measure(dsn, bulk_events=100_000, batch=10_000, one_by_one=2000):
     finally:
         # The record tables refuse deletions but a prune's: the floor's rows go under a permit.
         connection.autocommit = False
-        cursor.execute("INSERT INTO prune_permit (holder) VALUES ('bench')")
+        cursor.execute("INSERT INTO prune_permit (holder) VALUES (%s)", (PRUNE,))
         cursor.execute("DELETE FROM activity_audience WHERE event_id >= %s", (first_id,))
         cursor.execute("DELETE FROM activity_event WHERE id >= %s", (first_id,))
         cursor.execute("DELETE FROM prune_permit")
