@@ -74,10 +74,14 @@ class Qualifier:
     the filter bar's control (default: ``param``; None: none); ``shown`` writes a stored value
     as the box and the control show it. ``groups`` maps a word a person would type to the
     stored values it means (``outcome:failed`` → every failure), in the box and the URL.
+    ``condition(values)``, when a value is not one column's (``verb:edited``: every kind of
+    edit), returns the SQL condition "the row is one of ``values``"; exclusions are its
+    negation.
     """
 
     param = ""
     column = None
+    condition = None
     normal = staticmethod(as_given)
     param_normal = staticmethod(as_given)
     choices = ()
@@ -149,10 +153,17 @@ class Qualifier:
         return one(values, filters.excluded[self.key])
 
     def where(self, query, filters):
-        """Return ``query`` limited by this qualifier's values (IN) and exclusions (NOT IN)."""
+        """Return ``query`` limited by this qualifier's values (IN) and exclusions (NOT IN), or
+        by its ``condition`` and its negation."""
+        wanted, unwanted = filters.values[self.key], filters.excluded[self.key]
+        if self.condition is not None:
+            if wanted:
+                query = query.where(self.condition(wanted))
+            if unwanted:
+                query = query.where(~self.condition(unwanted))
+            return query
         if self.column is None:
             return query
-        wanted, unwanted = filters.values[self.key], filters.excluded[self.key]
         if wanted:
             query = query.where(self.column.in_(wanted))
         if unwanted:

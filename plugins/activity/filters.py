@@ -116,15 +116,6 @@ class Verb(Qualifier):
         """Return a value as the box writes it: ``*.updated`` as ``edited``."""
         return action_phrase(value[len(EVERY) :]) if value.startswith(EVERY) else value
 
-    def where(self, query, filters):
-        """Return ``query`` limited to the chosen kinds and actions, without the excluded."""
-        wanted, unwanted = filters.values[self.key], filters.excluded[self.key]
-        if wanted:
-            query = query.where(_of_verbs(wanted))
-        if unwanted:
-            query = query.where(~_of_verbs(unwanted))
-        return query
-
 
 def _of_verbs(values):
     """Return the condition "the event is of one of ``values``" (kinds, or ``*.<action>``)."""
@@ -251,7 +242,7 @@ FILTERS = FilterSet(
     Qualifier("type", "types", column=ActivityEvent.object_type, normal=folded),
     ObjectHistory("object", "objects", control=None),
     TEAM,
-    Verb("verb", "verbs"),
+    Verb("verb", "verbs", condition=_of_verbs),
     SESSION,
     REQUEST,
     words=INDEX,

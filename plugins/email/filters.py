@@ -16,21 +16,6 @@ from plugins.email.models import EmailMessage
 MAX_KIND = 64
 
 
-class Delivery(Qualifier):
-    """``delivery:``: a delivery state the reports gave (``delivery`` column), or
-    ``suppressed``, a message never sent because its address is suppressed (its status): the
-    badges a row shows, one qualifier."""
-
-    def where(self, query, filters):
-        """Return ``query`` limited to the chosen states and without the excluded ones."""
-        wanted, unwanted = filters.values[self.key], filters.excluded[self.key]
-        if wanted:
-            query = query.where(_states(wanted))
-        if unwanted:
-            query = query.where(~_states(unwanted))
-        return query
-
-
 def _states(values):
     """Return the condition "in one of these delivery states" (``suppressed`` by status)."""
     states = [value for value in values if value != SUPPRESSED]
@@ -48,11 +33,13 @@ FILTERS = FilterSet(
     Person("from", "senders", param="sender", column=EmailMessage.sender_id, nulls_pass=True),
     Person("to", "recipients", param="recipient", column=EmailMessage.recipient_id),
     Qualifier("status", "statuses", column=EmailMessage.status, normal=lowered, choices=STATUSES),
-    # What the delivery reports say (none: no report yet), or suppressed: not sent at all.
-    Delivery(
+    # What the delivery reports say (none: no report yet), or suppressed: a message never sent
+    # because its address is suppressed (its status): the badges a row shows, one qualifier.
+    Qualifier(
         "delivery",
         "deliveries",
         column=EmailMessage.delivery,
+        condition=_states,
         normal=lowered,
         choices=(*DELIVERIES, SUPPRESSED),
     ),
