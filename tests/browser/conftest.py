@@ -169,6 +169,11 @@ def console_errors(page):
     return errors
 
 
+# A row of a list itself, not a part inside a closed group of one request's actions (another
+# test may have left such a group at the top of the shared server's Activity tab).
+TOP_ROW = "ol.rows:not(.group-rows) > li.row"
+
+
 def tab_to(page, selector, limit=80):
     """Press Tab until the element matching ``selector`` has the focus (as a person would)."""
     for _ in range(limit):

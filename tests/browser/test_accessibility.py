@@ -4,6 +4,7 @@ view, Settings and Preview, in the light and the dark theme: no serious or criti
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import TOP_ROW
 from tests.browser.conftest import sign_in
 
 SEVERE = {"serious", "critical"}
@@ -50,12 +51,12 @@ def test_every_tab_and_view_passes_the_audit(themed_page, live_server):
         problems[tab] = severe_violations(page)
     # A record in full, opened by its URL, and expanded inline.
     page.goto(f"{live_server}/stream/activity")
-    record = page.locator("li.row").first.get_attribute("data-row-id")
+    record = page.locator(TOP_ROW).first.get_attribute("data-row-id")
     page.goto(f"{live_server}/stream/activity/{record}")
     problems["activity detail"] = severe_violations(page)
     page.goto(f"{live_server}/stream/activity")
-    page.locator("li.row details summary").first.click()
-    expect(page.locator("li.row .detail-slot .detail").first).to_be_visible()
+    page.locator(f"{TOP_ROW} details summary").first.click()
+    expect(page.locator(f"{TOP_ROW} .detail-slot .detail").first).to_be_visible()
     problems["activity detail inline"] = severe_violations(page)
     # Preview as a role.
     page.goto(f"{live_server}/stream/settings")

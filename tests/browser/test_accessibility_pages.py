@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import TOP_ROW
 from tests.browser.conftest import sign_in
 from tests.browser.test_accessibility import severe_violations
 
@@ -71,7 +72,7 @@ def test_every_page_outside_the_tabs_passes_the_audit(browser, live_server, sche
         problems[record] = severe_violations(page)
     for tab in ("email", "logins"):
         page.goto(f"{live_server}/stream/{tab}")
-        record = page.locator("li.row").first.get_attribute("data-row-id")
+        record = page.locator(TOP_ROW).first.get_attribute("data-row-id")
         assert record, tab
         assert page.goto(f"{live_server}/stream/{tab}/{record}").status == 200, tab
         problems[f"/stream/{tab}/{record}"] = severe_violations(page)

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import TOP_ROW
 from tests.browser.conftest import run_in_app
 from tests.browser.conftest import sign_in
 from tests.browser.test_accessibility import severe_violations
@@ -67,14 +68,14 @@ def open_timeline_from_history(page, server, company_id, name):
     """Open the company's history from one of its rows on the Activity tab, then its
     timeline by the row's Timeline link; return the timeline's URL."""
     page.goto(f"{server}/stream/activity")
-    row = page.locator("li.row", has_text=name).first
+    row = page.locator(TOP_ROW, has_text=name).first
     row.get_by_role("link", name="History").click()
     expect(page.locator(".list-meta")).to_contain_text("history of")
     history = unquote(page.url)
     kind, object_id = re.search(r"object=([^:&]+):([^&]+)", history).groups()
     assert (kind, object_id) == ("company", str(company_id))
     url = f"{server}/stream/timeline/{kind}/{object_id}"
-    page.locator("li.row").first.get_by_role("link", name="Timeline").click()
+    page.locator(TOP_ROW).first.get_by_role("link", name="Timeline").click()
     expect(page).to_have_url(url)
     return url
 
