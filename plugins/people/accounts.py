@@ -124,8 +124,8 @@ def update_person(actor, user, name, email, role, time_zone):
             return None
         metadata = None
         if was_staff and not current.is_staff:
-            teams = _team_ids(current)
-            changes.update(_leave_the_stream(current))
+            left, teams = _leave_the_stream(current)
+            changes.update(left)
             # The teams by id too, so a restore brings them back even after a rename.
             metadata = {"ids": {"teams": [teams, []]}} if teams else None
         try:
@@ -245,22 +245,16 @@ def choose_password(link, password, confirmation):
 
 def _leave_the_stream(user):
     """Take a person who stops being a Staff Member out of their teams and their own tab
-    grants; return those changes (for the same event)."""
+    grants; return those changes (for the same event) and the ids of the teams left, sorted."""
     changes = {}
-    query = Team.select(Team.name).join(TeamMembership).where(TeamMembership.user == user.id)
-    teams = [team.name for team in query]
+    query = Team.select(Team.id, Team.name).join(TeamMembership)
+    teams = list(query.where(TeamMembership.user == user.id))
     if teams:
         TeamMembership.delete().where(TeamMembership.user == user.id).execute()
-        changes["teams"] = [sorted(teams), []]
+        changes["teams"] = [sorted(team.name for team in teams), []]
     for taken in hooks(current_app).person_left_stream(user=user):
         changes.update(taken or {})
-    return changes
-
-
-def _team_ids(user):
-    """Return the ids of ``user``'s teams, sorted."""
-    query = TeamMembership.select(TeamMembership.team).where(TeamMembership.user == user.id)
-    return sorted(row.team_id for row in query)
+    return changes, sorted(team.id for team in teams)
 
 
 def ref(user):

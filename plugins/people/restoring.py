@@ -186,7 +186,8 @@ def _undo_person_change(event, actor):
         setattr(current, name, value)
     restored = diff(before, accounts._state(current))
     if was_staff and not current.is_staff:
-        restored.update(accounts._leave_the_stream(current))
+        left, _ = accounts._leave_the_stream(current)
+        restored.update(left)
     current.save()
     if came_back:
         held = {m.team_id for m in TeamMembership.select().where(TeamMembership.user == current.id)}

@@ -298,11 +298,11 @@ def _record(actor, verb, tracking, before, after, changes=None, kept=None):
     """
     seen = after or before
     changes = changes if changes is not None else tracking.changes(before, after)
-    metadata = {}
+    ids = {}
     if before is not None:
-        ids = {name: [linked_ids(before, name), linked_ids(after, name)] for name in changes}
-        metadata = {"ids": {name: pair for name, pair in ids.items() if pair != [None, None]}}
-        metadata = {**(metadata if metadata["ids"] else {}), **(kept or {})}
+        pairs = {name: [linked_ids(before, name), linked_ids(after, name)] for name in changes}
+        ids = {name: pair for name, pair in pairs.items() if pair != [None, None]}
+    metadata = {**({"ids": ids} if ids else {}), **(kept or {})}
     return record_activity(
         actor,
         verb,
