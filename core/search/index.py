@@ -195,10 +195,6 @@ class TextIndex:
 
     # Reading.
 
-    def words(self, text):
-        """Return the words of ``text`` as the index holds them."""
-        return words_of(text)
-
     def condition(self, id_column, terms, older_than=None, newer_than=None, per_row=False):
         """Return the SQL condition "the row (``id_column``) matches ``terms``" (free words
         and phrases, included and excluded), or None when no term has a word to look for.

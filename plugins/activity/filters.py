@@ -218,9 +218,9 @@ class ActivityFilters(Filters):
     def _origin_caption(self):
         """Return "in session 12", "in one request" (or both) when the list is limited so."""
         parts = []
-        if self.sessions and not self.not_sessions and len(self.sessions) == 1:
+        if len(self.sessions) == 1 and not self.not_sessions:
             parts.append(f"in session {session_number(self.sessions[0])}")
-        if self.requests and not self.not_requests and len(self.requests) == 1:
+        if len(self.requests) == 1 and not self.not_requests:
             parts.append("in one request")
         return ", ".join(parts)
 

@@ -24,6 +24,7 @@ from core.listing.sql import distinct_values
 from core.listing.sql import newest_of
 from core.listing.sql import request_horizon
 from core.people import TeamMembership
+from core.search.index import words_of
 from core.tabs import row_scope
 from plugins.activity.filters import FILTERS
 from plugins.activity.index import DAY
@@ -48,15 +49,17 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     range scans however many events relate to the viewer.
     """
     postgres = not is_sqlite()
-    if postgres and limit and columns is None and _read_by_day(filters) and _days(filters, viewer):
-        return _by_day(viewer, filters, older_than, newer_than, limit)
-    if limit and columns is None and _read_by_day(filters) and not _days(filters, viewer):
-        # Only the day index can drive this query, and its ids must be sorted: sort the ids
-        # alone (the index holds them), then read the page's rows by id. Reading every row of
-        # a week to sort them took 70 ms at 1M events; sorting their ids alone takes ~7.
-        ids = _visible(viewer, filters, [ActivityEvent.id], older_than, newer_than, limit)
-        page = ActivityEvent.select(LIST.select).where(ActivityEvent.id.in_(ids))
-        return page.order_by(ActivityEvent.id.desc())
+    if limit and columns is None and _read_by_day(filters):
+        days = _day_dates(filters, viewer)
+        if days and postgres:
+            return _by_day(viewer, filters, days, older_than, newer_than, limit)
+        if not days:
+            # Only the time index can drive this query, and its ids must be sorted: sort the
+            # ids alone (the index holds them), then read the page's rows by id. Reading every
+            # row of a week to sort them took 70 ms at 1M events; sorting their ids alone ~7.
+            ids = _visible(viewer, filters, [ActivityEvent.id], older_than, newer_than, limit)
+            page = ActivityEvent.select(LIST.select).where(ActivityEvent.id.in_(ids))
+            return page.order_by(ActivityEvent.id.desc())
     if postgres and limit and columns is None and _words_alone(filters):
         return _word_window(viewer, filters, older_than, newer_than, limit)
     # A count of several words (a phrase, "Task 0042") on PostgreSQL: the index finds the
@@ -86,19 +89,16 @@ def _times_per_row(filters):
     )
 
 
-def _by_day(viewer, filters, older_than, newer_than, limit):
-    """Return a closed day range's events (PostgreSQL), newest first: each UTC day's newest
-    ``limit`` through the (day, id) index, then the newest ``limit`` of those, so the query
-    stops after ``limit`` rows a day whatever lies between now and the range (the primary
-    key walked back over 660,000 newer rows for a week 60 days back at 1M events; each row's
-    time is still checked exactly, in the index).
+def _by_day(viewer, filters, days, older_than, newer_than, limit):
+    """Return the events of a closed day range's UTC ``days`` (PostgreSQL), newest first: each
+    day's newest ``limit`` through the (day, id) index, then the newest ``limit`` of those, so
+    the query stops after ``limit`` rows a day whatever lies between now and the range (the
+    primary key walked back over 660,000 newer rows for a week 60 days back at 1M events; each
+    row's time is still checked exactly, in the index).
 
     One arm, run once per day (``LATERAL``): the query is built and compiled once, however
     many days (eight arms written out cost more Python than the SQL takes).
     """
-    start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
-    first, last = start.date(), (end - timedelta(microseconds=1)).date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     arm = _visible(viewer, filters, [ActivityEvent.id], older_than, newer_than, limit)
     sql, params = arm.where(peewee.SQL(f"{DAY} = days.day")).sql()
     ids = peewee.SQL(
@@ -126,14 +126,14 @@ def _common_words(filters):
 
 def _included_words(filters):
     """Return how many words the included free terms hold."""
-    return sum(len(INDEX.words(term.value)) for term in filters.words if not term.negated)
+    return sum(len(words_of(term.value)) for term in filters.words if not term.negated)
 
 
 def _words_alone(filters):
     """Tell whether free words to find (not only excluded ones) are the only filter with an
     index to read events through (an actor, a verb… read by their own index, in id order)."""
     return not _has_own_index(filters) and any(
-        not term.negated and INDEX.words(term.value) for term in filters.words
+        not term.negated and words_of(term.value) for term in filters.words
     )
 
 
@@ -180,16 +180,22 @@ def _word_window(viewer, filters, older_than, newer_than, limit):
 MAX_INDEXED_DAYS = 62  # a longer range is read through the time index
 
 
-def _days(filters, viewer):
-    """Return the UTC days (``20261101``) a closed day range of at most ``MAX_INDEXED_DAYS``
-    covers, for the full-text index to read newest first; [] for another range."""
+def _day_dates(filters, viewer):
+    """Return the UTC days a closed day range of at most ``MAX_INDEXED_DAYS`` covers, in the
+    viewer's zone; [] for another range."""
     if not (filters.date_from and filters.date_to):
         return []
     start, end = day_range(filters.date_from, filters.date_to, viewer.zone())
     first, last = start.date(), (end - timedelta(microseconds=1)).date()
     if (last - first).days >= MAX_INDEXED_DAYS:
         return []
-    return [(first + timedelta(days=n)).strftime("%Y%m%d") for n in range((last - first).days + 1)]
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _days(filters, viewer):
+    """Return those days as the full-text index holds them (``20261101``), for it to read
+    newest first (SQLite)."""
+    return [day.strftime("%Y%m%d") for day in _day_dates(filters, viewer)]
 
 
 def _read_by_day(filters):
