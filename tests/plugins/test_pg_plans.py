@@ -239,3 +239,46 @@ def test_a_common_word_with_an_actor_is_counted_through_the_actor_index(seeded):
     text = "\n".join(plan)
     assert "activity_event_actor_id_id" in text and "on activity_search " not in text, text
     assert "Seq Scan" not in text and not _walks_the_primary_key_back(plan), text
+
+
+@pytest.mark.parametrize(
+    "query, matches",
+    [
+        ("0007", "e.object_id = '7'"),  # a rare word (an object's number): straight to the index
+        ("week", "e.summary = 'Move this to next week'"),  # a common one: the newest window
+        ('"next week"', "e.summary = 'Move this to next week'"),  # a phrase
+    ],
+    ids=["rare word", "common word", "phrase"],
+)
+def test_each_search_path_shows_a_teammate_only_what_relates_to_them(seeded, query, matches):
+    """The plans above read differently, each through ``_visible`` and its scope: a Teammate's
+    page is exactly the newest 51 matching events whose audience holds them. Object 7's events
+    relate to no one but their actors: every other one is made the Teammate's too, in a
+    transaction rolled back after."""
+    app, people = seeded
+    party = 2 * people["teammate@example.com"].id
+    with (
+        app.app_context(),
+        app.test_request_context("/stream/activity"),
+        database.atomic() as transaction,
+    ):
+        database.execute_sql(
+            "INSERT INTO activity_audience (event_id, party) SELECT id, %s FROM"
+            " (SELECT id, row_number() OVER (ORDER BY id) AS n FROM activity_event"
+            "  WHERE object_id = '7') AS numbered WHERE n %% 2 = 0",
+            (party,),
+        )
+        filters = parse_filters(MultiDict({"q": query}))
+        teammate = people["teammate@example.com"]
+        page = [event.id for event in visible_events(teammate, filters, limit=51)]
+        expected = [
+            row[0]
+            for row in database.execute_sql(
+                "SELECT e.id FROM activity_event e JOIN activity_audience a"
+                f" ON a.event_id = e.id AND a.party = %s WHERE {matches}"
+                " ORDER BY e.id DESC LIMIT 51",
+                (party,),
+            )
+        ]
+        transaction.rollback()
+    assert expected and page == expected
