@@ -21,7 +21,7 @@ def in_groups(rows, filters=None):
     prints a row's markup in one place: ``{"row": row}`` for each row, a run of at least
     ``GROUP_AT_LEAST`` rows of one request and one actor between ``{"open": group}`` and
     ``{"close": group}`` (``group``: ``{"sentence", "size", "first"}``)."""
-    if filters is not None and getattr(filters, "requests", None):
+    if filters is not None and filters.requests:
         return [{"row": row} for row in rows]
     items, run = [], []
     for row in rows:
