@@ -10,6 +10,9 @@ The log starts over only once every page in it is copied. Under constant writes 
 may never catch the last commit; then the first commit past ``SAFETY_NET_PAGES`` checkpoints
 as SQLite always does (by then almost everything is copied, so it is short) and the log
 starts over: its file stays below ≈ 40 MB.
+
+The same thread runs the other upkeep that must not wait on a request (``every_tick``): the
+full-text indexes that follow their tables take in the rows written since the last tick.
 """
 
 import logging
@@ -26,6 +29,17 @@ SAFETY_NET_PAGES = 10_000
 EVERY_SECONDS = 0.5
 
 _running = None
+
+# Called with the thread's connection (and its stop event) after each checkpoint.
+_TICK_TASKS = []
+
+
+def every_tick(task):
+    """Run ``task(connection, stopping)`` on every process's thread after each checkpoint;
+    ``stopping`` is set when the thread is asked to stop. Return ``task``."""
+    if task not in _TICK_TASKS:
+        _TICK_TASKS.append(task)
+    return task
 
 
 class Checkpointer:
@@ -70,6 +84,11 @@ class Checkpointer:
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except Exception:  # locked, the file went away, anything: try next tick
                     log.exception("WAL checkpoint of %s failed", self.path)
+                for task in list(_TICK_TASKS) if connection is not None else ():
+                    try:
+                        task(connection, self._stop)
+                    except Exception:  # busy past the timeout, anything: try next tick
+                        log.exception("%s on %s failed", task.__name__, self.path)
                 self.ticks += 1
                 if stopping:
                     return

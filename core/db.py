@@ -16,6 +16,8 @@ from playhouse.pool import PooledPostgresqlDatabase
 from playhouse.pool import PooledSqliteDatabase
 
 from core import checkpointer
+from core.search.matching import FUNCTION
+from core.search.matching import words_match
 
 database = peewee.DatabaseProxy()
 
@@ -228,13 +230,16 @@ def open_database(url):
         # lock at BEGIN instead of one failing at its first write with "database is locked".
         # check_same_thread=False: the pool hands a connection to one thread at a time, but
         # not always to the thread that opened it (threaded servers, the huey consumer).
-        return QueuedSqliteDatabase(
+        sqlite = QueuedSqliteDatabase(
             path,
             pragmas=SQLITE_PRAGMAS,
             lock_type="IMMEDIATE",
             check_same_thread=False,
             **POOL_SETTINGS,
         )
+        # Free words checked on rows a following full-text index has not taken in yet.
+        sqlite.register_function(words_match, FUNCTION, deterministic=True)
+        return sqlite
     return DeferredBeginPostgresqlDatabase(
         unquote(parts.path.lstrip("/")),
         host=parts.hostname,

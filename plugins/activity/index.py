@@ -2,9 +2,9 @@
 the objects' names, the action and type, the summary and the changed fields (masked values are
 recorded as "(hidden)", so no secret is indexed).
 
-Kept in the writer's transaction (on SQLite triggers, or one statement per batch; on
-PostgreSQL a stored vector), so every writer of the event store, the bulk path included, writes
-it in its own transaction.
+On SQLite it follows the table: the recorder writes the event alone and the index takes new
+events in, in batches, within a second, while searches check the few events above its position
+one by one (``TextIndex.follows``). On PostgreSQL it is a stored vector, written with the row.
 """
 
 from core.db import database
@@ -31,6 +31,8 @@ INDEX = TextIndex(
         ("day", "replace(substr({row}.occurred_at, 1, 10), '-', '')", "occurred_at"),
         ("actor", "'a' || {row}.actor_id", "actor_id"),
     ),
+    # Recording pays for the event alone; the index takes it in within a second.
+    follows=True,
 )
 
 # PostgreSQL: the events of one UTC day in id order, so a closed day range is read newest
@@ -54,4 +56,6 @@ def create_day_index():
 MIGRATIONS = [
     Migration("activity_tab.0001_full_text", INDEX.create),
     Migration("activity_tab.0002_day_index", create_day_index),
+    # An index written by the recorder's triggers until now follows its table from here on.
+    Migration("activity_tab.0003_index_follows", INDEX.create),
 ]

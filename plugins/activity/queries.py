@@ -24,6 +24,7 @@ from core.listing.sql import distinct_values
 from core.listing.sql import newest_of
 from core.listing.sql import request_horizon
 from core.people import TeamMembership
+from core.search.index import Part
 from core.search.index import words_of
 from core.tabs import row_scope
 from plugins.activity.filters import FILTERS
@@ -49,6 +50,9 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     range scans however many events relate to the viewer.
     """
     postgres = not is_sqlite()
+    position = None if postgres else _unindexed_from(filters, viewer, columns)
+    if position is not None:
+        return _split(viewer, filters, columns, older_than, newer_than, limit, position)
     if limit and columns is None and _read_by_day(filters):
         days = _day_dates(filters, viewer)
         if days and postgres:
@@ -218,17 +222,52 @@ def _has_own_index(filters):
     )
 
 
-def _visible(viewer, filters, columns, older_than, newer_than, limit, per_row=False):
-    """Return the query of ``visible_events``; ``per_row`` checks the free words on each
-    row read (PostgreSQL) rather than through the index, ``"rarest"`` on the rows the index
-    finds for the rarest word (``TextIndex.condition``)."""
-    query = bounded(
-        ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id, older_than, newer_than
-    )
-    query = _filtered(query, filters, viewer)
-    # The free words drive the query from the full-text index, newest match first, the index
-    # intersecting them with the type, the days and the actor; so do a type or a day range
-    # with no other filter to read through (their own indexes would need a sort).
+def _unindexed_from(filters, viewer, columns):
+    """Return the full-text index's position when the query reads the index (SQLite) and
+    events above the position are still to be taken in, else None."""
+    if not (filters.words or _driven(filters, viewer, columns)):
+        return None
+    return INDEX.unindexed_from()
+
+
+def _split(viewer, filters, columns, older_than, newer_than, limit, position):
+    """Return ``visible_events`` while the full-text index (SQLite) has not taken in the
+    events above ``position``: the newest ``limit`` of those, each checked itself, and the
+    newest ``limit`` below it, read through the index as ever; then the newest of both.
+    Only the few events of the last second or so are checked one by one."""
+    driven = _driven(filters, viewer, columns)  # as the query would read the index unsplit
+    arms = []
+    for recent in (True, False):
+        arm = _visible(
+            viewer,
+            filters,
+            [ActivityEvent.id],
+            older_than,
+            newer_than,
+            limit,
+            part=Part(position, recent),
+            driven=driven,
+        )
+        sql, params = arm.sql()
+        if recent:
+            # Walked newest first by id from the top, never through a filter's own index:
+            # that would read every event of a type, say, to sort the few above the position.
+            table = f'FROM "{INDEX.table}" AS "t1"'
+            assert sql.count(table) >= 1, sql
+            sql = sql.replace(table, f"{table} NOT INDEXED", 1)
+        arms.append(f"SELECT * FROM ({sql}) AS {'recent' if recent else 'indexed'}")
+        arms.append(params)
+    ids = peewee.SQL(f"({arms[0]} UNION ALL {arms[2]})", [*arms[1], *arms[3]])
+    query = ActivityEvent.select(*(columns or [LIST.select]))
+    query = query.where(ActivityEvent.id.in_(ids)).order_by(ActivityEvent.id.desc())
+    return query.limit(limit) if limit else query
+
+
+def _driven(filters, viewer, columns):
+    """Return the filters the full-text index drives (SQLite), ``{column: values}``: the free
+    words are read from it newest match first, intersected there with the type, the days and
+    the actor; so is a type or a day range with no other filter to read through (their own
+    indexes would need a sort)."""
     driven = {}
     if filters.words or not _has_own_index(filters):
         if filters.types:
@@ -238,6 +277,30 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit, per_row=Fa
             driven["day"] = _days(filters, viewer)
     if filters.words and filters.actors:  # else the actor's own index reads them in id order
         driven["actor"] = [f"a{actor}" for actor in filters.actors]
+    return driven
+
+
+def _visible(
+    viewer,
+    filters,
+    columns,
+    older_than,
+    newer_than,
+    limit,
+    per_row=False,
+    part=None,
+    driven=None,
+):
+    """Return the query of ``visible_events``; ``per_row`` checks the free words on each
+    row read (PostgreSQL) rather than through the index, ``"rarest"`` on the rows the index
+    finds for the rarest word (``TextIndex.condition``); ``part``: one side of ``_split``,
+    with the filters the index drives (``driven``) as the whole query would have them."""
+    query = bounded(
+        ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id, older_than, newer_than
+    )
+    query = _filtered(query, filters, viewer)
+    if driven is None:
+        driven = _driven(filters, viewer, columns)
     words = filters.words
     if words and hides_team_names(viewer):
         # Their words find an event that can name a team by its name-free fields only; the
@@ -245,7 +308,14 @@ def _visible(viewer, filters, columns, older_than, newer_than, limit, per_row=Fa
         query = query.where(name_free_words(words, older_than, newer_than))
         words = [term for term in words if not term.negated]
     query, order = INDEX.search(
-        query, ActivityEvent.id, words, older_than, newer_than, values=driven, per_row=per_row
+        query,
+        ActivityEvent.id,
+        words,
+        older_than,
+        newer_than,
+        values=driven,
+        per_row=per_row,
+        part=part,
     )
     if row_scope(viewer, TAB) != "all":
         # Access events have no audience: no one reads them through "related".

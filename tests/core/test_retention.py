@@ -29,6 +29,7 @@ from core.events import Ref
 from core.events import record_activity
 from core.people import Team
 from core.retention import RetentionPolicy
+from core.search.index import catch_up_now
 from core.tabs import get_tab
 from core.testing import csrf_token_of
 from core.testing import sign_in
@@ -159,9 +160,11 @@ def mail(people, age, number):
 
 def index_ids(app, index, word):
     """Return the row ids ``index`` (a TextIndex) finds by ``word``, read from the index itself
-    on SQLite (an external-content FTS5 table keeps its own rows)."""
+    on SQLite (an external-content FTS5 table keeps its own rows; caught up first when it
+    follows its table)."""
     with app.app_context():
         if is_sqlite():
+            catch_up_now()
             sql = f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH ?"
             return {row_id for (row_id,) in database.execute_sql(sql, (word,)).fetchall()}
         sql = f"SELECT id FROM {index.table} WHERE {index.vector} @@ to_tsquery('simple', %s)"

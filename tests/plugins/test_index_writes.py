@@ -1,7 +1,9 @@
-"""Every record is in its tab's full-text index as soon as it commits, and only then: after a
-bulk write (several chunks), after one event, and not at all when a chunk fails and its
-savepoint rolls back, on SQLite (FTS5 written by the batch writer or the trigger) and
-PostgreSQL (a stored vector). Activity, Email and Logins share ``TextIndex``.
+"""Every record is in its tab's full-text index, and only then: after a bulk write (several
+chunks), after one event, and not at all when a chunk fails and its savepoint rolls back, on
+SQLite (FTS5 written by the batch writer or the trigger) and PostgreSQL (a stored vector).
+Activity, Email and Logins share ``TextIndex``. The Activity index on SQLite follows its table
+(``TextIndex.follows``): it holds every committed event once caught up, and until then a search
+checks the events above its position one by one (``tests/plugins/test_index_follows.py``).
 """
 
 import pytest
@@ -20,6 +22,7 @@ from core.events import record_entries
 from core.events.recorder import RecordError
 from core.evidence.guard import PSEUDONYMISE
 from core.evidence.guard import permit
+from core.search.index import catch_up_now
 from plugins.activity.index import INDEX as ACTIVITY
 from plugins.email import outbox
 from plugins.email.models import EmailMessage
@@ -35,8 +38,10 @@ def indexed(make_app):
 
 
 def found(index, word):
-    """Return the ids the index finds by ``word``, read from the index itself."""
+    """Return the ids the index finds by ``word``, read from the index itself (caught up
+    first, when it follows its table)."""
     if is_sqlite():
+        catch_up_now()
         sql = f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH ?"
         return {row_id for (row_id,) in database.execute_sql(sql, (word,)).fetchall()}
     sql = f"SELECT id FROM {index.table} WHERE {index.vector} @@ to_tsquery('simple', %s)"
@@ -51,6 +56,7 @@ def assert_exact(*indexes):
     every row's day (a word of every indexed row) is looked up instead."""
     if not is_sqlite():
         return
+    catch_up_now()
     for index in indexes:
         name = index.name
         if index.derived:
