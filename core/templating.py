@@ -1,5 +1,6 @@
 """Template helpers: viewer-local times, the flyout and the tab bar."""
 
+import functools
 from datetime import UTC
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,18 +23,37 @@ def viewer_zone():
     return current_user.zone()
 
 
-def local_time(value, fmt="%Y-%m-%d %H:%M:%S %Z", zone=None):
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S %Z"
+
+
+def local_time(value, fmt=LOCAL_FORMAT, zone=None):
     """Format a stored UTC time in the viewer's time zone (or ``zone``), to the second, the
     zone named (``08:14:03 GMT``): the same moment reads differently to two viewers."""
     if value is None:
         return ""
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return aware.astimezone(zone or viewer_zone()).strftime(fmt)
+    moment = aware.astimezone(zone or viewer_zone())
+    if fmt == LOCAL_FORMAT:
+        return _to_the_second(moment) + " " + (moment.tzname() or "")
+    return moment.strftime(fmt)
 
 
 def utc_time(value):
     """Format a stored UTC time as UTC, to the second (the title of every shown time)."""
-    return local_time(value, fmt="%Y-%m-%d %H:%M:%S UTC", zone=UTC)
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return _to_the_second(value) + " UTC"
+
+
+def _to_the_second(moment):
+    """Return ``moment`` as ``strftime("%Y-%m-%d %H:%M:%S")`` writes it, four times faster
+    (two times of every row of every page): ``isoformat``, but for the years ``%Y`` does not
+    pad to four digits."""
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.isoformat(" ", "seconds")[:19]
 
 
 def relative_time(value, now=None):
@@ -61,8 +81,14 @@ def relative_time(value, now=None):
 def actor_markup(event):
     """Return who did ``event`` as every Activity sentence starts: the actor's name in bold,
     then their role as a badge when it was recorded (escaped; ``Markup``)."""
-    badge = f' <span class="badge">{escape(event.actor_role)}</span>' if event.actor_role else ""
-    return Markup(f"<strong>{escape(event.actor_name)}</strong>{badge}")
+    return _actor_markup(event.actor_name, event.actor_role)
+
+
+# The same few people start most rows of a page: each name and role is escaped once.
+@functools.lru_cache(maxsize=1024)
+def _actor_markup(name, role):
+    badge = f' <span class="badge">{escape(role)}</span>' if role else ""
+    return Markup(f"<strong>{escape(name)}</strong>{badge}")
 
 
 def init_templating(app):

@@ -55,30 +55,38 @@ def row_line(object_type, changes, zone):
     if len(parts) > MOST_FIELDS:
         more = len(parts) - MOST_FIELDS + 1
         parts = [*parts[: MOST_FIELDS - 1], escape(f"and {more} more fields")]
-    return Markup("; ").join(parts)
+    # Escaped parts (each ``Markup``) joined as plain text, then marked safe once, here as in
+    # ``_part``: ``Markup + Markup`` escapes and copies at every step, several times a field.
+    return Markup("; ".join(parts))
 
 
 def _part(declaration, old, new, zone):
     """Return one field's part of a row's line: "Status: Open → Done"."""
     label = escape(declaration.label)
     if old == MASK:
-        return label + Markup(" changed")
+        return Markup(f"{label} changed")
     if isinstance(old, list) or isinstance(new, list):
         if old in EMPTY or new in EMPTY:
             return _pair(label, declaration, old, new, zone)
-        return label + Markup(": ") + _moves(declaration, old, new, zone)
+        return Markup(f"{label}: {_moves(declaration, old, new, zone)}")
     if is_text(declaration, old, new):
         if old in EMPTY:
-            return label + Markup(": ") + _first_words(new)
-        return label + Markup(": ") + excerpt(old, new)
+            return Markup(f"{label}: {_first_words(new)}")
+        return Markup(f"{label}: {excerpt(old, new)}")
     return _pair(label, declaration, old, new, zone)
 
 
 def _pair(label, declaration, old, new, zone):
     if old in EMPTY:
-        return label + Markup(": ") + shown(declaration, new, zone)
-    before, after = shown(declaration, old, zone), shown(declaration, new, zone)
-    return label + Markup(": ") + before + ARROW + after
+        return Markup(f"{label}: {_safe(shown(declaration, new, zone))}")
+    before, after = _safe(shown(declaration, old, zone)), _safe(shown(declaration, new, zone))
+    return Markup(f"{label}: {before}{ARROW}{after}")
+
+
+def _safe(text):
+    """Return ``text`` escaped unless it is ``Markup`` already (``shown`` answers "none", a
+    plain string, for an empty list)."""
+    return text if isinstance(text, Markup) else escape(text)
 
 
 def _first_words(text):

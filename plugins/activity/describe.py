@@ -1,5 +1,7 @@
 """Rows as sentences: "Dana Scully edited Task “Q3 report”"."""
 
+import functools
+
 from flask import current_app
 from markupsafe import Markup
 from markupsafe import escape
@@ -129,15 +131,26 @@ def describe(event, links, viewer, phrasers=None):
         if custom is not None:
             # Only a Markup answer is trusted as HTML; a plain string is text.
             return custom if isinstance(custom, Markup) else escape(custom)
-    phrase = action_phrase(event.action)
-    kind = as_words(event.object_type)
     label = _linked(event.object_label, links.get((event.object_type, event.object_id)))
     # Plain concatenation of escaped parts: this runs for every row of every page.
-    sentence = f"{actor_markup(event)} {escape(phrase)} {escape(kind)} “{label}”"
+    sentence = f"{actor_markup(event)} {_doing(event.action, event.object_type)} “{label}”"
     if event.target_type:
         target = _linked(event.target_label, links.get((event.target_type, event.target_id)))
-        sentence += f" on {escape(event.target_type.replace('_', ' '))} “{target}”"
+        sentence += f" on {_target_kind(event.target_type)} “{target}”"
     return Markup(sentence)
+
+
+# Each action and type of a page is worded and escaped once, not once a row.
+@functools.lru_cache(maxsize=1024)
+def _doing(action, object_type):
+    """Return what was done to what, escaped: "edited Task"."""
+    return f"{escape(action_phrase(action))} {escape(as_words(object_type))}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _target_kind(target_type):
+    """Return a target's type as a sentence names it, escaped: "company"."""
+    return escape(target_type.replace("_", " "))
 
 
 def _linked(label, url):

@@ -6,6 +6,8 @@ does not show, nor moves one out of time order. A list limited to one request (`
 shows its parts as they are.
 """
 
+from typing import NamedTuple
+
 from markupsafe import escape
 
 from core.events.changes import as_words
@@ -16,16 +18,35 @@ from plugins.activity.describe import action_phrase
 GROUP_AT_LEAST = 3
 
 
+class Group(NamedTuple):
+    """A run of rows printed as one: its sentence, how many rows, its first row."""
+
+    sentence: object
+    size: int
+    first: object
+
+
+class Item(NamedTuple):
+    """One entry of the list: a row, or where a group opens or closes (the others None).
+
+    Attributes, not a dict's keys: the template reads each of them for every row, and Jinja
+    tries an attribute before a key (a failed attribute costs an exception)."""
+
+    row: object = None
+    open: Group = None
+    close: Group = None
+
+
 def in_groups(rows, filters=None):
-    """Return the list's items for ``rows`` (``prepare_rows``' dicts), flat, so the template
-    prints a row's markup in one place: ``{"row": row}`` for each row, a run of at least
-    ``GROUP_AT_LEAST`` rows of one request and one actor between ``{"open": group}`` and
-    ``{"close": group}`` (``group``: ``{"sentence", "size", "first"}``)."""
+    """Return the list's items (``Item``) for ``rows`` (``prepare_rows``' rows), flat, so the
+    template prints a row's markup in one place: ``Item(row)`` for each row, a run of at least
+    ``GROUP_AT_LEAST`` rows of one request and one actor between ``Item(open=group)`` and
+    ``Item(close=group)`` (``group``: a ``Group``)."""
     if filters is not None and filters.requests:
-        return [{"row": row} for row in rows]
+        return [Item(row) for row in rows]
     items, run = [], []
     for row in rows:
-        if run and not _together(run[-1]["event"], row["event"]):
+        if run and not _together(run[-1].event, row.event):
             items.extend(_as_items(run))
             run = []
         run.append(row)
@@ -43,12 +64,11 @@ def _together(one, other):
 
 
 def _as_items(run):
-    rows = [{"row": row} for row in run]
+    rows = [Item(row) for row in run]
     if len(run) < GROUP_AT_LEAST:
         return rows
-    events = [row["event"] for row in run]
-    group = {"sentence": group_sentence(events), "size": len(run), "first": run[0]}
-    return [{"open": group}, *rows, {"close": group}]
+    group = Group(group_sentence([row.event for row in run]), len(run), run[0])
+    return [Item(open=group), *rows, Item(close=group)]
 
 
 def group_sentence(events):

@@ -3,13 +3,17 @@
 Every route the feed serves starts from ``queries.visible_events``.
 """
 
+import functools
 import json
 from types import SimpleNamespace
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import current_app
 from flask import url_for
+from flask_login import current_user
 from markupsafe import Markup
+from markupsafe import escape
 
 from core.db import database
 from core.db import utcnow
@@ -26,6 +30,7 @@ from core.retention import Prune
 from core.retention import delete_audience
 from core.templating import local_time
 from core.templating import relative_time
+from core.templating import utc_time
 from plugins.activity import changeset
 from plugins.activity import queries
 from plugins.activity import secrecy
@@ -39,31 +44,124 @@ from plugins.activity.filters import FILTERS
 from plugins.activity.filters import session_number
 
 
-def prepare_rows(viewer, events):
-    """Return what ``activity/rows.html`` prints for each of ``events``.
+class Row(NamedTuple):
+    """One event as ``activity/rows.html`` prints it: its ``<li>`` (``html``), and what the
+    head of a group it starts shows (its actor's initials, its time)."""
 
-    Everything per row is prepared here in one pass (sentence, change line, times, links), so
-    the template only prints: rendering 50 rows is the hot path of the tab.
+    event: object
+    initials: Markup
+    local: str  # the time in the viewer's zone
+    relative: str  # "5 min ago"
+    utc: str  # the time in UTC (the title of the time)
+    iso: str  # the time in ISO 8601, without its "Z" (the ``datetime`` of the time)
+    html: Markup
+
+
+def prepare_rows(viewer, events):
+    """Return what ``activity/rows.html`` prints for each of ``events`` (a ``Row`` each).
+
+    Everything per row is prepared here in one pass (sentence, change line, times, links,
+    its markup), so the template only prints: rendering 50 rows is the hot path of the tab.
     """
     events, changes = _as_read(viewer, events)
     events = named_people(events)
     sentences = describe_all(events, object_links(events), viewer)
-    zone = viewer.zone()
-    now = utcnow()
-    base = url_for("stream.tab", tab=queries.TAB)
-    return [
-        {
-            "event": event,
-            "sentence": sentences[event.id],
-            "summary": _summary_line(event, changes.get(event.id), sentences[event.id], zone),
-            "initials": initials(event.actor_name),
-            "local": local_time(event.occurred_at, zone=zone),
-            "relative": relative_time(event.occurred_at, now=now),
-            "detail_url": f"{base}/{event.id}",
-            "history_url": f"{base}?object={quote(event.object_type)}%3A{quote(event.object_id)}",
-        }
-        for event in events
-    ]
+    page = SimpleNamespace(
+        zone=viewer.zone(),
+        now=utcnow(),
+        base=escape(url_for("stream.tab", tab=queries.TAB)),
+        # The Timeline plugin's link, when it is installed (as a template would ask for it),
+        # for the signed-in person (who follows it) read once: through the ``current_user``
+        # proxy, each attribute it checks is looked up again, half its cost a row.
+        timeline_url=current_app.jinja_env.globals.get("timeline_url"),
+        signed_in=current_user._get_current_object(),
+    )
+    return [_row(event, sentences[event.id], changes.get(event.id), page) for event in events]
+
+
+def _row(event, sentence, shown_changes, page):
+    """Return the ``Row`` of ``event`` (its ``sentence``, its change set as shown) on
+    ``page`` (the viewer's zone, the time now, the tab's URL escaped, the timeline link and
+    who is signed in)."""
+    at = event.occurred_at
+    times = (
+        local_time(at, zone=page.zone),
+        relative_time(at, now=page.now),
+        utc_time(at),
+        at.isoformat(),
+    )
+    initials = _initials(event.actor_name)
+    summary = _summary_line(event, shown_changes, sentence, page.zone)
+    timeline = page.timeline_url and page.timeline_url(
+        event.object_type, event.object_id, viewer=page.signed_in
+    )
+    html = _row_markup(event, initials, times, sentence, summary, timeline, page.base)
+    return Row(event, initials, *times, html)
+
+
+def _row_markup(event, initials, times, sentence, summary, timeline, base):
+    """Return the ``<li>`` of one row: its actor's ``initials``, its ``times`` (local,
+    relative, UTC, ISO), its ``sentence`` and ``summary`` line, the links to its details, its
+    object's history and its ``timeline``; ``base``: the tab's URL, escaped.
+
+    One string: the rows template's own machinery (a lookup, an escape and a yield per value,
+    twenty a row) cost as much as preparing the row. Every value is escaped as the template's
+    autoescaping did, but for those that cannot hold a character to escape: a number, a time
+    in ISO form, the words of ``relative_time``, what ``quote`` gives."""
+    local, relative, utc, iso = times
+    detail = f"{base}/{event.id}"
+    history = f"{base}?object={_quoted(event.object_type)}%3A{_quoted(event.object_id)}"
+    # Only what the sentence does not say already (``_summary_line``), or nothing.
+    summary = f'<p class="summary">{_escaped(summary)}</p>' if summary else ""
+    if timeline:
+        timeline = escape(timeline)
+        timeline = (
+            f'<a href="{timeline}" hx-get="{timeline}" hx-target="#panel" hx-swap="outerHTML"'
+            ' hx-push-url="true">Timeline</a>'
+        )
+    else:
+        timeline = ""
+    return Markup(
+        f'<li class="row" data-row-id="{event.id}">\n'
+        f'  <span class="avatar" aria-hidden="true">{initials}</span>\n'
+        '  <div class="row-body">\n'
+        f'    <p class="sentence">{_escaped(sentence)}</p>\n'
+        "    \n"
+        f"    {summary}\n"
+        f'    <details class="row-detail" hx-get="{detail}" hx-trigger="toggle once"'
+        ' hx-target="find .detail-slot" hx-swap="innerHTML">\n'
+        "      <summary>Details</summary>\n"
+        f'      <div id="detail-{event.id}" class="detail-slot"></div>\n'
+        f'      <noscript><a href="{detail}">Open the change set</a></noscript>\n'
+        "    </details>\n"
+        "  </div>\n"
+        '  <div class="row-side">\n'
+        f'    <time datetime="{iso}Z" title="{utc}">{escape(local)}</time>\n'
+        f'    <span class="hint">{relative}</span>\n'
+        '    <span class="row-actions">\n'
+        f'      <a href="{history}" hx-get="{history}" hx-target="#panel" hx-swap="outerHTML"'
+        ' hx-push-url="true">History</a>\n'
+        "      \n"
+        f"      {timeline}\n"
+        "    </span>\n"
+        "  </div>\n"
+        "</li>"
+    )
+
+
+def _escaped(text):
+    """Return ``text`` escaped, unless it is ``Markup`` (HTML already, as the template took it)."""
+    return text if isinstance(text, Markup) else escape(text)
+
+
+# A page names few people, types and objects, many times over: each is read once a process.
+@functools.lru_cache(maxsize=1024)
+def _initials(name):
+    """Return the avatar's initials of ``name``, escaped."""
+    return escape(initials(name))
+
+
+_quoted = functools.lru_cache(maxsize=4096)(quote)
 
 
 def _summary_line(event, shown_changes, sentence, zone):
@@ -72,7 +170,9 @@ def _summary_line(event, shown_changes, sentence, zone):
     says it (a resend's "to Dana Scully")."""
     if shown_changes is not None:
         return changeset.row_line(event.object_type, shown_changes, zone)
-    summary = event.summary or ""
+    summary = event.summary
+    if not summary:
+        return ""
     return "" if summary in Markup(sentence).striptags() else summary
 
 
