@@ -47,6 +47,21 @@ def browser():
         playwright.stop()
 
 
+@pytest.fixture
+def no_refusal_wait(monkeypatch):
+    """Let a refused sign-in (a locked name or address) answer at once instead of sleeping as
+    long as a password check: for tests that send many refused sign-ins and check what they
+    answer, not how long they take. The password checks themselves still run."""
+    import time
+    from types import SimpleNamespace
+
+    from core.auth import views
+
+    monkeypatch.setattr(
+        views, "time", SimpleNamespace(perf_counter=time.perf_counter, sleep=lambda seconds: None)
+    )
+
+
 class SmtpInbox:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
 

@@ -10,6 +10,7 @@ give nothing there, and with tokens of every scope, fresh, refused and of people
 
 import importlib.metadata
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from core.auth.clients import Client
+from core.auth.sessions import UserSession
 from core.auth.sessions import start_session
 from core.db import database
 from core.db import utcnow
@@ -352,6 +354,59 @@ def test_the_matrix_names_no_rule_that_does_not_exist(app):
     assert sorted(set(MATRIX["routes"]) - rule_keys(app)) == []
 
 
+class SessionsAhead:
+    """Sessions opened ahead for ``request_as``, a batch per user in one transaction (one
+    commit, not one per request): each request still gets a session of its own that no
+    request used before, of the user's current session generation.
+
+    A request other than a GET may end sessions or move a generation on (signing out
+    everywhere does both): after one, the sessions opened ahead are checked, and all are
+    dropped unless every one is still open and current, so none is handed out dead.
+    """
+
+    BATCH = 40
+
+    def __init__(self):
+        self.ahead = {}  # user id: [(session id, cookie identity "<id>:<generation>:<token>")]
+
+    def identity(self, app, user_id):
+        """Return the cookie identity of a session of ``user_id`` opened for one request."""
+        if not self.ahead.get(user_id):
+            self.ahead[user_id] = self._open(app, user_id)
+        return self.ahead[user_id].pop()[1]
+
+    def _open(self, app, user_id):
+        opened = []
+        with app.app_context(), database.atomic():
+            user = User.get_by_id(user_id)
+            for _ in range(self.BATCH):
+                row = start_session(user, Client())  # signed in as a browser would be
+                opened.append((row.id, user.get_id()))
+        return opened
+
+    def check(self, app):
+        """Drop every session opened ahead unless all are still open and current."""
+        ids = [session_id for opened in self.ahead.values() for session_id, _ in opened]
+        if not ids:
+            return
+        with app.app_context():
+            live = (
+                UserSession.select()
+                .join(User, on=(UserSession.user_id == User.id))
+                .where(
+                    UserSession.id.in_(ids),
+                    UserSession.ended_at.is_null(),
+                    UserSession.generation == User.session_generation,
+                )
+                .count()
+            )
+        if live != len(ids):
+            self.ahead.clear()
+
+
+_SESSIONS_AHEAD = weakref.WeakKeyDictionary()  # app: its SessionsAhead, gone with the app
+
+
 def request_as(app, user_id, method, url, data, forged, token=None, body=None):
     """Make one request as ``user_id`` (None: signed out), each in a fresh session, with
     ``token`` as ``Authorization: Bearer`` and ``body`` as JSON (instead of the form ``data``)
@@ -360,15 +415,14 @@ def request_as(app, user_id, method, url, data, forged, token=None, body=None):
     Requests run outside any app context, as in production, so nothing cached on ``g`` leaks
     from one request to the next. Returns ``(status, headers, body)``.
     """
+    sessions = _SESSIONS_AHEAD.setdefault(app, SessionsAhead())
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["csrf_token"] = "matrix-token"  # as a browser that loaded a form would hold
-        if user_id is not None:
-            with app.app_context(), database.atomic():
-                user = User.get_by_id(user_id)
-                start_session(user, Client())  # signed in as a browser would be
-                session["_user_id"] = user.get_id()
-            session["_fresh"] = True
+    session = {"csrf_token": "matrix-token"}  # as a browser that loaded a form would hold
+    if user_id is not None:
+        session.update({"_user_id": sessions.identity(app, user_id), "_fresh": True})
+    # The signed cookie Flask's session interface would set, written straight into the jar.
+    cookie = app.session_interface.get_signing_serializer(app).dumps(session)
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie, httponly=True)
     headers = {"X-CSRF-Token": "matrix-token"}
     if forged:
         headers.update({"HX-Request": "true", "HX-Target": "panel", "HX-Boosted": "true"})
@@ -378,6 +432,8 @@ def request_as(app, user_id, method, url, data, forged, token=None, body=None):
     response = client.open(url, method=method, headers=headers, **payload)
     result = (response.status_code, response.headers, response.get_data(as_text=True))
     response.close()
+    if method != "GET":
+        sessions.check(app)
     return result
 
 
@@ -427,6 +483,7 @@ def ask(app, key, example, user_id=None, forged=False, token=None):
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.usefixtures("no_refusal_wait")  # the matrix's sign-ins are refused, not timed
 def test_every_rule_answers_as_the_matrix_says(app, people, scenario):
     with app.app_context():
         with database.atomic():
