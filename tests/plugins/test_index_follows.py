@@ -30,9 +30,11 @@ from core.evidence.guard import permit
 from core.migrations import SchemaMigration
 from core.search.index import POSITIONS
 from core.search.index import catch_up_now
+from core.search.language import parse
 from core.search.matching import spec_of
 from core.search.matching import words_match
 from plugins.activity import views
+from plugins.activity.filters import QUALIFIERS
 from plugins.activity.index import INDEX
 from plugins.activity.queries import visible_events
 
@@ -257,3 +259,24 @@ def test_words_match_finds_what_fts5_finds(rows, wanted, unwanted):
         found = set(range(len(rows))) - hit
     spec = spec_of(wanted, unwanted)
     assert {n for n, (a, b) in enumerate(rows) if words_match(spec, a, b)} == found
+
+
+def test_the_words_condition_checks_the_events_above_the_position(behind, people):
+    """``TextIndex.condition`` (the Email tab's way, and a hidden team's name) is exact on both
+    sides of the position, for words to find and words to leave out."""
+    with behind.test_request_context():
+        below = record_entries(entries(people, "condword", 3))
+        catch_up_now()
+        above = record_entries(entries(people, "condword", 3))
+        assert INDEX.unindexed_from() == below[-1]
+
+        def matching(query):
+            terms = [term for term in parse(query, QUALIFIERS).terms if not term.key]
+            found = ActivityEvent.select(ActivityEvent.id).where(
+                INDEX.condition(ActivityEvent.id, terms)
+            )
+            return {event_id for (event_id,) in found.tuples()}
+
+        assert matching("condword -n1") == {below[0], below[2], above[0], above[2]}
+        everyone = {event_id for (event_id,) in ActivityEvent.select(ActivityEvent.id).tuples()}
+        assert matching("-n1") == everyone - {below[1], above[1]}
