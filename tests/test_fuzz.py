@@ -28,9 +28,11 @@ Every 500 is collected with its request and traceback, and the test fails listin
 """
 
 import ast
+import functools
 import inspect
 import logging
 import re
+from collections import deque
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -44,9 +46,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.security import generate_password_hash
 
 from core.db import database
 from core.plugins import hooks
+from tests.conftest import PASSWORD
 from tests.conftest import csrf_token_of
 from tests.conftest import sign_in
 from tests.examples import workspace
@@ -354,6 +358,7 @@ class FormFields(HTMLParser):
                 values.add(value)
 
 
+@functools.cache  # the source does not change during a run: scanned once, for both databases
 def parameters_read_by_the_code():
     """Return the names the code reads from a query string or a form, by source file: the
     string constants given to ``….args``, ``….form`` or ``….values`` (``.get``, ``.getlist``
@@ -575,7 +580,7 @@ class Fuzz:
         if role in self.tokens:
             headers = {"Authorization": f"Bearer {self.tokens[role][0]}"}
         else:
-            headers = {"X-CSRF-Token": csrf_token_of(client)}
+            headers = {"X-CSRF-Token": self.csrf_token(client)}
         if htmx:
             headers["HX-Request"] = "true"
         body = {"data": form}
@@ -603,6 +608,18 @@ class Fuzz:
             assert CSRF_REFUSAL not in text, f"the CSRF check refused {method} {path} as {role}"
         if ROLES.get(role) and status in (302, 303, 401) and "/login" in location:
             assert sign_in(client, ROLES[role]).status_code == 302, f"{role} cannot sign in"
+
+    def csrf_token(self, client):
+        """Return the CSRF token of ``client``'s session, read from its signed cookie as the
+        app would (a request context per read would cost a millisecond each); without one,
+        ``csrf_token_of`` fetches a page to make it."""
+        cookie = client.get_cookie(self.app.config["SESSION_COOKIE_NAME"])
+        if cookie is not None:
+            serializer = self.app.session_interface.get_signing_serializer(self.app)
+            token = serializer.loads(cookie.value).get(CSRF_FIELD)
+            if token:
+                return token
+        return csrf_token_of(client)
 
     def sweep_api(self, rule, role):
         """Send ``role``'s token to the API's GET ``rule`` on each tab (id 1), with each name
@@ -711,10 +728,29 @@ def make_tokens(app, people):
 
 
 @pytest.fixture
-def fuzz(app, people):
+def quick_role_sign_ins(app, people, monkeypatch):
+    """Hash the roles' password cheaply: a fuzzed request that signs a role out (sign-out,
+    sign out everywhere…) makes it sign in again, some thirty times a run, and a scrypt check
+    takes a tenth of a second each time. The fuzzed sign-ins still check scrypt hashes
+    (the other people's, and the dummy one of unknown names). The process's record of check
+    times is the test's own, so these quick checks never shorten a later test's waits."""
+    from core.auth import views
+    from core.people import User
+
+    monkeypatch.setattr(views, "_check_times", deque(maxlen=views._check_times.maxlen))
+    monkeypatch.setattr(views, "_failure_times", deque(maxlen=views._failure_times.maxlen))
+    quick = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    with app.app_context():
+        roles = User.email.in_([email for email in ROLES.values() if email])
+        User.update(password_hash=quick).where(roles).execute()
+
+
+@pytest.fixture
+def fuzz(app, people, quick_role_sign_ins, no_refusal_wait):
     """Seed every plugin's demo history (the workspace's first days: every kind of object,
     without a month of events), sign a client in per role, make the token holders' tokens;
-    return the ``Fuzz``."""
+    return the ``Fuzz``. Refused sign-ins answer at once (``no_refusal_wait``): the fuzz
+    looks for 500s, not at timings."""
     # The fuzz sends hundreds of requests a minute per token: a 429 would hide what it probes.
     app.config["API_RATE_LIMIT"] = 1_000_000
     with app.app_context():
