@@ -201,12 +201,14 @@ class TextIndex:
         Whatever the block inserted is indexed even when it raises: no row is ever left out
         of the index (the caller's savepoint then undoes both, or neither). When a row of
         the range is already there (ids not from ``allocate_ids``), outside a transaction or
-        outside SQLite, the block runs alone and the trigger indexes each row. An index that
-        ``follows`` takes the rows in later: the block runs alone.
+        outside SQLite, the block runs alone and the trigger indexes each row.
+
+        An index that ``follows`` its table takes the block's rows in later (``catch_up``):
+        the trigger, which would skip each of them by its ``WHEN``, still costs the journal,
+        so it is dropped all the same, and nothing is indexed here. Unless a row of the range
+        is at or below the position (an id re-used after the newest rows went): then the
+        trigger stays and indexes it.
         """
-        if self.follows:
-            yield
-            return
         trigger = None
         # Only inside a transaction: in autocommit the trigger's absence would be committed.
         if is_sqlite() and cursor.connection.in_transaction:
@@ -214,8 +216,10 @@ class TextIndex:
                 "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
                 (f"{self.name}_insert",),
             ).fetchone()
+        position = self._position(cursor) if trigger is not None else None
         if (
             trigger is None
+            or (position is not None and first <= position)
             or cursor.execute(
                 f"SELECT 1 FROM {self.table} WHERE id BETWEEN ? AND ? LIMIT 1", (first, last)
             ).fetchone()
@@ -230,11 +234,26 @@ class TextIndex:
             # I/O error): the drop is undone with it, and the error raised is the one to see.
             if cursor.connection.in_transaction:
                 try:
-                    cursor.execute(self._index_rows_sql(" WHERE id BETWEEN ? AND ?"), (first, last))
+                    if position is None:  # written with the rows, not following the table
+                        sql = self._index_rows_sql(" WHERE id BETWEEN ? AND ?")
+                        cursor.execute(sql, (first, last))
                 finally:
                     # Made again even when indexing fails: a caller that goes on and commits
                     # must never commit the table without its trigger.
                     cursor.execute(trigger[0])
+
+    def _position(self, cursor):
+        """Return this index's position when it follows its table in this database, else
+        None (written with the rows: SQLite before its migration, or not following)."""
+        if not self.follows:
+            return None
+        found = (
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (POSITIONS,)).fetchone()
+            and cursor.execute(
+                f"SELECT indexed_through FROM {POSITIONS} WHERE name = ?", (self.name,)
+            ).fetchone()
+        )
+        return found[0] if found else None
 
     @property
     def vector(self):
