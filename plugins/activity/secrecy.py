@@ -27,6 +27,8 @@ from core.people import HIDDEN_TEAM
 from core.people import sees_team_names
 from core.people import team_label
 from core.search.index import words_of
+from core.search.matching import FUNCTION
+from core.search.matching import spec_of
 from plugins.activity.index import INDEX
 
 # The object types whose events can hold a team's name: a team's own, a person's (their
@@ -165,9 +167,16 @@ def _name_free_match(included, excluded):
         # Before the index's migration the words would be a scan of every field: such an
         # event is left out of any word search instead.
         return peewee.SQL("1 = 0")
-    if is_sqlite():
+    if not is_sqlite():
+        return _tsquery_match(included, excluded)
+    position = INDEX.unindexed_from()
+    if position is None:
         return _fts5_match(included, excluded)
-    return _tsquery_match(included, excluded)
+    # The events above the index's position are not in it yet: each is checked itself.
+    event = ActivityEvent
+    return ((event.id <= position) & _fts5_match(included, excluded)) | (
+        (event.id > position) & _checked_match(included, excluded)
+    )
 
 
 def _worded(terms):
@@ -213,6 +222,21 @@ def _probe(expression):
             peewee.SQL(")"),
         )
     )
+
+
+def _checked_match(included, excluded):
+    """SQLite, an event the index does not hold yet: its name-free fields checked on the row
+    itself (``core.search.matching``), as ``_fts5_match`` finds them in the index."""
+    event = ActivityEvent
+    spec = spec_of(
+        [(words, not term.phrase) for words, term in included],
+        [(words, not term.phrase) for words, term in excluded],
+    )
+    object_label = peewee.Case(None, [(event.object_type == "team", "")], event.object_label)
+    target_is_team = peewee.fn.COALESCE(event.target_type, "") == "team"
+    target_label = peewee.Case(None, [(target_is_team, "")], event.target_label)
+    fields = [event._meta.columns[column] for column in ALWAYS_SEARCHED]
+    return peewee.fn.__getattr__(FUNCTION)(spec, *fields, object_label, target_label) == 1
 
 
 def _fts5_phrase(words, term):
