@@ -223,7 +223,9 @@ def timeline_url(kind, object_id, viewer=None):
     ``user``, or ``kind`` ``person``), or None when ``viewer`` (the signed-in user by default)
     may not open timelines or the object could have none. A template global: a template links
     a timeline with ``{% set url = timeline_url(type, id) if timeline_url is defined %}``."""
-    viewer = current_user if viewer is None else viewer
+    # The user itself, not the proxy: each attribute the visibility check reads would be
+    # looked up through it again.
+    viewer = current_user._get_current_object() if viewer is None else viewer
     if GATE_TAB not in sources.visible(viewer):
         return None
     kind, object_id = str(kind), str(object_id)
