@@ -6,6 +6,8 @@ commit or roll back together. On SQLite, triggers keep the index for every write
 insert through ``core.records.insert_many`` indexes its rows itself, with one statement.
 """
 
+import functools
+import operator
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -348,8 +350,19 @@ class TextIndex:
             [(words, not t.phrase) for words, t in worded if not t.negated],
             [(words, not t.phrase) for words, t in worded if t.negated],
         )
-        fields = id_column.model._meta.columns
-        return peewee.fn.__getattr__(FUNCTION)(spec, *(fields[c] for c in self.columns)) == 1
+        fields = [id_column.model._meta.columns[c] for c in self.columns]
+        checked = peewee.fn.__getattr__(FUNCTION)(spec, *fields) == 1
+        # A row must hold each wanted word somewhere: SQLite's LIKE (ASCII letters in either
+        # case) turns most rows away before the Python check (15 µs a row). Words with other
+        # letters are left to the check: LIKE would not match their other case.
+        wanted = sorted({w for words, t in worded if not t.negated for w in words if w.isascii()})
+        if not wanted:
+            return checked
+        text = peewee.NodeList([peewee.fn.COALESCE(f, "") for f in fields], glue=" || ' ' || ")
+        # Letters and digits only: nothing in a word that LIKE would read as a wildcard.
+        # (SQL, not peewee's LIKE: on SQLite that becomes GLOB, which minds the case.)
+        held = [peewee.NodeList((text, peewee.SQL("LIKE ?", [f"%{word}%"]))) for word in wanted]
+        return functools.reduce(operator.and_, held) & checked
 
     def _pg_condition(self, terms, per_row=False):
         positive = " & ".join(
