@@ -47,6 +47,7 @@ from bench import harness
 from bench import sqlite_floor
 from bench import stream
 from core import checkpointer
+from core.db import POSTGRES_OPTIONS
 from core.db import SQLITE_PRAGMAS
 from core.db import database
 from core.db import is_sqlite
@@ -145,7 +146,8 @@ class Floor:
             self.connection.create_function(FUNCTION, -1, words_match, deterministic=True)
             self.postgres = False
         else:
-            self.connection = psycopg2.connect(target)
+            # The app's session settings (no JIT), so both run the same statements alike.
+            self.connection = psycopg2.connect(target, options=POSTGRES_OPTIONS)
             self.connection.autocommit = True
             self.postgres = True
 

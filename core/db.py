@@ -220,6 +220,13 @@ class DeferredBeginPostgresqlDatabase(PooledPostgresqlDatabase):
         return super()._can_reuse(conn)
 
 
+# Each PostgreSQL session's settings, sent with the connection (no round trip of their own).
+# No JIT: a list query's plan holds branches it never runs (the index path below a search's
+# newest window) that the planner costs as reading millions of rows, and compiling for them
+# took ~13 ms of every word search at 10M events, whose SQL then ran in 0.7 ms.
+POSTGRES_OPTIONS = "-c jit=off"
+
+
 def open_database(url):
     """Build a peewee database for ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
     parts = urlsplit(url)
@@ -246,6 +253,7 @@ def open_database(url):
         port=parts.port or 5432,
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        options=POSTGRES_OPTIONS,
         **POOL_SETTINGS,
     )
 

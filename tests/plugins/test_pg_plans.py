@@ -141,6 +141,15 @@ def _window_sufficed(plan):
     )
 
 
+def test_the_app_reads_without_jit(seeded):
+    """A search's plan holds branches it never runs, costed as reading millions of rows: JIT
+    compiled for them on every search at 10M events (13 ms, against 0.7 ms of SQL)."""
+    app, _ = seeded
+    with app.app_context():
+        assert database.execute_sql("SHOW jit").fetchone()[0] == "off"
+        database.close()
+
+
 @pytest.mark.parametrize("how", ["created", "from_to"])
 def test_a_week_long_ago_is_read_day_by_day_not_through_every_newer_event(seeded, how):
     app, people = seeded
