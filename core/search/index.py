@@ -3,7 +3,9 @@
 ``TextIndex`` is an FTS5 table on SQLite, a GIN index over a stored ``tsvector`` column on
 PostgreSQL; either is written in the writer's own transaction, so a record and its index entry
 commit or roll back together. On SQLite, triggers keep the index for every writer; a batch
-insert through ``core.records.insert_many`` indexes its rows itself, with one statement.
+insert through ``core.records.insert_many`` indexes its rows itself, with one statement. An
+index declared ``follows`` (SQLite) is instead caught up after commit, in batches, by a
+background thread, and searches check the rows it has not taken in yet one by one.
 """
 
 import functools
