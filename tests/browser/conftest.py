@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import secrets
+import signal
 import socket
 import string
 import subprocess
@@ -105,7 +106,13 @@ def gunicorn(tmp, env, options=()):
             time.sleep(0.05)
         yield base_url, log_path
     finally:
-        stop_process(server)
+        # A quick stop (SIGINT): a graceful one (SIGTERM) waits out the browser's idle
+        # keep-alive connections, two seconds or more at the end of every fresh_server test.
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop_process(server)
 
 
 @pytest.fixture(scope="session")
