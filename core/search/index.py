@@ -479,13 +479,14 @@ class TextIndex:
             return query, id_column
         if part is not None:
             query = query.where(id_column <= part.position)
-        elif self.unindexed_from() is not None:
-            matching = self.condition(id_column, terms, older_than, newer_than)
-            return (query if matching is None else query.where(matching)), id_column
         expression = self._fts5_expression(terms)
         narrowing = self._fts5_values(values or {})
         if expression is None and not narrowing:
             return query, id_column
+        # Asked only of a query with something to look up: a plain page reads no position.
+        if part is None and self.unindexed_from() is not None:
+            matching = self.condition(id_column, terms, older_than, newer_than)
+            return (query if matching is None else query.where(matching)), id_column
         if expression is not None and not expression[0]:  # only exclusions: nothing to drive
             query = query.where(self.condition(id_column, terms, older_than, newer_than))
             if not narrowing:

@@ -6,6 +6,7 @@ one by one, so it finds a record from the moment it commits, exactly as the inde
 tests hold the thread back to look at the index while it is behind, then let it catch up.
 """
 
+import logging
 import sqlite3
 import time
 
@@ -280,3 +281,19 @@ def test_the_words_condition_checks_the_events_above_the_position(behind, people
         assert matching("condword -n1") == {below[0], below[2], above[0], above[2]}
         everyone = {event_id for (event_id,) in ActivityEvent.select(ActivityEvent.id).tuples()}
         assert matching("-n1") == everyone - {below[1], above[1]}
+
+
+def test_a_page_with_nothing_to_look_up_never_reads_the_position(behind, people, caplog):
+    """The index's position is one more statement: a page with no words and no filter the
+    index drives (the tab as it opens) runs without it, even with events above it."""
+    admin = people["admin@example.com"]
+    with behind.test_request_context():
+        record_entries(entries(people, "quietword", 3))
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            assert len(page_ids(admin, {})) == len(ActivityEvent.select()[:50])
+        statements = [record.getMessage() for record in caplog.records]
+        assert statements and not [sql for sql in statements if f"FROM {POSITIONS}" in sql]
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            page_ids(admin, {"q": "quietword"})
+        assert [record for record in caplog.records if f"FROM {POSITIONS}" in record.getMessage()]
