@@ -346,25 +346,9 @@ class TextIndex:
 
     def words_match(self, id_column, terms):
         """Return the SQL condition "this row's searched columns hold ``terms``", checked on
-        the row itself (``core.search.matching``), for rows the index does not hold yet."""
-        worded = _worded(terms)
-        spec = spec_of(
-            [(words, not t.phrase) for words, t in worded if not t.negated],
-            [(words, not t.phrase) for words, t in worded if t.negated],
-        )
+        the row itself (``checked_on_row``), for rows the index does not hold yet."""
         fields = [id_column.model._meta.columns[c] for c in self.columns]
-        checked = peewee.fn.__getattr__(FUNCTION)(spec, *fields) == 1
-        # A row must hold each wanted word somewhere: SQLite's LIKE (ASCII letters in either
-        # case) turns most rows away before the Python check (15 µs a row). Words with other
-        # letters are left to the check: LIKE would not match their other case.
-        wanted = sorted({w for words, t in worded if not t.negated for w in words if w.isascii()})
-        if not wanted:
-            return checked
-        text = peewee.NodeList([peewee.fn.COALESCE(f, "") for f in fields], glue=" || ' ' || ")
-        # Letters and digits only: nothing in a word that LIKE would read as a wildcard.
-        # (SQL, not peewee's LIKE: on SQLite that becomes GLOB, which minds the case.)
-        held = [peewee.NodeList((text, peewee.SQL("LIKE ?", [f"%{word}%"]))) for word in wanted]
-        return functools.reduce(operator.and_, held) & checked
+        return checked_on_row(_worded(terms), fields)
 
     def _pg_condition(self, terms, per_row=False):
         positive = " & ".join(
@@ -547,6 +531,29 @@ class TextIndex:
                 part = ~part
             condition = part if condition is None else (condition & part)
         return condition
+
+
+def checked_on_row(worded, fields):
+    """Return the SQL condition "the columns ``fields`` (SQL expressions, one per column)
+    hold every included term of ``worded`` (``(words, term)``) and no excluded one", read as
+    the full-text index would (``core.search.matching``), for a row it does not hold (SQLite).
+    """
+    spec = spec_of(
+        [(words, not t.phrase) for words, t in worded if not t.negated],
+        [(words, not t.phrase) for words, t in worded if t.negated],
+    )
+    checked = getattr(peewee.fn, FUNCTION)(spec, *fields) == 1
+    # A row must hold each wanted word somewhere: SQLite's LIKE (ASCII letters in either
+    # case) turns most rows away before the Python check (15 µs a row). Words with other
+    # letters are left to the check: LIKE would not match their other case.
+    wanted = sorted({w for words, t in worded if not t.negated for w in words if w.isascii()})
+    if not wanted:
+        return checked
+    text = peewee.NodeList([peewee.fn.COALESCE(f, "") for f in fields], glue=" || ' ' || ")
+    # Letters and digits only: nothing in a word that LIKE would read as a wildcard.
+    # (SQL, not peewee's LIKE: on SQLite that becomes GLOB, which minds the case.)
+    held = [peewee.NodeList((text, peewee.SQL("LIKE ?", [f"%{word}%"]))) for word in wanted]
+    return functools.reduce(operator.and_, held) & checked
 
 
 def catch_up_all(connection, stopping=None):

@@ -26,9 +26,8 @@ from core.events.changes import summarize
 from core.people import HIDDEN_TEAM
 from core.people import sees_team_names
 from core.people import team_label
+from core.search.index import checked_on_row
 from core.search.index import words_of
-from core.search.matching import FUNCTION
-from core.search.matching import spec_of
 from plugins.activity.index import INDEX
 
 # The object types whose events can hold a team's name: a team's own, a person's (their
@@ -226,17 +225,13 @@ def _probe(expression):
 
 def _checked_match(included, excluded):
     """SQLite, an event the index does not hold yet: its name-free fields checked on the row
-    itself (``core.search.matching``), as ``_fts5_match`` finds them in the index."""
+    itself, as ``_fts5_match`` finds them in the index."""
     event = ActivityEvent
-    spec = spec_of(
-        [(words, not term.phrase) for words, term in included],
-        [(words, not term.phrase) for words, term in excluded],
-    )
     object_label = peewee.Case(None, [(event.object_type == "team", "")], event.object_label)
     target_is_team = peewee.fn.COALESCE(event.target_type, "") == "team"
     target_label = peewee.Case(None, [(target_is_team, "")], event.target_label)
     fields = [event._meta.columns[column] for column in ALWAYS_SEARCHED]
-    return peewee.fn.__getattr__(FUNCTION)(spec, *fields, object_label, target_label) == 1
+    return checked_on_row(included + excluded, [*fields, object_label, target_label])
 
 
 def _fts5_phrase(words, term):
