@@ -50,9 +50,11 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
     range scans however many events relate to the viewer.
     """
     postgres = not is_sqlite()
-    position = None if postgres else _unindexed_from(filters, viewer, columns)
+    # SQLite: the filters the full-text index drives, worked out once for every query below.
+    driven = None if postgres else _driven(filters, viewer, columns)
+    position = INDEX.unindexed_from() if driven is not None and (filters.words or driven) else None
     if position is not None:
-        return _split(viewer, filters, columns, older_than, newer_than, limit, position)
+        return _split(viewer, filters, columns, older_than, newer_than, limit, position, driven)
     if limit and columns is None and _read_by_day(filters):
         days = _day_dates(filters, viewer)
         if days and postgres:
@@ -61,7 +63,9 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
             # Only the time index can drive this query, and its ids must be sorted: sort the
             # ids alone (the index holds them), then read the page's rows by id. Reading every
             # row of a week to sort them took 70 ms at 1M events; sorting their ids alone ~7.
-            ids = _visible(viewer, filters, [ActivityEvent.id], older_than, newer_than, limit)
+            ids = _visible(
+                viewer, filters, [ActivityEvent.id], older_than, newer_than, limit, driven=driven
+            )
             page = ActivityEvent.select(LIST.select).where(ActivityEvent.id.in_(ids))
             return page.order_by(ActivityEvent.id.desc())
     if postgres and limit and columns is None and _words_alone(filters):
@@ -76,7 +80,9 @@ def visible_events(viewer, filters, columns=None, older_than=None, newer_than=No
         # an actor's 5,000 ids with a common word's 104,000 entries in the text index took
         # 26-39 ms at 1M events, reading the actor's rows 8-10 ms.
         per_row = True
-    query = _visible(viewer, filters, columns, older_than, newer_than, limit, per_row)
+    query = _visible(
+        viewer, filters, columns, older_than, newer_than, limit, per_row, driven=driven
+    )
     if postgres and limit and _times_per_row(filters):
         # Counted in id order too: the filter's own (column, id) index then stops after the
         # cap, each row's time checked, instead of intersecting it with every id of the range
@@ -222,20 +228,12 @@ def _has_own_index(filters):
     )
 
 
-def _unindexed_from(filters, viewer, columns):
-    """Return the full-text index's position when the query reads the index (SQLite) and
-    events above the position are still to be taken in, else None."""
-    if not (filters.words or _driven(filters, viewer, columns)):
-        return None
-    return INDEX.unindexed_from()
-
-
-def _split(viewer, filters, columns, older_than, newer_than, limit, position):
+def _split(viewer, filters, columns, older_than, newer_than, limit, position, driven):
     """Return ``visible_events`` while the full-text index (SQLite) has not taken in the
     events above ``position``: the newest ``limit`` of those, each checked itself, and the
     newest ``limit`` below it, read through the index as ever; then the newest of both.
-    Only the few events of the last second or so are checked one by one."""
-    driven = _driven(filters, viewer, columns)  # as the query would read the index unsplit
+    Only the few events of the last second or so are checked one by one. ``driven``: the
+    filters the index drives, as the query would read it unsplit."""
     arms = []
     for recent in (True, False):
         arm = _visible(
@@ -253,7 +251,6 @@ def _split(viewer, filters, columns, older_than, newer_than, limit, position):
             # Walked newest first by id from the top, never through a filter's own index:
             # that would read every event of a type, say, to sort the few above the position.
             table = f'FROM "{INDEX.table}" AS "t1"'
-            assert sql.count(table) >= 1, sql
             sql = sql.replace(table, f"{table} NOT INDEXED", 1)
         arms.append(f"SELECT * FROM ({sql}) AS {'recent' if recent else 'indexed'}")
         arms.append(params)
@@ -273,8 +270,9 @@ def _driven(filters, viewer, columns):
         if filters.types:
             driven["object_type"] = filters.types
         # A count of a day range alone stops after 1,001 ids of the time index, unsorted.
-        if _days(filters, viewer) and (columns is None or filters.words or filters.types):
-            driven["day"] = _days(filters, viewer)
+        days = _days(filters, viewer) if columns is None or filters.words or filters.types else []
+        if days:
+            driven["day"] = days
     if filters.words and filters.actors:  # else the actor's own index reads them in id order
         driven["actor"] = [f"a{actor}" for actor in filters.actors]
     return driven
@@ -299,8 +297,8 @@ def _visible(
         ActivityEvent.select(*(columns or [LIST.select])), ActivityEvent.id, older_than, newer_than
     )
     query = _filtered(query, filters, viewer)
-    if driven is None:
-        driven = _driven(filters, viewer, columns)
+    if driven is None:  # PostgreSQL reads no filter through the text index
+        driven = _driven(filters, viewer, columns) if is_sqlite() else {}
     words = filters.words
     if words and hides_team_names(viewer):
         # Their words find an event that can name a team by its name-free fields only; the
