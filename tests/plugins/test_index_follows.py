@@ -26,9 +26,12 @@ from core.events import Ref
 from core.events import build_entry
 from core.events import record_activity
 from core.events import record_entries
+from core.events.reads import record_access
 from core.evidence.guard import PSEUDONYMISE
 from core.evidence.guard import permit
 from core.migrations import SchemaMigration
+from core.people import Role
+from core.people import User
 from core.search.index import POSITIONS
 from core.search.index import catch_up_now
 from core.search.language import parse
@@ -38,6 +41,8 @@ from plugins.activity import views
 from plugins.activity.filters import QUALIFIERS
 from plugins.activity.index import INDEX
 from plugins.activity.queries import visible_events
+from plugins.settings.models import RoleScope
+from plugins.settings.models import TabGrant
 
 
 @pytest.fixture
@@ -297,3 +302,23 @@ def test_a_page_with_nothing_to_look_up_never_reads_the_position(behind, people,
         with caplog.at_level(logging.DEBUG, logger="peewee"):
             page_ids(admin, {"q": "quietword"})
         assert [record for record in caplog.records if f"FROM {POSITIONS}" in record.getMessage()]
+
+
+def test_a_read_above_the_position_stays_hidden_from_all_but_admins(behind, people):
+    """Access events (who read what) show to the Admins only, on both sides of the split: a
+    Project Manager who sees every event finds the words of a new read in none of them."""
+    with behind.test_request_context():
+        role = Role.get(Role.name == "Project Manager")
+        TabGrant.create(tab="activity", role=role)
+        RoleScope.create(role=role, tab="activity", scope="all")
+        owner = people["owner@example.com"]
+        with database.atomic():
+            read = record_access(
+                owner, "tab.read", Ref("tab", "logins", "readword"), once_within=None
+            )
+        assert INDEX.unindexed_from() is not None
+        pm = User.select(User, Role).join(Role).where(User.email == "pm@example.com").get()
+        admin = people["admin@example.com"]
+        for query in ({"q": "readword"}, {"q": "type:tab"}, {}):
+            assert read.id not in page_ids(pm, query), query
+        assert read.id in page_ids(admin, {"q": "readword"})
