@@ -341,6 +341,20 @@ def test_a_role_change_is_put_back_with_the_teams_it_took(app, people):
         assert undid(done) == changed.id
 
 
+def test_a_role_change_brings_back_a_team_renamed_since_by_its_id(app, people):
+    owner, dana = people["owner@example.com"], people["teammate@example.com"]
+    with app.test_request_context():
+        changed = accounts.update_person(
+            owner, dana, dana.name, dana.email, "Client", dana.time_zone
+        )
+        Team.update(name="Delivery Ops").where(Team.name == "Delivery").execute()
+    assert restore(client_for(app, "admin@example.com"), changed.id).status_code == 200
+    with app.app_context():
+        assert [
+            m.team.name for m in TeamMembership.select().where(TeamMembership.user == dana.id)
+        ] == ["Delivery Ops"]
+
+
 # --- refusals --------------------------------------------------------------------------------
 
 
