@@ -3,7 +3,7 @@ the objects' names, the action and type, the summary and the changed fields (mas
 recorded as "(hidden)", so no secret is indexed).
 
 On SQLite it follows the table: the recorder writes the event alone and the index takes new
-events in, in batches, within a second, while searches check the few events above its position
+events in, in batches, every 0.5 s, while searches check the few events above its position
 one by one (``TextIndex.follows``). On PostgreSQL it is a stored vector, written with the row.
 """
 
@@ -31,7 +31,7 @@ INDEX = TextIndex(
         ("day", "replace(substr({row}.occurred_at, 1, 10), '-', '')", "occurred_at"),
         ("actor", "'a' || {row}.actor_id", "actor_id"),
     ),
-    # Recording pays for the event alone; the index takes it in within a second.
+    # Recording pays for the event alone; the index takes it in at the next catch-up.
     follows=True,
 )
 
