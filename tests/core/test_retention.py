@@ -458,6 +458,9 @@ def prune_lock_held_elsewhere(app):
     try:
         yield
     finally:
+        # Unlock before closing: a closed connection's session ends on the server a moment
+        # later, and a prune started in that moment would still find the lock taken.
+        other.cursor().execute("SELECT pg_advisory_unlock(%s, %s)", retention.PRUNE_LOCK_KEY)
         other.close()
 
 
