@@ -7,7 +7,11 @@ import threading
 import time
 from datetime import datetime
 
+import pytest
 from flask import g
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from core.db import database
@@ -84,6 +88,48 @@ def test_bulk_insert_keeps_every_value_as_given(app, people):
             assert (event.occurred_at, event.actor_id) == (moment, None)
             assert [event.actor_name, event.object_label, event.summary] == [row[3]] * 3
             assert event.changes == row[11]  # None stays NULL, "" stays empty
+
+
+# Any text PostgreSQL can hold (no NUL), and text made mostly of what COPY must escape.
+ANY_TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))
+COPY_SPECIALS = st.text(st.sampled_from(["\\", "\t", "\n", "\r", "N", ".", " ", "é"]))
+
+
+def test_copy_reads_back_every_value_as_given(app):
+    """PostgreSQL's bulk path writes COPY's text itself (``core.records.copy_text``): random
+    strings, None, numbers, times and booleans come back from a real COPY exactly."""
+    if is_sqlite():
+        pytest.skip("SQLite's bulk path passes values as parameters")
+    columns = ["n", "a", "b", "number", "at", "flag"]
+    with app.app_context():
+        cursor = database.cursor()
+        cursor.execute(
+            "CREATE TEMP TABLE copied (n integer, a text, b text, number bigint,"
+            " at timestamp, flag boolean)"
+        )
+
+        @settings(max_examples=300, deadline=None)
+        @given(
+            st.lists(
+                st.tuples(
+                    st.one_of(st.none(), ANY_TEXT, COPY_SPECIALS),
+                    st.one_of(st.none(), ANY_TEXT, COPY_SPECIALS),
+                    st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1)),
+                    st.one_of(st.none(), st.datetimes()),
+                    st.one_of(st.none(), st.booleans()),
+                ),
+                max_size=6,
+            )
+        )
+        def check(rows):
+            rows = [(n, *row) for n, row in enumerate(rows)]
+            with database.atomic():
+                cursor.execute("TRUNCATE copied")
+                insert_many(cursor, "copied", columns, rows)
+                cursor.execute(f"SELECT {', '.join(columns)} FROM copied ORDER BY n")
+                assert [tuple(row) for row in cursor.fetchall()] == rows
+
+        check()
 
 
 def test_the_newer_than_poll_sees_every_event_once_under_concurrent_writers(app, people):
