@@ -1,4 +1,7 @@
-"""Fixtures of the API's tests: tokens for the demo people, a dozen events to read."""
+"""Fixtures of the API's tests: tokens for the demo people, a dozen events to read, a rate
+clock that stands still."""
+
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,6 +23,16 @@ def token_for(app, people):
         return token
 
     return make
+
+
+@pytest.fixture
+def mid_minute(monkeypatch):
+    """Stop the rate limit's clock half way through a minute: a test counting requests
+    against a rate must not see a minute end between two of them (the last minute's count
+    then weighs less, and a request expected to be refused gets through)."""
+    from plugins.api import rates
+
+    monkeypatch.setattr(rates, "time", SimpleNamespace(time=lambda: 1_000_000 * 60 + 30.0))
 
 
 def bearer(token):

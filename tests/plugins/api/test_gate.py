@@ -96,7 +96,7 @@ def test_a_tab_named_like_one_of_the_apis_own_urls_stops_start_up(make_app):
         make_app(plugins=[Docs()])
 
 
-def test_every_request_of_a_token_counts_once_against_its_rate(app, client, token_for):
+def test_every_request_of_a_token_counts_once_against_its_rate(app, client, token_for, mid_minute):
     app.config["API_RATE_LIMIT"] = 3
     token = bearer(token_for("teammate@example.com"))
     other = bearer(token_for("teammate@example.com", name="other"))

@@ -240,7 +240,7 @@ def test_only_a_staff_members_events_write_token_may_record(client, token_for):
         assert answer.status_code == 201, email
 
 
-def test_a_token_over_its_rate_gets_429_with_retry_after(app, client, token_for):
+def test_a_token_over_its_rate_gets_429_with_retry_after(app, client, token_for, mid_minute):
     app.config["API_RATE_LIMIT"] = 3
     first = bearer(token_for("admin@example.com", "events:write"))
     other = bearer(token_for("admin@example.com", "events:write", name="other"))
