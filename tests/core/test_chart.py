@@ -207,8 +207,11 @@ def test_a_row_dated_before_rows_recorded_earlier_counts_where_it_was_recorded(a
     # Ids and times grow together, and a bar counts the rows between two ids. An import over
     # the API may date a record in the past: it is then counted in the bar of the day it was
     # recorded (its own day's bar is one short), and it does not move its day's bounds, even
-    # as the first row of that day.
-    with app.app_context():
+    # as the first row of that day. The clock stands at yesterday's noon in New York, the
+    # Admin's zone: the newest row, a minute before it, is then on the chart's last day (in
+    # the first minute after midnight it would be the day before).
+    noon = (utcnow() - timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
+    with app.app_context(), clock_at(noon):
         admin = people[ADMIN]
         zone = admin.zone()
         times = moments(count=12, step=timedelta(hours=10))
