@@ -30,6 +30,7 @@ from core.events import Ref
 from core.events import build_entry
 from core.events import record_activity
 from core.events import record_entries
+from core.events.recorder import ROW_COLUMNS
 from core.listing.feed import parse_cursor
 from core.people import Role
 from core.people import Team
@@ -211,6 +212,20 @@ def bulk_ingest(events, actors, teams_of, everyone, rng):
         "last_10pct_events_per_s": round(statistics.mean(batch_rates[-tenth:])),
         "audience_parties_per_event": round(parties / events, 2),
     }
+
+
+def entry_rows(events, actors, teams_of, everyone, rng):
+    """Return ``events`` events as the bulk path writes them, built from the same random
+    inputs as ``bulk_ingest``: ``(values in ROW_COLUMNS order, parties)`` each, for a floor
+    to write the same content (the text its index takes in is most of the write's cost)."""
+    now = utcnow()
+    rows = []
+    for _ in range(events):
+        actor = actors[rng.randrange(len(actors))]
+        inputs = event_inputs(rng, teams_of.get(actor.id, ()), everyone)
+        entry = build_entry(Ref("user", actor.id, actor.name), *inputs, occurred_at=now)
+        rows.append(([entry["row"][column] for column in ROW_COLUMNS], sorted(entry["parties"])))
+    return rows
 
 
 def record_one_by_one(app, count, actors, everyone, rng):
