@@ -1,8 +1,6 @@
 """SQL helpers of the list machinery: the light row reader, day ranges, the keyset bounds with
 the commit horizon, and the newest-first union of a related scope's parties."""
 
-import functools
-import operator
 from collections import namedtuple
 from datetime import UTC
 from datetime import datetime
@@ -129,20 +127,34 @@ def _id_table(column, ids_of=None):
     return field.model._meta.table_name
 
 
-def newest_of(id_column, arms):
-    """Return the condition "``id_column`` is among the ids of ``arms``": each arm a query
-    selecting ids, newest first and capped, a short range of its own index.
+# Stands for an arm's value while the arm is compiled (``newest_of``): no id or party is it.
+_ARM_VALUE = -8_646_911_284_551_352_321
+
+
+def newest_of(id_column, *shapes):
+    """Return the condition "``id_column`` is among the ids of the arms": each ``shape`` a
+    pair ``(arm, values)``, ``arm(value)`` the query of one value, selecting ids newest first
+    and capped, a short range of its own index; one arm per value of each shape.
 
     This is how a ``related`` scope reads one party at a time: a few short index range scans
     instead of gathering every related row and sorting them (88 ms → 3 ms on Activity at 1M
     events, 91 ms → 4 ms on Email at 100,000 messages).
+
+    Each shape is built and compiled once, its SQL repeated for each value: built and compiled
+    arm by arm, two arms took longer than the page's whole statement on PostgreSQL.
     """
-    # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is wrapped in a subquery.
-    wrapped = [
-        arm.model.select(peewee.SQL("*")).from_(arm.alias(f"arm{index}"))
-        for index, arm in enumerate(arms)
-    ]
-    return id_column.in_(functools.reduce(operator.or_, wrapped))
+    texts, params = [], []
+    for arm, values in shapes:
+        sql, arm_params = arm(_ARM_VALUE).sql()
+        (at,) = [n for n, param in enumerate(arm_params) if param == _ARM_VALUE]
+        for value in values:
+            # SQLite takes no ORDER BY/LIMIT inside a UNION arm unless it is wrapped in a
+            # subquery.
+            texts.append(f"SELECT * FROM ({sql}) AS arm{len(texts)}")
+            params += [*arm_params[:at], value, *arm_params[at + 1 :]]
+    if not texts:
+        return id_column.in_([])  # no value: no row
+    return id_column.in_(peewee.SQL(f"({' UNION '.join(texts)})", params))
 
 
 def day_range(date_from, date_to, zone):

@@ -336,19 +336,21 @@ def _related(viewer, filters, older_than, newer_than, limit):
     parties = viewer_parties(viewer)
     if filters.active() or not limit:
         return _audience_has(parties)
-    arms = [
-        bounded(
-            audience.select(audience.event).where(audience.party == party),
-            audience.event,
-            older_than,
-            newer_than,
-            ids_of=ActivityEvent,
+
+    def arm(party):
+        return (
+            bounded(
+                audience.select(audience.event).where(audience.party == party),
+                audience.event,
+                older_than,
+                newer_than,
+                ids_of=ActivityEvent,
+            )
+            .order_by(audience.event.desc())
+            .limit(limit)
         )
-        .order_by(audience.event.desc())
-        .limit(limit)
-        for party in parties
-    ]
-    return newest_of(ActivityEvent.id, arms)
+
+    return newest_of(ActivityEvent.id, (arm, parties))
 
 
 def _audience_has(parties):

@@ -63,15 +63,18 @@ def _related(viewer, filters, older_than, newer_than, limit):
     people = viewer.related_user_ids()
     if not limit:
         return message.sender_id.in_(people) | message.recipient_id.in_(people)
-    arms = [
-        _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
-        .where(column == person)
-        .order_by(message.id.desc())
-        .limit(limit)
-        for person in people
-        for column in (message.sender_id, message.recipient_id)
-    ]
-    return newest_of(message.id, arms)
+
+    def arm(column):
+        return lambda person: (
+            _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
+            .where(column == person)
+            .order_by(message.id.desc())
+            .limit(limit)
+        )
+
+    return newest_of(
+        message.id, (arm(message.sender_id), people), (arm(message.recipient_id), people)
+    )
 
 
 def _filtered(query, filters, viewer, older_than=None, newer_than=None):

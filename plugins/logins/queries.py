@@ -39,18 +39,20 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
         if filters.active() or not limit:
             query = query.where(attempt.user_id.in_(users))
         else:
-            arms = [
-                bounded(
-                    attempt.select(attempt.id).where(attempt.user_id == user_id),
-                    attempt.id,
-                    older_than,
-                    newer_than,
+
+            def arm(user_id):
+                return (
+                    bounded(
+                        attempt.select(attempt.id).where(attempt.user_id == user_id),
+                        attempt.id,
+                        older_than,
+                        newer_than,
+                    )
+                    .order_by(attempt.id.desc())
+                    .limit(limit)
                 )
-                .order_by(attempt.id.desc())
-                .limit(limit)
-                for user_id in users
-            ]
-            query = query.where(newest_of(attempt.id, arms))
+
+            query = query.where(newest_of(attempt.id, (arm, users)))
     query = query.order_by(order.desc())
     return query.limit(limit) if limit else query
 
