@@ -7,6 +7,7 @@ import re
 import pytest
 
 from core import hookimpl
+from core.db import database
 from core.people import Role
 from core.people import Team
 from core.people import User
@@ -165,7 +166,7 @@ def test_team_names_are_read_as_the_viewer_may(app, people):
 
 @pytest.mark.parametrize("email", ["teammate@example.com", "pm@example.com", "sales@example.com"])
 def test_only_the_owner_and_admins_read_anyones_access(app, people, email):
-    with app.app_context():
+    with app.app_context(), database.atomic():  # the loop's reads and writes in one
         for role in Role.select().where(Role.kind == "staff"):
             TabGrant.create(tab="activity", role=role)
     client = app.test_client()

@@ -10,6 +10,7 @@ import re
 import pytest
 from flask import g
 
+from core.db import database
 from core.events import MASK
 from core.events import ActivityEvent
 from core.events import Ref
@@ -657,7 +658,10 @@ ROLE_ANSWERS = {
 
 @pytest.mark.parametrize("email", list(ROLE_ANSWERS), ids=lambda email: email or "signed-out")
 def test_every_role_gets_its_answer(app, people, world, email):
-    with app.test_request_context():
+    # One write transaction, taken before the loop reads: a write while its SELECT is still
+    # open needs that read's snapshot to be current, and another writer (the background
+    # index catch-up) may have committed since.
+    with app.test_request_context(), database.atomic():
         RoleScope.delete().where(RoleScope.tab == "activity").execute()
         for role in Role.select():
             TabGrant.insert(tab="activity", role=role).on_conflict_ignore().execute()

@@ -223,7 +223,9 @@ def build(app, names, descriptions, tasks):
         update_person(owner, fox, fox.name, fox.email, "Freelancer", "UTC")
         delete_team(owner, teams[2])
         # The same times and no request details in both worlds: only the names differ.
-        with guard.lifted():
+        # One write transaction: an update while the loop's SELECT is still open needs that
+        # read's snapshot to be current, and the background index catch-up may have committed.
+        with guard.lifted(), database.atomic():
             for event in ActivityEvent.select(ActivityEvent.id):
                 ActivityEvent.update(
                     occurred_at=BASE_TIME + timedelta(minutes=event.id),
