@@ -8,9 +8,13 @@ tests get the same fixtures as the built-in tabs' tests, with nothing to copy:
   builds another on the same database (extra plugin objects, settings such as
   ``PLUGINS_DISABLED``).
 - ``database_url``: each test that uses the database runs twice, on a fresh SQLite file and
-  on a fresh schema of a throwaway PostgreSQL database (``ACTIVITY_STREAM_TEST_POSTGRES_URL``,
-  default ``postgresql://postgres@127.0.0.1:5432/postgres``); without a server that run is
-  skipped with the reason, unless ``ACTIVITY_STREAM_REQUIRE_SERVICES=1`` makes it a failure.
+  on a fresh PostgreSQL database of the server at ``ACTIVITY_STREAM_TEST_POSTGRES_URL``
+  (default ``postgresql://postgres@127.0.0.1:5432/postgres``), dropped after the test; without
+  a server that run is skipped with the reason, unless ``ACTIVITY_STREAM_REQUIRE_SERVICES=1``
+  makes it a failure. The PostgreSQL one is a copy of a database migrated once per run with
+  the built-in plugins (``postgres_template``), which ``make_app`` empties first when it is
+  given other plugins or leaves some out; ``empty_postgres(url)`` empties it for a test of
+  migrations themselves.
 - ``people``: the demo people and teams, ``{email: User}``; ``client`` and ``login(email)``.
 - ``rows_seen_by(app, email, tab, **filters)``: the row ids a viewer's page of a tab shows.
 """
@@ -119,37 +123,95 @@ def redis_url():
     client.flushdb()
 
 
+def app_settings(database_url, instance_path, **settings):
+    """Return the settings of a test app on ``database_url``, with ``settings`` over them."""
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "HUEY_URL": "memory://",
+        "HUEY_IMMEDIATE": True,
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "INSTANCE_PATH": str(instance_path),
+    }
+    config.update(settings)
+    return config
+
+
+@pytest.fixture(scope="session")
+def postgres_template(tmp_path_factory):
+    """Create a PostgreSQL database migrated with the built-in plugins, once per run; yield
+    its URL. Each test's database starts as a copy of it (``CREATE DATABASE … TEMPLATE``):
+    0.1 s, where migrating each from empty took 0.4 s of DDL, a third of the suite's time."""
+    with throwaway_postgres("activity_stream_template") as url:
+        app = create_app(app_settings(url, tmp_path_factory.mktemp("template")))
+        with app.app_context():
+            migrations.upgrade(app)
+        _close_every_connection()  # a template must have no session open on it
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """Return the URL of an empty database: a new SQLite file, or a new PostgreSQL schema."""
+    """Return the URL of the test's database: a new SQLite file (empty), or a new PostgreSQL
+    database, a copy of ``postgres_template`` (dropped after the test)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'stream.db'}"
-    url = request.getfixturevalue("postgres_url")
+        yield f"sqlite:///{tmp_path / 'stream.db'}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"activity_stream_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_name_of(template)}"')
+    try:
+        yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
+    finally:
+        _close_every_connection()
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_postgres(url):
+    """Make the PostgreSQL database at ``url`` a new, empty one (no table, nothing migrated)."""
+    _close_every_connection()
+    name = _name_of(url)
+    _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+
+
+def _name_of(url):
+    return url.rsplit("/", 1)[1]
+
+
+def _postgres_admin(*statements):
     import psycopg2
 
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    connection.close()
-    return url
+    admin = psycopg2.connect(POSTGRES_ADMIN_URL)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    finally:
+        admin.close()
+
+
+def _close_every_connection():
+    """Close this process's pooled connections to the app's database (every thread's)."""
+    if database.obj is not None:
+        database.close_all() if hasattr(database.obj, "close_all") else database.close()
 
 
 @pytest.fixture
 def make_app(database_url, tmp_path):
-    """Return a factory building a migrated app on the test database; extra plugins allowed."""
+    """Return a factory building a migrated app on the test database; extra plugins allowed.
+
+    On PostgreSQL the database starts migrated with the built-in plugins; an app of other
+    plugins (extra ones, or ``PLUGINS_DISABLED``) built first empties it, so its migrations
+    run from the start as on a database of its own."""
+    built = []
 
     def make(plugins=(), **settings):
-        config = {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "HUEY_URL": "memory://",
-            "HUEY_IMMEDIATE": True,
-            "SECRET_KEY": "test-secret-key-0123456789",
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-        }
-        config.update(settings)
-        app = create_app(config, plugins=plugins)
+        other_plugins = plugins or settings.get("PLUGINS_DISABLED")
+        if not built and other_plugins and database_url.startswith("postgresql"):
+            empty_postgres(database_url)
+        built.append(True)
+        app = create_app(app_settings(database_url, tmp_path / "instance", **settings), plugins)
         with app.app_context():
             migrations.upgrade(app)
         return app

@@ -5,6 +5,7 @@ import pytest
 from core.app import create_app
 from core.demo import DEMO_PEOPLE
 from core.people import User
+from core.testing import empty_postgres
 from tests.conftest import sign_in
 from tests.core.conftest import OTHER_BUILTINS
 
@@ -12,6 +13,8 @@ from tests.core.conftest import OTHER_BUILTINS
 @pytest.fixture
 def fresh_app(database_url, tmp_path):
     """Return an app on an empty, unmigrated database."""
+    if database_url.startswith("postgresql"):
+        empty_postgres(database_url)  # it starts migrated
     return create_app(
         {
             "TESTING": True,
