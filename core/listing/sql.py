@@ -108,6 +108,13 @@ def bounded(query, column, older_than=None, newer_than=None, ids_of=None):
     return query
 
 
+def newest_ids(query, column, older_than, newer_than, limit, ids_of=None):
+    """Return ``query`` (selecting the ids in ``column``) within the keyset bounds
+    (``bounded``), newest first and capped at ``limit``: one arm of ``newest_of``."""
+    query = bounded(query, column, older_than, newer_than, ids_of)
+    return query.order_by(column.desc()).limit(limit)
+
+
 def request_horizon(table):
     """Return ``commit_horizon(table)``, read once per request: a horizon read earlier stays
     true later, and a page's queries (one per audience arm) then agree."""

@@ -21,6 +21,7 @@ from core.listing.sql import ListColumns
 from core.listing.sql import bounded
 from core.listing.sql import day_range
 from core.listing.sql import distinct_values
+from core.listing.sql import newest_ids
 from core.listing.sql import newest_of
 from core.listing.sql import request_horizon
 from core.people import TeamMembership
@@ -338,17 +339,8 @@ def _related(viewer, filters, older_than, newer_than, limit):
         return _audience_has(parties)
 
     def arm(party):
-        return (
-            bounded(
-                audience.select(audience.event).where(audience.party == party),
-                audience.event,
-                older_than,
-                newer_than,
-                ids_of=ActivityEvent,
-            )
-            .order_by(audience.event.desc())
-            .limit(limit)
-        )
+        query = audience.select(audience.event).where(audience.party == party)
+        return newest_ids(query, audience.event, older_than, newer_than, limit, ActivityEvent)
 
     return newest_of(ActivityEvent.id, (arm, parties))
 

@@ -10,6 +10,7 @@ from core.auth.signins import SignInAttempt
 from core.listing.sql import ListColumns
 from core.listing.sql import bounded
 from core.listing.sql import distinct_values
+from core.listing.sql import newest_ids
 from core.listing.sql import newest_of
 from core.migrations import Migration
 from core.tabs import row_scope
@@ -41,16 +42,8 @@ def visible_attempts(viewer, filters, columns=None, older_than=None, newer_than=
         else:
 
             def arm(user_id):
-                return (
-                    bounded(
-                        attempt.select(attempt.id).where(attempt.user_id == user_id),
-                        attempt.id,
-                        older_than,
-                        newer_than,
-                    )
-                    .order_by(attempt.id.desc())
-                    .limit(limit)
-                )
+                query = attempt.select(attempt.id).where(attempt.user_id == user_id)
+                return newest_ids(query, attempt.id, older_than, newer_than, limit)
 
             query = query.where(newest_of(attempt.id, (arm, users)))
     query = query.order_by(order.desc())
