@@ -380,6 +380,8 @@ def run(args, workdir, result):
                 if key in timed
             }
         result["connection_per_request"] = connect_cost(min(args.repeat, 100))
+        # Not targets: what a related scope's query costs to build, a Teammate's, per tab.
+        result["related_scope_queries"] = stream.related_query_costs(app, teammate, 50)
         # The PostgreSQL floor writes what the bulk path wrote: rows built here, untimed.
         floor_rows = None
         if not is_sqlite() and args.floor:

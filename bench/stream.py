@@ -31,6 +31,7 @@ from core.events import build_entry
 from core.events import record_activity
 from core.events import record_entries
 from core.events.recorder import ROW_COLUMNS
+from core.listing.feed import PAGE_SIZE
 from core.listing.feed import parse_cursor
 from core.people import Role
 from core.people import Team
@@ -355,6 +356,42 @@ def vm_steps(call):
     finally:
         connection.set_progress_handler(None, 100)
     return counter[0] * 100
+
+
+def related_query_costs(app, viewer, repeat):
+    """Time building and compiling the first page's query of each tab with a ``related``
+    scope, for ``viewer`` (its arms: one per party on Activity, per person on Logins, two per
+    person on Email), each in a fresh request context; medians in ms. Not run: how many
+    parties a viewer has is what this cost grows with, not the rows."""
+    from plugins.email import filters as email_filters
+    from plugins.email import queries as email_queries
+    from plugins.logins import filters as logins_filters
+    from plugins.logins import queries as logins_queries
+
+    tabs = {
+        "activity": (parse_filters, queries.visible_events),
+        "email": (email_filters.parse_filters, email_queries.visible_messages),
+        "logins": (logins_filters.parse_filters, logins_queries.visible_attempts),
+    }
+    costs = {}
+    for tab, (parse, visible) in tabs.items():
+        build_ns, compile_ns = [], []
+        for _ in range(repeat):
+            with app.app_context(), app.test_request_context(f"/stream/{tab}"):
+                filters = parse(request.args)
+                t0 = time.perf_counter_ns()
+                query = visible(viewer, filters, limit=PAGE_SIZE + 1)
+                t1 = time.perf_counter_ns()
+                query.sql()
+                compile_ns.append(time.perf_counter_ns() - t1)
+                build_ns.append(t1 - t0)
+        costs[tab] = {
+            "build_ms": round(statistics.median(build_ns) / 1e6, 3),
+            "compile_ms": round(statistics.median(compile_ns) / 1e6, 3),
+        }
+    with app.app_context():
+        costs["related_people"] = len(viewer.related_user_ids())
+    return costs
 
 
 def time_page(app, name, viewer, args, repeat):
