@@ -161,7 +161,21 @@ def newest_of(id_column, *shapes):
             params += [*arm_params[:at], value, *arm_params[at + 1 :]]
     if not texts:
         return id_column.in_([])  # no value: no row
-    return id_column.in_(peewee.SQL(f"({' UNION '.join(texts)})", params))
+    return id_column.in_(peewee.SQL(f"({_union(texts)})", params))
+
+
+# SQLite takes at most 500 terms in one compound SELECT (SQLITE_MAX_COMPOUND_SELECT): a
+# person in teams of 250 people has 500 arms on the Email tab (sent and received).
+MOST_TERMS = 500
+
+
+def _union(texts):
+    """Return the UNION of the SELECTs ``texts``: in groups of at most ``MOST_TERMS``, each
+    group a subquery that counts as one term of the union above it."""
+    if len(texts) <= MOST_TERMS:
+        return " UNION ".join(texts)
+    groups = [texts[start : start + MOST_TERMS] for start in range(0, len(texts), MOST_TERMS)]
+    return _union([f"SELECT * FROM ({_union(group)}) AS arms{n}" for n, group in enumerate(groups)])
 
 
 def day_range(date_from, date_to, zone):

@@ -15,6 +15,9 @@ from core.db import database
 from core.demo import seed_people
 from core.events import ActivityEvent
 from core.people import Role
+from core.people import Team
+from core.people import TeamMembership
+from core.people import User
 from plugins.settings.models import TabGrant
 from tests.conftest import SIGN_IN_CANARY as CANARY
 from tests.conftest import csrf_token_of
@@ -74,6 +77,25 @@ def test_a_related_viewer_sees_their_own_and_their_teams_rows_only(app, people):
     assert set(filtered) == {mine, teams}
     everything = rows_seen_by(app, "admin@example.com", "logins")
     assert {mine, teams, other, unknown} <= set(everything)
+
+
+def test_a_viewer_whose_teams_hold_hundreds_of_people_sees_their_rows(app, people):
+    # One arm a person: 600 arms, more than SQLite takes in one compound SELECT (500).
+    grant_logins_to(app, "Teammate")
+    teammate = people["teammate@example.com"]
+    with app.app_context(), database.atomic():
+        delivery = Team.get(Team.name == "Delivery")
+        role = Role.get(Role.name == "Teammate")
+        crew = [
+            {"name": f"Crew {n}", "email": f"crew{n}@example.com", "role": role} for n in range(600)
+        ]
+        User.insert_many(crew).execute()
+        crew = list(User.select().where(User.email.startswith("crew")).order_by(User.id))
+        TeamMembership.insert_many([{"user": user, "team": delivery} for user in crew]).execute()
+    theirs = {record(app, user.email, signins.WRONG_PASSWORD, user) for user in crew[::150]}
+    other = record(app, "sales@example.com", signins.WRONG_PASSWORD, people["sales@example.com"])
+    seen = set(rows_seen_by(app, teammate.email, "logins"))
+    assert theirs <= seen and other not in seen
 
 
 @pytest.mark.parametrize(
