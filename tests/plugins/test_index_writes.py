@@ -82,7 +82,7 @@ def entries(count, word, people):
 
 def test_a_bulk_write_and_one_event_are_each_in_the_index(indexed, people):
     with indexed.test_request_context():
-        ids = record_entries(entries(2500, "bulkword", people))  # three chunks of 1,000
+        ids = record_entries(entries(2500, "bulkword", people), chunk=1000)  # three chunks
         assert found(ACTIVITY, "bulkword") == set(ids)
         assert found(ACTIVITY, "n2499") == {ids[-1]}
         with database.atomic():
@@ -100,7 +100,7 @@ def test_a_failed_chunk_leaves_neither_its_records_nor_their_index_rows(indexed,
         batch[1700]["row"]["verb"] = None  # NOT NULL: the second chunk fails midway
         with database.atomic():
             with pytest.raises(RecordError):
-                record_entries(batch)
+                record_entries(batch, chunk=1000)
             # The caller's transaction goes on and commits its other writes.
             after = record_entries(entries(2, "afterword", people))
         assert found(ACTIVITY, "lostword") == set()
@@ -113,7 +113,7 @@ def test_a_failed_chunk_leaves_neither_its_records_nor_their_index_rows(indexed,
 def test_a_chunk_rolled_back_with_its_transaction_leaves_no_index_row(indexed, people):
     with indexed.test_request_context():
         with pytest.raises(ZeroDivisionError), database.atomic():
-            record_entries(entries(1500, "undoneword", people))
+            record_entries(entries(1500, "undoneword", people), chunk=1000)
             1 / 0  # noqa: B018 - the caller fails after recording
         assert found(ACTIVITY, "undoneword") == set()
         assert ActivityEvent.select().count() == 0
