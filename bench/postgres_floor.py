@@ -3,7 +3,7 @@
 Writes into the bench database's own tables with plain ``psycopg2``: bulk through ``COPY``
 (the caller's rows, built up front by the application as its bulk path builds them, so the
 index takes in the same text; ids from the sequence and each row encoded to COPY's text
-format by a few lines of plain Python, both timed), and one by one (BEGIN, the marker and the
+format as the recorder encodes it, both timed), and one by one (BEGIN, the marker and the
 event with its audience in one statement, COMMIT). Same schema, indexes and triggers as the
 recorder's writes; the floor's rows are deleted at the end. The gap between these numbers and
 the recorder's is what the application adds.
@@ -22,14 +22,7 @@ import psycopg2
 from bench.sqlite_floor import event_row
 from core.events.recorder import ROW_COLUMNS
 from core.evidence.guard import PRUNE
-
-ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _field(value):
-    if value is None:
-        return "\\N"
-    return str(value).translate(ESCAPES)
+from core.records import copy_text
 
 
 def measure(dsn, bulk_rows, batch=10_000, one_by_one=2000):
@@ -79,9 +72,10 @@ def _bulk(cursor, bulk_rows, batch):
             "SELECT nextval('activity_event_id_seq') FROM generate_series(1, %s)", (len(chunk),)
         )
         ids = [row[0] for row in cursor.fetchall()]
-        text = "".join(
-            f"{event_id}\t" + "\t".join(map(_field, values)) + "\n"
-            for event_id, (values, _) in zip(ids, chunk, strict=True)
+        # Encoded as the recorder encodes (``copy_text``), so the floor's Python is no slower
+        # than the application's.
+        text = copy_text(
+            [(event_id, *values) for event_id, (values, _) in zip(ids, chunk, strict=True)]
         )
         cursor.copy_expert(event_copy, io.StringIO(text))
         text = "".join(

@@ -218,13 +218,16 @@ def bulk_ingest(events, actors, teams_of, everyone, rng):
 def entry_rows(events, actors, teams_of, everyone, rng):
     """Return ``events`` events as the bulk path writes them, built from the same random
     inputs as ``bulk_ingest``: ``(values in ROW_COLUMNS order, parties)`` each, for a floor
-    to write the same content (the text its index takes in is most of the write's cost)."""
-    now = utcnow()
+    to write the same content (the text its index takes in is most of the write's cost),
+    their times spread over the last ``DAYS`` as ``bulk_ingest`` spreads them."""
+    start = utcnow() - timedelta(days=DAYS)
+    step = timedelta(days=DAYS) / events
     rows = []
-    for _ in range(events):
+    for n in range(events):
         actor = actors[rng.randrange(len(actors))]
         inputs = event_inputs(rng, teams_of.get(actor.id, ()), everyone)
-        entry = build_entry(Ref("user", actor.id, actor.name), *inputs, occurred_at=now)
+        moment = start + step * n
+        entry = build_entry(Ref("user", actor.id, actor.name), *inputs, occurred_at=moment)
         rows.append(([entry["row"][column] for column in ROW_COLUMNS], sorted(entry["parties"])))
     return rows
 
