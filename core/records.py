@@ -195,7 +195,7 @@ def copy_value(value):
         return "t" if value else "f"
     if isinstance(value, datetime):
         return value.isoformat(" ")
-    return str(value)
+    return str(value).translate(_COPY_ESCAPES)  # a number, or an object whose text may hold a tab
 
 
 def clip(text, limit):

@@ -21,6 +21,7 @@ from core.events import Ref
 from core.events import record_activity
 from core.people import User
 from core.records import allocate_ids
+from core.records import copy_text
 from core.records import insert_many
 from plugins.activity.filters import parse_filters
 from plugins.activity.queries import visible_events
@@ -130,6 +131,14 @@ def test_copy_reads_back_every_value_as_given(app):
                 assert [tuple(row) for row in cursor.fetchall()] == rows
 
         check()
+
+
+def test_a_value_whose_text_holds_copy_separators_is_escaped():
+    class Labelled:
+        def __str__(self):
+            return "a\tb\nc\\d"
+
+    assert copy_text([(1, Labelled(), None)]) == "1\ta\\tb\\nc\\\\d\t\\N\n"
 
 
 def test_the_newer_than_poll_sees_every_event_once_under_concurrent_writers(app, people):
