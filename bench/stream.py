@@ -216,8 +216,8 @@ def bulk_ingest(events, actors, teams_of, everyone, rng):
 
 
 def entry_rows(events, actors, teams_of, everyone, rng):
-    """Return ``events`` events as the bulk path writes them, built from the same random
-    inputs as ``bulk_ingest``: ``(values in ROW_COLUMNS order, parties)`` each, for a floor
+    """Return ``events`` events as the bulk path writes them, drawn as ``bulk_ingest`` draws
+    its own (``event_inputs``): ``(values in ROW_COLUMNS order, parties)`` each, for a floor
     to write the same content (the text its index takes in is most of the write's cost),
     their times spread over the last ``DAYS`` as ``bulk_ingest`` spreads them."""
     start = utcnow() - timedelta(days=DAYS)
