@@ -79,9 +79,10 @@ def skip_or_fail(reason):
 
 
 @contextlib.contextmanager
-def throwaway_postgres(prefix):
-    """Create an empty PostgreSQL database named after ``prefix``; yield its URL; drop it
-    afterwards. Without a server, skip (or fail under ``ACTIVITY_STREAM_REQUIRE_SERVICES``)."""
+def throwaway_postgres(prefix, template=None):
+    """Create a PostgreSQL database named after ``prefix``, empty or a copy of the database
+    ``template`` (a URL); yield its URL; drop it afterwards. Without a server, skip (or fail
+    under ``ACTIVITY_STREAM_REQUIRE_SERVICES``)."""
     import psycopg2
 
     try:
@@ -91,22 +92,14 @@ def throwaway_postgres(prefix):
     admin.autocommit = True
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{_name_of(template)}"' if template else ""
+        cursor.execute(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """Create a throwaway PostgreSQL database for this run; drop it at the end."""
-    with throwaway_postgres("activity_stream_test") as url:
-        yield url
-        if not database.is_closed():
-            database.close()
 
 
 @pytest.fixture(scope="session")
@@ -158,13 +151,11 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'stream.db'}"
         return
     template = request.getfixturevalue("postgres_template")
-    name = f"activity_stream_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_name_of(template)}"')
-    try:
-        yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_ADMIN_URL)
-    finally:
-        _close_every_connection()
-        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("activity_stream_test", template) as url:
+        try:
+            yield url
+        finally:
+            _close_every_connection()
 
 
 def empty_postgres(url):
@@ -194,7 +185,7 @@ def _postgres_admin(*statements):
 def _close_every_connection():
     """Close this process's pooled connections to the app's database (every thread's)."""
     if database.obj is not None:
-        database.close_all() if hasattr(database.obj, "close_all") else database.close()
+        database.close_all()  # every database of the app is pooled (``core.db``)
 
 
 @pytest.fixture
