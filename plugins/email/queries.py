@@ -6,6 +6,8 @@ A Private Message is visible to its sender and recipient only, whatever the view
 scope: that condition is part of every query, filters only narrow it further.
 """
 
+import functools
+
 from core.listing.sql import ListColumns
 from core.listing.sql import bounded
 from core.listing.sql import distinct_values
@@ -64,17 +66,13 @@ def _related(viewer, filters, older_than, newer_than, limit):
     if not limit:
         return message.sender_id.in_(people) | message.recipient_id.in_(people)
 
-    def arm(column):
-        return lambda person: (
-            _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
-            .where(column == person)
-            .order_by(message.id.desc())
-            .limit(limit)
-        )
+    def arm(column, person):
+        query = _conditions(message.select(message.id), viewer, filters, older_than, newer_than)
+        return query.where(column == person).order_by(message.id.desc()).limit(limit)
 
-    return newest_of(
-        message.id, (arm(message.sender_id), people), (arm(message.recipient_id), people)
-    )
+    sent = functools.partial(arm, message.sender_id)
+    received = functools.partial(arm, message.recipient_id)
+    return newest_of(message.id, (sent, people), (received, people))
 
 
 def _filtered(query, filters, viewer, older_than=None, newer_than=None):
