@@ -14,6 +14,8 @@ from core.auth.signins import record_sign_in_attempts
 from core.db import database
 from core.demo import seed_people
 from core.events import ActivityEvent
+from core.listing.sql import newest_ids
+from core.listing.sql import newest_of
 from core.people import Role
 from core.people import Team
 from core.people import TeamMembership
@@ -96,6 +98,23 @@ def test_a_viewer_whose_teams_hold_hundreds_of_people_sees_their_rows(app, peopl
     other = record(app, "sales@example.com", signins.WRONG_PASSWORD, people["sales@example.com"])
     seen = set(rows_seen_by(app, teammate.email, "logins"))
     assert theirs <= seen and other not in seen
+
+
+def test_a_union_of_arms_for_no_one_reads_no_row(app, people):
+    sales = people["sales@example.com"]
+    mine = record(app, sales.email, signins.WRONG_PASSWORD, sales)
+    with app.app_context(), app.test_request_context():
+
+        def arm(user_id):
+            query = SignInAttempt.select(SignInAttempt.id).where(SignInAttempt.user_id == user_id)
+            return newest_ids(query, SignInAttempt.id, None, None, 10)
+
+        def ids(users):
+            condition = newest_of(SignInAttempt.id, (arm, users))
+            return [row.id for row in SignInAttempt.select().where(condition)]
+
+        assert ids([sales.id]) == [mine]
+        assert ids([]) == []
 
 
 @pytest.mark.parametrize(
