@@ -37,6 +37,9 @@ def open_first_message(page, server):
     row = page.locator("li.email-row[data-row-id]", has_text="Task assigned to you").first
     row.locator("summary", has_text="See Message").click()
     expect(row.locator(".email-viewer [role=tablist]")).to_be_visible()
+    # htmx wires the new viewer's tabs when the swap settles, and marks new content
+    # ``htmx-added`` until then: a click before that submits the tabs' form as a plain page.
+    expect(row.locator(".htmx-added")).to_have_count(0)
     return row
 
 
